@@ -1,0 +1,63 @@
+# The README's commands. Everything installs itself into .venv from pyproject.toml.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help install demo test lint types workflows unit bench docs fmt local-up local-down clean
+
+help:
+	@echo "make demo   - the pull-request plan of a sample change, offline (no cloud, no Pulumi CLI)"
+	@echo "make test   - lint, types, workflow checks and the test suite"
+	@echo "make bench  - benchmarks; figures go to docs/PERFORMANCE.md by hand"
+	@echo "make docs   - regenerate generated docs (policies)"
+	@echo "make local-up / local-down - a real deploy against a local moto server (needs the Pulumi CLI)"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/stackflow demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: $(STAMP)
+	$(BIN)/mypy
+
+workflows: $(STAMP)
+	$(BIN)/zizmor --offline --no-progress .github/workflows
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+
+unit: $(STAMP)
+	$(BIN)/pytest
+
+test: lint types workflows unit
+
+fmt: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/synth_bench.py
+	$(BIN)/python benchmarks/policy_bench.py
+	$(BIN)/python benchmarks/reap_bench.py
+
+docs: $(STAMP)
+	$(BIN)/stackflow policy docs --out docs/POLICIES.md
+
+local-up: $(STAMP)
+	$(BIN)/python -m stackflow.local up
+
+local-down: $(STAMP)
+	$(BIN)/python -m stackflow.local down
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .stackflow

@@ -1,0 +1,36 @@
+"""Output helpers shared by commands."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from stackflow.errors import StackflowError
+
+
+def write_output(target: str, text: str, *, what: str) -> None:
+    """Write ``text`` to a file, or to standard output when ``target`` is ``-``."""
+    if target == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        path = Path(target)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise StackflowError(
+            f"writing {what} to {target}: {err.strerror}; choose a writable path"
+        ) from err
+
+
+def read_input(source: str, *, what: str) -> str:
+    """Read a file, or standard input when ``source`` is ``-``."""
+    if source == "-":
+        return sys.stdin.read()
+    try:
+        return Path(source).read_text(encoding="utf-8")
+    except OSError as err:
+        raise StackflowError(
+            f"reading {what} from {source}: {err.strerror}; check the path"
+        ) from err

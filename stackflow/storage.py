@@ -1,0 +1,236 @@
+"""Small object storage kept next to the Pulumi state: the deployment log, the ephemeral
+registry. Two implementations behind one Protocol -- a folder (for the file backend) and
+an S3 prefix (for the S3 backend) -- both with compare-and-swap writes so two CI jobs
+cannot lose each other's update.
+
+``location`` strings: ``file:///abs/path`` or a plain path, and ``s3://bucket/prefix``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from stackflow.errors import StackflowError
+
+
+class PreconditionFailedError(StackflowError):
+    """A conditional write lost a race: the object changed (or appeared) meanwhile."""
+
+
+@dataclass(frozen=True, slots=True)
+class Blob:
+    data: bytes
+    etag: str
+    """Opaque version token for compare-and-swap."""
+
+
+class BlobStore(Protocol):
+    """Keys are ``/``-separated relative paths, e.g. ``registry/web/pr-12.json``."""
+
+    def get(self, key: str) -> Blob | None: ...
+
+    def put(
+        self, key: str, data: bytes, *, if_match: str | None = None, if_none_match: bool = False
+    ) -> str:
+        """Write ``data``; return the new etag. ``if_match``: only if the object still has
+        that etag. ``if_none_match``: only if no object exists. Raises PreconditionFailedError."""
+        ...
+
+    def delete(self, key: str, *, if_match: str | None = None) -> None: ...
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        """Keys under ``prefix``, sorted."""
+        ...
+
+    def describe(self) -> str:
+        """Where this store lives, for messages."""
+        ...
+
+
+def _etag(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _check_key(key: str) -> None:
+    parts = key.split("/")
+    if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise StackflowError(f"storing an object: key {key!r} is not a relative path")
+
+
+class FileStore:
+    """A folder. Writes are atomic (temp file + rename) and conditional writes hold an
+    exclusive lock on a sibling ``.lock`` file, so concurrent processes on one machine
+    see compare-and-swap semantics."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def describe(self) -> str:
+        return str(self.root)
+
+    def _path(self, key: str) -> Path:
+        _check_key(key)
+        return self.root / key
+
+    def get(self, key: str) -> Blob | None:
+        try:
+            data = self._path(key).read_bytes()
+        except FileNotFoundError:
+            return None
+        return Blob(data=data, etag=_etag(data))
+
+    def put(
+        self, key: str, data: bytes, *, if_match: str | None = None, if_none_match: bool = False
+    ) -> str:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with _Locked(path):
+            current = self.get(key)
+            if if_none_match and current is not None:
+                raise PreconditionFailedError(f"writing {key} in {self.root}: it already exists")
+            if if_match is not None and (current is None or current.etag != if_match):
+                raise PreconditionFailedError(f"writing {key} in {self.root}: it changed meanwhile")
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            Path(tmp).replace(path)
+        return _etag(data)
+
+    def delete(self, key: str, *, if_match: str | None = None) -> None:
+        path = self._path(key)
+        if not path.parent.exists():
+            return
+        with _Locked(path):
+            current = self.get(key)
+            if current is None:
+                return
+            if if_match is not None and current.etag != if_match:
+                raise PreconditionFailedError(
+                    f"deleting {key} in {self.root}: it changed meanwhile"
+                )
+            path.unlink()
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        base = self.root / prefix if prefix else self.root
+        if not base.exists():
+            return iter(())
+        keys = (
+            p.relative_to(self.root).as_posix()
+            for p in base.rglob("*")
+            if p.is_file() and not p.name.startswith(".")
+        )
+        return iter(sorted(keys))
+
+
+class _Locked:
+    def __init__(self, path: Path) -> None:
+        self.lock_path = path.with_name(f".{path.name}.lock")
+        self.fd = -1
+
+    def __enter__(self) -> None:
+        import fcntl
+
+        self.fd = os.open(self.lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        import fcntl
+
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+
+
+class S3Store:
+    """An S3 prefix, through boto3, using S3's conditional writes (``IfMatch`` /
+    ``IfNoneMatch``). The client honours ``AWS_ENDPOINT_URL`` (e.g. a moto server)."""
+
+    def __init__(self, bucket: str, prefix: str = "", client: Any = None) -> None:
+        import boto3
+
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.client = client if client is not None else boto3.client("s3")
+
+    def describe(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}".rstrip("/")
+
+    def _key(self, key: str) -> str:
+        _check_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def _fail(self, doing: str, err: Exception) -> StackflowError:
+        code = getattr(err, "response", {}).get("Error", {}).get("Code", "")
+        if code in ("PreconditionFailed", "ConditionalRequestConflict", "412"):
+            return PreconditionFailedError(f"{doing} in {self.describe()}: it changed meanwhile")
+        return StackflowError(
+            f"{doing} in {self.describe()}: {err}; check the bucket exists and the "
+            "credentials may read and write it"
+        )
+
+    def get(self, key: str) -> Blob | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            obj = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise self._fail(f"reading {key}", err) from err
+        return Blob(data=obj["Body"].read(), etag=obj["ETag"])
+
+    def put(
+        self, key: str, data: bytes, *, if_match: str | None = None, if_none_match: bool = False
+    ) -> str:
+        from botocore.exceptions import ClientError
+
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": self._key(key), "Body": data}
+        if if_match is not None:
+            kwargs["IfMatch"] = if_match
+        if if_none_match:
+            kwargs["IfNoneMatch"] = "*"
+        try:
+            return str(self.client.put_object(**kwargs)["ETag"])
+        except ClientError as err:
+            raise self._fail(f"writing {key}", err) from err
+
+    def delete(self, key: str, *, if_match: str | None = None) -> None:
+        from botocore.exceptions import ClientError
+
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": self._key(key)}
+        if if_match is not None:
+            kwargs["IfMatch"] = if_match
+        try:
+            self.client.delete_object(**kwargs)
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return
+            raise self._fail(f"deleting {key}", err) from err
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        full = self._key(prefix) if prefix else (f"{self.prefix}/" if self.prefix else "")
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        paginator = self.client.get_paginator("list_objects_v2")
+        keys: list[str] = []
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=full):
+            keys.extend(obj["Key"][strip:] for obj in page.get("Contents", ()))
+        return iter(sorted(keys))
+
+
+def open_store(location: str) -> BlobStore:
+    """A store for ``s3://bucket/prefix``, ``file:///path`` or a plain path."""
+    if location.startswith("s3://"):
+        bucket, _, prefix = location[len("s3://") :].partition("/")
+        if not bucket:
+            raise StackflowError(
+                f"opening storage {location!r}: no bucket named; use s3://BUCKET/PREFIX"
+            )
+        return S3Store(bucket, prefix)
+    if location.startswith("file://"):
+        location = location[len("file://") :]
+    return FileStore(Path(location).expanduser())
