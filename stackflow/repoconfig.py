@@ -1,0 +1,173 @@
+"""Repository-level settings: ``stackflow.yaml`` at the repository root.
+
+Read once at the entry point (``RepoConfig.load``), validated, defaults filled; the rest of
+stackflow takes the frozen result. Every key is optional::
+
+    promotion: [dev, staging, prod]        # deploy order on merge
+    protected_stacks: [dev, staging, prod] # never ephemeral, never reaped
+    policy_pack: policies                  # pack directory, relative to the repository
+    backend: file://.pulumi-state          # state URL (file://, s3://); records beside it
+    affected:                              # extra rules for `stackflow affected`
+      - paths: ["shared/**", "tools/*.py"] # globs, relative to the repository root
+        stacks: ["*"]                      # "project/stack", "project/*" or "*" (fnmatch)
+    ephemeral:
+      project: .                           # the project whose branch stacks are made
+      label: preview                       # opt-in pull-request label ("" = every PR)
+      ttl_hours: 72                        # lifetime from creation
+      extend_label_prefix: "ttl:"          # label "ttl:48": that PR stack lives 48 h
+      max_parallel: 4                      # reaper destroys at most this many at once
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stackflow.errors import StackflowError
+
+FILE_NAME = "stackflow.yaml"
+DEFAULT_PROMOTION = ("dev", "staging", "prod")
+
+
+@dataclass(frozen=True, slots=True)
+class AffectedRule:
+    paths: tuple[str, ...]
+    stacks: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EphemeralSettings:
+    project: str = "."
+    """Project directory (relative to the repository) whose branch stacks are created."""
+    label: str = "preview"
+    """Pull-request label that opts a branch into an environment; empty means every PR."""
+    ttl_hours: float = 72.0
+    """Hours from creation until the reaper destroys the stack."""
+    extend_label_prefix: str = "ttl:"
+    """A label ``<prefix><hours>`` overrides the TTL of that pull request's stack."""
+    max_parallel: int = 4
+    """At most this many destroys run at once in ``ephemeral reap``."""
+
+
+@dataclass(frozen=True, slots=True)
+class RepoConfig:
+    root: Path
+    promotion: tuple[str, ...] = DEFAULT_PROMOTION
+    """Order in which affected stacks are deployed on merge; unlisted stacks go last."""
+    protected_stacks: tuple[str, ...] = DEFAULT_PROMOTION
+    """Stack names no branch may map onto and the reaper never touches."""
+    policy_pack: str = "policies"
+    backend: str = "file://.pulumi-state"
+    """Pulumi backend URL; a relative file:// path is relative to the repository root."""
+    affected: tuple[AffectedRule, ...] = ()
+    ephemeral: EphemeralSettings = field(default_factory=EphemeralSettings)
+
+    @property
+    def policy_pack_dir(self) -> Path:
+        return self.root / self.policy_pack
+
+    @property
+    def backend_url(self) -> str:
+        """The backend URL with a relative ``file://`` path made absolute."""
+        if self.backend.startswith("file://"):
+            path = Path(self.backend[len("file://") :])
+            if not path.is_absolute():
+                path = self.root / path
+            return f"file://{path}"
+        return self.backend
+
+    @property
+    def records_location(self) -> str:
+        """Where the deployment log and the ephemeral registry live: beside the state."""
+        url = self.backend_url
+        if url.startswith("s3://"):
+            return url.rstrip("/") + "/.stackflow"
+        return str(Path(url[len("file://") :]) / ".stackflow")
+
+    def is_protected(self, stack: str) -> bool:
+        return stack.casefold() in {s.casefold() for s in self.protected_stacks}
+
+    @classmethod
+    def load(cls, root: Path) -> RepoConfig:
+        """Settings from ``root/stackflow.yaml``, or the defaults when it does not exist."""
+        path = root / FILE_NAME
+        if not path.exists():
+            return cls(root=root)
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as err:
+            raise StackflowError(f"reading {path}: not valid YAML ({err}); fix the file") from err
+        return cls.from_dict(root, raw, source=str(path))
+
+    @classmethod
+    def from_dict(cls, root: Path, raw: Any, *, source: str = FILE_NAME) -> RepoConfig:
+        def bad(key: str, value: Any, want: str) -> StackflowError:
+            return StackflowError(f"reading {source}: {key} is {value!r}; it must be {want}")
+
+        if not isinstance(raw, dict):
+            raise bad("the document", raw, "a mapping of settings")
+        known = {"promotion", "protected_stacks", "policy_pack", "backend", "affected", "ephemeral"}
+        for key in raw:
+            if key not in known:
+                raise bad(key, raw[key], f"one of the known keys ({', '.join(sorted(known))})")
+
+        def str_list(key: str, value: Any) -> tuple[str, ...]:
+            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+                raise bad(key, value, "a list of non-empty strings")
+            return tuple(value)
+
+        kwargs: dict[str, Any] = {}
+        if "promotion" in raw:
+            kwargs["promotion"] = str_list("promotion", raw["promotion"])
+        if "protected_stacks" in raw:
+            kwargs["protected_stacks"] = str_list("protected_stacks", raw["protected_stacks"])
+        for key in ("policy_pack", "backend"):
+            if key in raw:
+                if not isinstance(raw[key], str) or not raw[key]:
+                    raise bad(key, raw[key], "a non-empty string")
+                kwargs[key] = raw[key]
+        if "backend" in kwargs and not kwargs["backend"].startswith(("file://", "s3://")):
+            raise bad("backend", kwargs["backend"], "a file:// or s3:// URL")
+        if "affected" in raw:
+            rules = raw["affected"]
+            if not isinstance(rules, list):
+                raise bad("affected", rules, "a list of {paths: [...], stacks: [...]}")
+            parsed = []
+            for i, rule in enumerate(rules):
+                if not isinstance(rule, dict) or set(rule) != {"paths", "stacks"}:
+                    raise bad(f"affected[{i}]", rule, "a mapping with exactly paths and stacks")
+                parsed.append(
+                    AffectedRule(
+                        paths=str_list(f"affected[{i}].paths", rule["paths"]),
+                        stacks=str_list(f"affected[{i}].stacks", rule["stacks"]),
+                    )
+                )
+            kwargs["affected"] = tuple(parsed)
+        if "ephemeral" in raw:
+            kwargs["ephemeral"] = _ephemeral(raw["ephemeral"], bad)
+        return cls(root=root, **kwargs)
+
+
+def _ephemeral(raw: Any, bad: Any) -> EphemeralSettings:
+    if not isinstance(raw, dict):
+        raise bad("ephemeral", raw, "a mapping")
+    defaults = EphemeralSettings()
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if not hasattr(defaults, key):
+            raise bad(f"ephemeral.{key}", value, "a known key (project, label, ttl_hours, ...)")
+        expected = type(getattr(defaults, key))
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, expected) or isinstance(value, bool):
+            raise bad(f"ephemeral.{key}", value, f"a {expected.__name__}")
+        values[key] = value
+    settings = EphemeralSettings(**values)
+    if settings.ttl_hours <= 0:
+        raise bad("ephemeral.ttl_hours", settings.ttl_hours, "a positive number of hours")
+    if settings.max_parallel < 1:
+        raise bad("ephemeral.max_parallel", settings.max_parallel, "at least 1")
+    return settings
