@@ -93,6 +93,7 @@ class RepoConfig:
     @classmethod
     def load(cls, root: Path) -> RepoConfig:
         """Settings from ``root/stackflow.yaml``, or the defaults when it does not exist."""
+        root = root.resolve()
         path = root / FILE_NAME
         if not path.exists():
             return cls(root=root)
