@@ -3,6 +3,7 @@
 Read once at the entry point (``RepoConfig.load``), validated, defaults filled; the rest of
 stackflow takes the frozen result. Every key is optional::
 
+    projects: ["."]                        # project dirs (globs); default: every Pulumi.yaml
     promotion: [dev, staging, prod]        # deploy order on merge
     protected_stacks: [dev, staging, prod] # never ephemeral, never reaped
     policy_pack: policies                  # pack directory, relative to the repository
@@ -55,6 +56,9 @@ class EphemeralSettings:
 @dataclass(frozen=True, slots=True)
 class RepoConfig:
     root: Path
+    projects: tuple[str, ...] = ()
+    """Globs of Pulumi project directories, relative to the root; empty means every
+    ``Pulumi.yaml`` outside hidden, virtualenv and node_modules folders."""
     promotion: tuple[str, ...] = DEFAULT_PROMOTION
     """Order in which affected stacks are deployed on merge; unlisted stacks go last."""
     protected_stacks: tuple[str, ...] = DEFAULT_PROMOTION
@@ -110,7 +114,15 @@ class RepoConfig:
 
         if not isinstance(raw, dict):
             raise bad("the document", raw, "a mapping of settings")
-        known = {"promotion", "protected_stacks", "policy_pack", "backend", "affected", "ephemeral"}
+        known = {
+            "projects",
+            "promotion",
+            "protected_stacks",
+            "policy_pack",
+            "backend",
+            "affected",
+            "ephemeral",
+        }
         for key in raw:
             if key not in known:
                 raise bad(key, raw[key], f"one of the known keys ({', '.join(sorted(known))})")
@@ -123,6 +135,8 @@ class RepoConfig:
         kwargs: dict[str, Any] = {}
         if "promotion" in raw:
             kwargs["promotion"] = str_list("promotion", raw["promotion"])
+        if "projects" in raw:
+            kwargs["projects"] = str_list("projects", raw["projects"])
         if "protected_stacks" in raw:
             kwargs["protected_stacks"] = str_list("protected_stacks", raw["protected_stacks"])
         for key in ("policy_pack", "backend"):
