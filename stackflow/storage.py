@@ -213,7 +213,10 @@ class S3Store:
             raise self._fail(f"deleting {key}", err) from err
 
     def list(self, prefix: str = "") -> Iterator[str]:
-        full = self._key(prefix) if prefix else (f"{self.prefix}/" if self.prefix else "")
+        if prefix:
+            _check_key(prefix.rstrip("/"))
+        base = f"{self.prefix}/" if self.prefix else ""
+        full = base + prefix
         strip = len(self.prefix) + 1 if self.prefix else 0
         paginator = self.client.get_paginator("list_objects_v2")
         keys: list[str] = []
