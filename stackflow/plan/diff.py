@@ -1,0 +1,486 @@
+"""The offline diff: two Manifests of one stack, matched by URN, give a StackPlan.
+
+What a reviewer sees, and why (also in docs/PLAN_FORMAT.md):
+
+* **create** (or **import** when the resource carries an import id): a URN only at head.
+  Its top-level inputs are listed as ``add`` diffs, so a new bucket shows its name and tags.
+* **delete**: a URN only at base, and not claimed by an alias of a head resource.
+* **update**: the same URN (or a head resource whose ``aliases`` name the base URN; the
+  change then carries ``old_urn``) with changed inputs. Every changed leaf is one
+  :class:`PropertyDiff` (``spec.replicas``, ``containers[0].image``,
+  ``tags["kubernetes.io/role"]``). Inputs listed in ``ignoreChanges`` are not compared.
+* **replace**: an update that changes an input the resource lists in ``replaceOnChanges``
+  or one in :data:`FORCE_NEW` (a small table of well-known create-only properties; the
+  engine knows the rest). A replacement makes the resource's computed outputs unknown, so
+  an unknown input that depends on it (``propertyDependencies``) becomes "known after
+  deploy" in its dependents, and may replace them in turn.
+* **same**: counted, never listed.
+
+Values are compared strictly (``1`` is not ``True``; ``1`` equals ``1.0``, as protobuf
+numbers do), a ``None`` input is the same as a missing one. Secrets compare by their
+keyed digest and appear in a plan only as ``{"$secret": "redacted"}``: the digest stays in
+the manifest. An unknown new value is a change "known after deploy", except where both
+sides are unknown and nothing it depends on is created or replaced.
+
+Deliberately not a change (noise a reviewer cannot act on): a new parent with the same
+URN, changed ``dependencies``/``propertyDependencies`` alone, resource outputs (offline
+they are the mock's answers), source positions, and a default provider's version. A
+change to an explicit provider shows as the pseudo-path ``[provider]``; a change to
+``protect`` or ``retainOnDelete`` as ``[protect]`` / ``[retainOnDelete]``, because turning
+protection off is how a deletion starts.
+
+Changes are ordered by URN, diffs by path: the order never depends on how the program
+happened to schedule its registrations.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from stackflow.plan import values
+from stackflow.plan.manifest import Manifest, Resource
+from stackflow.plan.model import (
+    Change,
+    DiffKind,
+    Op,
+    OutputChange,
+    PropertyDiff,
+    Source,
+    StackPlan,
+)
+
+Segment = str | int
+"""One step of a property path: a mapping key or a list index."""
+
+WILDCARD: Final = "*"
+REDACTED_SECRET: Final = {values.SECRET_KEY: "redacted"}
+"""What a secret looks like in a plan: a marker, without even the digest."""
+
+PROVIDER_PATH: Final = "[provider]"
+PROTECT_PATH: Final = "[protect]"
+RETAIN_PATH: Final = "[retainOnDelete]"
+
+_KUBERNETES_IDENTITY = ("metadata.name", "metadata.namespace")
+FORCE_NEW: Final[Mapping[str, tuple[str, ...]]] = {
+    "aws:s3/bucket:Bucket": ("bucket", "bucketPrefix", "objectLockEnabled"),
+    "aws:s3/bucketV2:BucketV2": ("bucket", "bucketPrefix", "objectLockEnabled"),
+    "aws:rds/instance:Instance": (
+        "identifier",
+        "identifierPrefix",
+        "engine",
+        "dbName",
+        "username",
+        "availabilityZone",
+        "storageEncrypted",
+        "kmsKeyId",
+    ),
+    "aws:ec2/vpc:Vpc": ("cidrBlock",),
+    "aws:ec2/subnet:Subnet": ("vpcId", "cidrBlock", "availabilityZone", "availabilityZoneId"),
+    "aws:ec2/securityGroup:SecurityGroup": ("name", "namePrefix", "vpcId", "description"),
+    "aws:iam/role:Role": ("name", "namePrefix", "path"),
+    "aws:dynamodb/table:Table": ("name", "hashKey", "rangeKey"),
+    "aws:ecr/repository:Repository": ("name",),
+    "aws:eks/cluster:Cluster": ("name", "roleArn"),
+    "aws:lambda/function:Function": ("name",),
+    "aws:sqs/queue:Queue": ("name", "namePrefix", "fifoQueue"),
+    "aws:sns/topic:Topic": ("name", "namePrefix", "fifoTopic"),
+    "aws:cloudwatch/logGroup:LogGroup": ("name", "namePrefix"),
+    "kubernetes:apps/v1:Deployment": ("spec.selector",),
+    "kubernetes:apps/v1:StatefulSet": (
+        "spec.selector",
+        "spec.serviceName",
+        "spec.volumeClaimTemplates",
+    ),
+    "kubernetes:apps/v1:DaemonSet": ("spec.selector",),
+    "kubernetes:batch/v1:Job": ("spec.selector", "spec.template"),
+    "kubernetes:core/v1:Service": ("spec.clusterIP",),
+    "kubernetes:core/v1:PersistentVolumeClaim": (
+        "spec.accessModes",
+        "spec.storageClassName",
+        "spec.volumeName",
+    ),
+}
+"""Well-known create-only inputs per type token: changing one replaces the resource.
+
+Not complete -- only the engine, asking the provider, knows every one. Every
+``kubernetes:*`` resource is also replaced when ``metadata.name`` or
+``metadata.namespace`` changes."""
+
+
+# -- property paths ------------------------------------------------------------------
+
+_BARE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
+
+
+def format_path(segments: Sequence[Segment]) -> str:
+    """``("a", "b", 0, "k.x")`` -> ``a.b[0]["k.x"]``. Keys that are not plain
+    identifiers are quoted as JSON strings, as Pulumi's property paths do."""
+    out: list[str] = []
+    for segment in segments:
+        if isinstance(segment, int):
+            out.append(f"[{segment}]")
+        elif _BARE_KEY.match(segment):
+            out.append(f".{segment}" if out else segment)
+        else:
+            out.append(f"[{json.dumps(segment, ensure_ascii=False)}]")
+    return "".join(out)
+
+
+_PATH_TOKEN = re.compile(r'\.?([A-Za-z_*][A-Za-z0-9_*-]*)|\[(\d+|\*)\]|\[("(?:[^"\\]|\\.)*")\]')
+
+
+def parse_path(text: str) -> tuple[Segment, ...]:
+    """The inverse of :func:`format_path`; also reads Pulumi's ``*`` and ``[*]``
+    wildcards (as in ``replaceOnChanges``). Raises ``ValueError`` on a malformed path."""
+    segments: list[Segment] = []
+    pos = 0
+    while pos < len(text):
+        match = _PATH_TOKEN.match(text, pos)
+        if match is None or (match.group(0).startswith(".") and not segments):
+            raise ValueError(f"not a property path: {text!r} (at offset {pos})")
+        name, index, quoted = match.groups()
+        if name is not None:
+            segments.append(name)
+        elif index is not None:
+            segments.append(WILDCARD if index == WILDCARD else int(index))
+        else:
+            segments.append(json.loads(quoted))
+        pos = match.end()
+    return tuple(segments)
+
+
+def _segments_match(a: Sequence[Segment], b: Sequence[Segment]) -> bool:
+    """True when one path is a prefix of the other, ``*`` matching any one segment."""
+    return all(x == y or WILDCARD in (x, y) for x, y in zip(a, b, strict=False))
+
+
+def _covers(pattern: Sequence[Segment], path: Sequence[Segment]) -> bool:
+    """True when ``path`` lies at or below ``pattern``."""
+    return len(pattern) <= len(path) and _segments_match(pattern, path)
+
+
+def _parse_patterns(patterns: Iterable[str]) -> list[tuple[Segment, ...]]:
+    parsed = []
+    for pattern in patterns:
+        try:
+            parsed.append(parse_path(pattern))
+        except ValueError:
+            continue  # a pattern the engine would reject; it cannot match a path we make
+    return parsed
+
+
+def _force_new(resource: Resource) -> list[tuple[Segment, ...]]:
+    patterns = list(FORCE_NEW.get(resource.type, ()))
+    if resource.type.startswith("kubernetes:"):
+        patterns.extend(_KUBERNETES_IDENTITY)
+    patterns.extend(resource.options.replace_on_changes)
+    return _parse_patterns(patterns)
+
+
+def _path_key(segments: Sequence[Segment]) -> tuple[tuple[int, int | str], ...]:
+    return tuple((0, s) if isinstance(s, int) else (1, s) for s in segments)
+
+
+# -- values ----------------------------------------------------------------------------
+
+
+def redact(value: Any) -> Any:
+    """The value with every secret replaced by a digest-free marker."""
+    if values.is_secret(value):
+        return dict(REDACTED_SECRET)
+    if isinstance(value, dict):
+        return {k: redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
+def _same_scalar(old: Any, new: Any) -> bool:
+    numbers = (int, float)
+    if isinstance(old, bool) or isinstance(new, bool):
+        return type(old) is type(new) and old == new
+    if isinstance(old, numbers) and isinstance(new, numbers):
+        return old == new
+    return type(old) is type(new) and bool(old == new)
+
+
+@dataclass(frozen=True, slots=True)
+class _Leaf:
+    path: tuple[Segment, ...]
+    kind: DiffKind
+    old: Any
+    new: Any
+
+
+def diff_values(old: Any, new: Any, path: tuple[Segment, ...] = ()) -> list[_Leaf]:
+    """Every changed leaf between two JSON values; markers are leaves."""
+    if old is None and new is None:
+        return []
+    if old is None:
+        return [_Leaf(path, DiffKind.ADD, None, new)]
+    if new is None:
+        return [_Leaf(path, DiffKind.DELETE, old, None)]
+    if values.is_marker(old) or values.is_marker(new):
+        if values.is_unknown(old) and values.is_unknown(new):
+            return []
+        if old == new:  # the same secret digest, the same asset
+            return []
+        return [_Leaf(path, DiffKind.UPDATE, old, new)]
+    if isinstance(old, dict) and isinstance(new, dict):
+        leaves: list[_Leaf] = []
+        for key in sorted(old.keys() | new.keys()):
+            leaves.extend(diff_values(old.get(key), new.get(key), (*path, key)))
+        return leaves
+    if isinstance(old, list) and isinstance(new, list):
+        leaves = []
+        for i in range(max(len(old), len(new))):
+            leaves.extend(
+                diff_values(
+                    old[i] if i < len(old) else None, new[i] if i < len(new) else None, (*path, i)
+                )
+            )
+        return leaves
+    if _same_scalar(old, new):
+        return []
+    return [_Leaf(path, DiffKind.UPDATE, old, new)]
+
+
+# -- resources ------------------------------------------------------------------------
+
+
+def _provider_identity(reference: str | None) -> str | None:
+    """The provider a resource uses, ignoring the id (a placeholder offline) and the
+    version in a default provider's name (an SDK upgrade is not a change to review).
+
+    A reference is ``<provider URN>::<id>``; a URN is ``urn:pulumi:S::P::type::name``."""
+    if reference is None:
+        return None
+    urn = reference.rsplit("::", 1)[0] if reference.count("::") >= 4 else reference
+    prefix, _, name = urn.rpartition("::")
+    return f"{prefix}::default" if name.startswith("default") else urn
+
+
+def _is_option_path(path: str) -> bool:
+    return path.startswith("[") and not path.startswith('["')
+
+
+def _input_diffs(old: Resource, new: Resource) -> list[PropertyDiff]:
+    ignored = _parse_patterns(new.options.ignore_changes)
+    force_new = _force_new(new)
+    diffs = []
+    for leaf in diff_values(old.inputs, new.inputs):
+        if any(_covers(pattern, leaf.path) for pattern in ignored):
+            continue
+        diffs.append(
+            PropertyDiff(
+                path=format_path(leaf.path),
+                kind=leaf.kind,
+                old=redact(leaf.old),
+                new=redact(leaf.new),
+                replace=any(_segments_match(p, leaf.path) for p in force_new),
+            )
+        )
+    return diffs
+
+
+def _option_diffs(old: Resource, new: Resource) -> list[PropertyDiff]:
+    diffs = []
+    old_provider, new_provider = _provider_identity(old.provider), _provider_identity(new.provider)
+    if old_provider != new_provider:
+        diffs.append(
+            PropertyDiff(PROVIDER_PATH, DiffKind.UPDATE, old=old.provider, new=new.provider)
+        )
+    if old.options.protect != new.options.protect:
+        diffs.append(
+            PropertyDiff(
+                PROTECT_PATH, DiffKind.UPDATE, old=old.options.protect, new=new.options.protect
+            )
+        )
+    if old.options.retain_on_delete != new.options.retain_on_delete:
+        diffs.append(
+            PropertyDiff(
+                RETAIN_PATH,
+                DiffKind.UPDATE,
+                old=old.options.retain_on_delete,
+                new=new.options.retain_on_delete,
+            )
+        )
+    return diffs
+
+
+def _op(diffs: Sequence[PropertyDiff]) -> Op:
+    if not diffs:
+        return Op.SAME
+    return Op.REPLACE if any(d.replace for d in diffs) else Op.UPDATE
+
+
+def _sorted_diffs(diffs: Iterable[PropertyDiff]) -> tuple[PropertyDiff, ...]:
+    def key(d: PropertyDiff) -> tuple[int, tuple[tuple[int, int | str], ...], str]:
+        if _is_option_path(d.path):
+            return (1, (), d.path)  # resource options after inputs
+        return (0, _path_key(parse_path(d.path)), d.path)
+
+    return tuple(sorted(diffs, key=key))
+
+
+def _created(resource: Resource) -> Change:
+    diffs = [
+        PropertyDiff(path=format_path((key,)), kind=DiffKind.ADD, new=redact(resource.inputs[key]))
+        for key in sorted(resource.inputs)
+        if resource.inputs[key] is not None
+    ]
+    return Change(
+        urn=resource.urn,
+        type=resource.type,
+        name=resource.name,
+        op=Op.IMPORT if resource.options.import_id else Op.CREATE,
+        diffs=tuple(diffs),
+        source_position=resource.source_position,
+    )
+
+
+def _deleted(resource: Resource) -> Change:
+    return Change(
+        urn=resource.urn,
+        type=resource.type,
+        name=resource.name,
+        op=Op.DELETE,
+        source_position=resource.source_position,
+    )
+
+
+def _pair(base: Mapping[str, Resource], head: Manifest) -> dict[str, Resource]:
+    """Head URN -> the base resource it continues: the same URN, else the first of its
+    aliases that exists at base and is not kept by a head resource of its own."""
+    head_urns = {r.urn for r in head.resources}
+    claimed: set[str] = set()
+    pairs: dict[str, Resource] = {}
+    for resource in sorted(head.resources, key=lambda r: r.urn):
+        if resource.urn in base:
+            pairs[resource.urn] = base[resource.urn]
+    for resource in sorted(head.resources, key=lambda r: r.urn):
+        if resource.urn in pairs:
+            continue
+        for alias in resource.options.aliases:
+            if alias in base and alias not in head_urns and alias not in claimed:
+                claimed.add(alias)
+                pairs[resource.urn] = base[alias]
+                break
+    return pairs
+
+
+def _cascade(
+    head: Mapping[str, Resource],
+    pairs: Mapping[str, Resource],
+    diffs: dict[str, list[PropertyDiff]],
+) -> None:
+    """Unknown inputs that depend on a created or replaced resource are changes too.
+
+    Offline, an input computed from another resource's output is unknown on both sides;
+    it changes exactly when that resource is new (created or replaced). Repeats until no
+    replacement triggers another."""
+    moved = {urn for urn in head if urn not in pairs}
+    moved |= {urn for urn, d in diffs.items() if _op(d) is Op.REPLACE}
+    while True:
+        grew = False
+        for urn in sorted(pairs):
+            resource = head[urn]
+            for key, deps in sorted(resource.property_dependencies.items()):
+                value = resource.inputs.get(key)
+                if not (moved.intersection(deps) and values.contains_unknown(value)):
+                    continue
+                if any(
+                    parse_path(d.path)[:1] == (key,)
+                    for d in diffs[urn]
+                    if not _is_option_path(d.path)
+                ):
+                    continue
+                old = pairs[urn].inputs.get(key)
+                diffs[urn].append(
+                    PropertyDiff(
+                        path=format_path((key,)),
+                        kind=DiffKind.UPDATE if old is not None else DiffKind.ADD,
+                        old=redact(old),
+                        new=redact(value),
+                        replace=any(_segments_match(p, (key,)) for p in _force_new(resource)),
+                    )
+                )
+                if _op(diffs[urn]) is Op.REPLACE and urn not in moved:
+                    moved.add(urn)
+                    grew = True
+        if not grew:
+            return
+
+
+def _output_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[OutputChange, ...]:
+    changes = []
+    for name in sorted(old.keys() | new.keys()):
+        if name not in new:
+            changes.append(OutputChange(name, Op.DELETE, old=redact(old[name])))
+        elif name not in old:
+            changes.append(OutputChange(name, Op.CREATE, new=redact(new[name])))
+        elif diff_values(old[name], new[name]):
+            changes.append(
+                OutputChange(name, Op.UPDATE, old=redact(old[name]), new=redact(new[name]))
+            )
+    return tuple(changes)
+
+
+def diff_manifests(
+    base: Manifest | None,
+    head: Manifest,
+    *,
+    base_rev: str | None = None,
+    head_rev: str | None = None,
+) -> StackPlan:
+    """The offline plan of one stack: what changes from ``base`` (None: nothing exists
+    yet) to ``head``. Pure: the same manifests always give the same plan."""
+    base_by_urn = base.by_urn() if base is not None else {}
+    head_by_urn = head.by_urn()
+    pairs = _pair(base_by_urn, head)
+    diffs = {
+        urn: [*_input_diffs(old, head_by_urn[urn]), *_option_diffs(old, head_by_urn[urn])]
+        for urn, old in pairs.items()
+    }
+    _cascade(head_by_urn, pairs, diffs)
+
+    changes: list[Change] = []
+    same = 0
+    for urn, resource in head_by_urn.items():
+        if urn not in pairs:
+            changes.append(_created(resource))
+            continue
+        op = _op(diffs[urn])
+        old_urn = pairs[urn].urn if pairs[urn].urn != urn else None
+        if op is Op.SAME and old_urn is None:
+            same += 1
+            continue
+        changes.append(
+            Change(
+                urn=urn,
+                type=resource.type,
+                name=resource.name,
+                op=Op.UPDATE if op is Op.SAME else op,
+                diffs=_sorted_diffs(diffs[urn]),
+                old_urn=old_urn,
+                source_position=resource.source_position,
+            )
+        )
+    kept = {r.urn for r in pairs.values()}
+    changes.extend(_deleted(r) for urn, r in base_by_urn.items() if urn not in kept)
+    changes.sort(key=lambda c: c.urn)
+    return StackPlan.build(
+        project=head.project,
+        stack=head.stack,
+        source=Source.OFFLINE,
+        changes=changes,
+        same=same,
+        outputs=_output_changes(base.outputs if base is not None else {}, head.outputs),
+        base=base_rev,
+        head=head_rev,
+        environment=head.environment,
+    )
