@@ -1,0 +1,728 @@
+"""The synth subprocess: runs one Pulumi program under the mock runtime and captures it.
+
+Started by :func:`stackflow.plan.synth.synth` as ``python -m stackflow.plan._runner`` with
+a JSON request on standard input; writes ``{"manifest": ...}`` or ``{"error": ...}`` to the
+result file the request names. A fresh process per stack, because Pulumi's runtime is
+global state (settings, config, the root stack, registered resource modules) that cannot
+be reset reliably, and because a program may do anything at import time.
+
+Secret plaintext exists only in here: every value the capturing monitor records goes
+through :class:`Converter`, which replaces secrets by a keyed digest before anything is
+written out.
+
+The monitor answers the SDK in the engine's words (engine-format URNs, ids and computed
+outputs from :mod:`stackflow.plan._mockcloud`), with ``preview`` semantics: what the
+offline cloud cannot know stays unknown, exactly as ``pulumi preview`` shows it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import hashlib
+import hmac
+import json
+import os
+import runpy
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105 -- a type signature
+ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17"
+ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7"
+RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+OUTPUT_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
+UNKNOWN_SENTINEL = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+STACK_TYPE = "pulumi:pulumi:Stack"
+STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
+
+
+class OfflineAnswerError(Exception):
+    """The program asked something only the cloud knows; the message says where to answer it."""
+
+
+# ---- values ---------------------------------------------------------------------------
+
+
+def secret_digest(key: bytes, plain: Any) -> str:
+    """The keyed digest of a secret's plaintext: equal plaintexts, equal digests; no way back."""
+    text = json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _number(value: float) -> int | float:
+    # protobuf's Struct knows only doubles, so the SDK sends every int as a float. A whole
+    # float becomes an int again: that is what the program wrote in nearly every case, and
+    # it is what the engine itself does (its state JSON prints float64 1.0 as 1).
+    return int(value) if value.is_integer() else value
+
+
+@dataclass
+class Converter:
+    """Protobuf values (from ``Struct.items()``) to manifest JSON with markers."""
+
+    key: bytes
+
+    def value(self, v: Any) -> Any:
+        if isinstance(v, str):
+            return {"$unknown": True} if v == UNKNOWN_SENTINEL else v
+        if isinstance(v, bool) or v is None:
+            return v
+        if isinstance(v, float):
+            return _number(v)
+        if hasattr(v, "fields"):  # a Struct
+            return self.struct(v)
+        return [self.value(x) for x in v]  # a ListValue
+
+    def struct(self, s: Any) -> Any:
+        if SIG_KEY in s.fields:
+            return self._special(s)
+        out = {}
+        for k, v in s.items():
+            if v is None:
+                continue  # the SDK drops None-valued properties too
+            out[k] = self.value(v)
+        return out
+
+    def _special(self, s: Any) -> Any:
+        sig = s[SIG_KEY]
+        if sig == SECRET_SIG:
+            return {"$secret": secret_digest(self.key, self.value(s["value"]))}
+        if sig == RESOURCE_SIG:
+            return s["urn"]
+        if sig == ASSET_SIG:
+            if "text" in s.fields:
+                text = str(s["text"])
+                return {"$asset": {"sha256": hashlib.sha256(text.encode()).hexdigest()}}
+            return {"$asset": {k: s[k] for k in ("path", "uri") if k in s.fields}}
+        if sig == ARCHIVE_SIG:
+            if "assets" in s.fields:
+                return {"$archive": {"assets": self.value(s["assets"])}}
+            return {"$archive": {k: s[k] for k in ("path", "uri") if k in s.fields}}
+        if sig == OUTPUT_SIG:
+            inner = self.value(s["value"]) if "value" in s.fields else {"$unknown": True}
+            if s.fields.get("secret") and s["secret"]:
+                return {"$secret": secret_digest(self.key, inner)}
+            return inner
+        return self.struct_plain(s)
+
+    def struct_plain(self, s: Any) -> dict[str, Any]:
+        return {k: self.value(v) for k, v in s.items()}
+
+
+def normalize(value: Any) -> Any:
+    """Plain Python values (mock answers, invoke args) with whole floats as ints."""
+    if isinstance(value, float):
+        return _number(value)
+    if isinstance(value, dict):
+        return {k: normalize(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [normalize(v) for v in value]
+    return value
+
+
+# ---- URNs -----------------------------------------------------------------------------
+
+
+def urn_parts(urn: str) -> tuple[str, str, str, str]:
+    """(stack, project, type chain, name) of ``urn:pulumi:<stack>::<project>::<chain>::<name>``."""
+    head, project, chain, name = urn.split("::", 3)
+    return head[len("urn:pulumi:") :], project, chain, name
+
+
+def child_chain(parent_urn: str | None, type_: str) -> str:
+    """The engine's type chain: the parent's chain + ``$`` + own type, no Stack type."""
+    if not parent_urn:
+        return type_
+    chain = urn_parts(parent_urn)[2]
+    return type_ if chain == STACK_TYPE else f"{chain}${type_}"
+
+
+def make_urn(stack: str, project: str, parent_urn: str | None, type_: str, name: str) -> str:
+    if type_ == STACK_TYPE:
+        return f"urn:pulumi:{stack}::{project}::{type_}::{name}"
+    return f"urn:pulumi:{stack}::{project}::{child_chain(parent_urn, type_)}::{name}"
+
+
+# ---- the capturing monitor ------------------------------------------------------------
+
+
+@dataclass
+class Capture:
+    """Everything the program registered, in the manifest's shape."""
+
+    resources: list[dict[str, Any]] = field(default_factory=list)
+    registered_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stack_outputs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunContext:
+    """What the monitor needs to know about the program it serves."""
+
+    project: str
+    stack: str
+    project_dir: Path
+    repo_root: Path | None
+    region: str
+    account: str
+    key: bytes
+    answers: Any  # OfflineAnswers
+    answers_file: str
+    chain: tuple[str, ...]
+    capture: bool = True
+
+
+def _monitor_class() -> type:
+    from google.protobuf import empty_pb2, struct_pb2  # type: ignore[import-untyped]
+    from pulumi.runtime.mocks import MockMonitor, Mocks
+    from pulumi.runtime.proto import resource_pb2
+
+    from stackflow.plan import _mockcloud
+
+    class NoMocks(Mocks):
+        """The monitor answers everything itself; the SDK's Mocks hooks are never asked."""
+
+        def call(self, args: Any) -> Any:
+            raise AssertionError("CaptureMonitor answers invokes itself")
+
+        def new_resource(self, args: Any) -> Any:
+            raise AssertionError("CaptureMonitor answers registrations itself")
+
+    class CaptureMonitor(MockMonitor):
+        """A resource monitor that records each registration and answers offline."""
+
+        def __init__(self, ctx: RunContext) -> None:
+            super().__init__(NoMocks())
+            self.ctx = ctx
+            self.convert = Converter(ctx.key)
+            self.capture = Capture()
+            self.stack_urn = ""
+            self.provider_regions: dict[str, str] = {}
+            self.aliases_by_urn: dict[str, tuple[str, ...]] = {}
+            self.names: dict[str, str] = {}
+            self.fatal: OfflineAnswerError | None = None
+
+        # -- resources --
+
+        def RegisterResource(self, request: Any) -> Any:  # noqa: N802 -- the gRPC method name
+            ctx = self.ctx
+            parent = request.parent or None
+            urn = make_urn(ctx.stack, ctx.project, parent, request.type, request.name)
+            if request.type == STACK_TYPE:
+                self.stack_urn = urn
+                return resource_pb2.RegisterResourceResponse(urn=urn)
+            obj = struct_pb2.Struct()
+            obj.CopyFrom(request.object)
+            if not ctx.capture:
+                return resource_pb2.RegisterResourceResponse(
+                    urn=urn, id=f"{request.name}_id" if request.custom else "", object=obj
+                )
+            inputs = self.convert.struct(request.object)
+            id_: str | None = None
+            computed: dict[str, Any] = {}
+            provider = None
+            if request.custom:
+                provider = request.provider or self._default_provider(request)
+                id_, computed = _mockcloud.answer_resource(
+                    _mockcloud.Context(
+                        urn=urn,
+                        type=request.type,
+                        name=request.name,
+                        inputs=inputs,
+                        region=self._region(inputs, provider),
+                        account=ctx.account,
+                    )
+                )
+                if computed:
+                    obj.update(computed)
+                if request.type == "pulumi:providers:aws" and isinstance(inputs.get("region"), str):
+                    self.provider_regions[urn] = inputs["region"]
+            self.names[urn] = request.name
+            aliases = self._aliases(request, urn, parent)
+            self.aliases_by_urn[urn] = aliases
+            outputs: dict[str, Any] = {}
+            if request.custom:
+                outputs = {"id": id_ if id_ is not None else {"$unknown": True}}
+                outputs.update(normalize(computed))
+            self.capture.resources.append(
+                {
+                    "urn": urn,
+                    "type": request.type,
+                    "name": request.name,
+                    "custom": bool(request.custom),
+                    "parent": None if parent == self.stack_urn else parent,
+                    "provider": provider,
+                    "dependencies": sorted(set(request.dependencies)),
+                    "propertyDependencies": {
+                        k: sorted(set(v.urns))
+                        for k, v in request.propertyDependencies.items()
+                        if v.urns
+                    },
+                    "inputs": inputs,
+                    "outputs": outputs,
+                    "options": {
+                        "protect": bool(request.protect),
+                        "ignoreChanges": list(request.ignoreChanges),
+                        "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+                        "retainOnDelete": bool(request.retainOnDelete),
+                        "replaceOnChanges": list(request.replaceOnChanges),
+                        "aliases": list(aliases),
+                        "additionalSecretOutputs": list(request.additionalSecretOutputs),
+                        "importId": request.importId or None,
+                    },
+                    "sourcePosition": self._source_position(request),
+                }
+            )
+            return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=obj)
+
+        def ReadResource(self, request: Any) -> Any:  # noqa: N802 -- the gRPC method name
+            ctx = self.ctx
+            parent = request.parent or None
+            urn = make_urn(ctx.stack, ctx.project, parent, request.type, request.name)
+            obj = struct_pb2.Struct()
+            obj.CopyFrom(request.properties)
+            inputs = self.convert.struct(request.properties) if ctx.capture else {}
+            outputs: dict[str, Any] = {"id": request.id}
+            if request.type == STACK_REFERENCE_TYPE:
+                ref_outputs = self._stack_reference(request.id)
+                outputs["outputs"] = ref_outputs
+                obj.update(
+                    {
+                        "name": request.id,
+                        "secretOutputNames": sorted(
+                            k for k, v in ref_outputs.items() if _is_secret_marker(v)
+                        ),
+                    }
+                )
+                obj.fields["outputs"].struct_value.CopyFrom(_to_struct(ref_outputs))
+            if ctx.capture:
+                self.capture.resources.append(
+                    {
+                        "urn": urn,
+                        "type": request.type,
+                        "name": request.name,
+                        "custom": True,
+                        "parent": None if parent == self.stack_urn else parent,
+                        "provider": request.provider or None,
+                        "dependencies": sorted(set(request.dependencies)),
+                        "propertyDependencies": {},
+                        "inputs": inputs,
+                        "outputs": outputs,
+                        "options": {"importId": None},
+                        "sourcePosition": self._source_position(request),
+                    }
+                )
+            return resource_pb2.ReadResourceResponse(urn=urn, properties=obj)
+
+        def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 -- the gRPC method name
+            if self.ctx.capture:
+                outputs = self.convert.struct(request.outputs)
+                if request.urn == self.stack_urn:
+                    self.capture.stack_outputs = {
+                        k: _strip_resource_flag(v) for k, v in outputs.items()
+                    }
+                else:
+                    self.capture.registered_outputs[request.urn] = outputs
+            return empty_pb2.Empty()
+
+        # -- invokes --
+
+        def Invoke(self, request: Any) -> Any:  # noqa: N802 -- the gRPC method name
+            token = request.tok
+            args = normalize(_plain(request.args))
+            answer = self.ctx.answers.answer(token, args)
+            if answer is None:
+                answer = _mockcloud.builtin_invoke(
+                    token, args, str(args.get("region") or self.ctx.region), self.ctx.account
+                )
+            if answer is None:
+                self.fatal = self.fatal or OfflineAnswerError(
+                    f"invoke {token} has no offline answer; "
+                    f"add it to {self.ctx.answers_file} (invokes: {token}: result: ...)"
+                )
+                raise self.fatal
+            return resource_pb2.ResourceInvokeResponse(**{"return": _to_struct(answer)})
+
+        # -- helpers --
+
+        def _default_provider(self, request: Any) -> str | None:
+            if request.type.startswith("pulumi:providers:"):
+                return None
+            package = request.type.split(":", 1)[0]
+            version = request.version.replace(".", "_") if request.version else ""
+            name = f"default_{version}" if version else "default"
+            urn = make_urn(
+                self.ctx.stack, self.ctx.project, None, f"pulumi:providers:{package}", name
+            )
+            return f"{urn}::{_mockcloud.stable_uuid(urn)}"
+
+        def _region(self, inputs: dict[str, Any], provider: str | None) -> str:
+            region = inputs.get("region")
+            if isinstance(region, str):
+                return region
+            if provider:
+                return self.provider_regions.get(provider.rsplit("::", 1)[0], self.ctx.region)
+            return self.ctx.region
+
+        def _aliases(self, request: Any, urn: str, parent: str | None) -> tuple[str, ...]:
+            """Alias specs as engine URNs, plus those inherited from aliased parents."""
+            ctx = self.ctx
+            own: set[str] = set(request.aliasURNs)
+            for alias in request.aliases:
+                if alias.WhichOneof("alias") == "urn":
+                    own.add(alias.urn)
+                    continue
+                spec = alias.spec
+                which = spec.WhichOneof("parent")
+                alias_parent = spec.parentUrn if which == "parentUrn" else None if which else parent
+                own.add(
+                    make_urn(
+                        spec.stack or ctx.stack,
+                        spec.project or ctx.project,
+                        alias_parent,
+                        spec.type or request.type,
+                        spec.name or request.name,
+                    )
+                )
+            inherited: set[str] = set()
+            parent_name = self.names.get(parent or "", "")
+            for parent_alias in self.aliases_by_urn.get(parent or "", ()):
+                alias_parent_name = urn_parts(parent_alias)[3]
+                name = request.name
+                if parent_name and name.startswith(parent_name):
+                    name = alias_parent_name + name[len(parent_name) :]
+                inherited.add(make_urn(ctx.stack, ctx.project, parent_alias, request.type, name))
+            return tuple(sorted((own | inherited) - {urn}))
+
+        def _source_position(self, request: Any) -> str | None:
+            if not request.HasField("sourcePosition") or not request.sourcePosition.uri:
+                return None
+            pos = request.sourcePosition
+            path = Path(unquote(urlparse(pos.uri).path))
+            return f"{_display_path(path, self.ctx)}:{pos.line}"
+
+        def _stack_reference(self, name: str) -> dict[str, Any]:
+            from stackflow.errors import StackflowError
+
+            try:
+                return _resolve_stack_reference(name, self.ctx)
+            except OfflineAnswerError as err:
+                self.fatal = self.fatal or err
+                raise
+            except StackflowError as err:
+                self.fatal = self.fatal or OfflineAnswerError(err.message)
+                raise self.fatal from err
+
+    return CaptureMonitor
+
+
+def _is_secret_marker(value: Any) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and "$secret" in value
+
+
+def _strip_resource_flag(value: Any) -> Any:
+    """Exported resources carry ``@isPulumiResource`` in a preview; the engine drops it too."""
+    if isinstance(value, dict):
+        return {k: _strip_resource_flag(v) for k, v in value.items() if k != "@isPulumiResource"}
+    return value
+
+
+def _plain(struct: Any) -> Any:
+    """Invoke args as plain values (secrets unwrapped: they stay in this process)."""
+
+    def value(v: Any) -> Any:
+        if hasattr(v, "fields"):
+            if SIG_KEY in v.fields and v[SIG_KEY] == SECRET_SIG:
+                return value(v["value"])
+            return {k: value(x) for k, x in v.items()}
+        if isinstance(v, str | bool | float) or v is None:
+            return v
+        return [value(x) for x in v]
+
+    return value(struct)
+
+
+def _to_struct(value: dict[str, Any]) -> Any:
+    """A Struct from manifest JSON: markers become the SDK's unknowns and secrets again.
+
+    A secret marker becomes a secret whose plaintext is a placeholder derived from the
+    digest, so a program that passes it on produces a digest that changes when it changes.
+    """
+    from google.protobuf import struct_pb2
+
+    def back(v: Any) -> Any:
+        if isinstance(v, dict):
+            if v == {"$unknown": True}:
+                return UNKNOWN_SENTINEL
+            if _is_secret_marker(v):
+                return {SIG_KEY: SECRET_SIG, "value": f"[secret {v['$secret']}]"}
+            return {k: back(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [back(x) for x in v]
+        return v
+
+    s = struct_pb2.Struct()
+    s.update(back(value))
+    return s
+
+
+def _display_path(path: Path, ctx: RunContext) -> str:
+    """A path as a reviewer reads it: relative to the project, stable across checkouts."""
+    for base in (ctx.project_dir, ctx.repo_root):
+        if base is not None and path.is_relative_to(base):
+            return os.path.relpath(path, ctx.project_dir)
+    parts = path.parts
+    if "site-packages" in parts:
+        return "/".join(parts[parts.index("site-packages") + 1 :])
+    return str(path)
+
+
+def _resolve_stack_reference(name: str, ctx: RunContext) -> dict[str, Any]:
+    """Outputs of the referenced stack: synthesized when it lives in this repository."""
+    parts = name.split("/")
+    if len(parts) > 3 or not all(parts):
+        raise OfflineAnswerError(
+            f"stack reference {name!r} is not org/project/stack, project/stack or stack; "
+            "fix the name in the program"
+        )
+    project_name = parts[-2] if len(parts) >= 2 else ctx.project
+    stack = parts[-1]
+    key = f"{project_name}/{stack}"
+    if ctx.repo_root is not None:
+        from stackflow.plan.synth import synth_in_repository
+
+        manifest = synth_in_repository(
+            ctx.repo_root, project_name, stack, key=ctx.key, chain=(*ctx.chain, key)
+        )
+        if manifest is not None:
+            return manifest.outputs
+    for candidate in (name, key, stack):
+        if candidate in ctx.answers.stack_references:
+            return dict(normalize(ctx.answers.stack_references[candidate]))
+    raise OfflineAnswerError(
+        f"stack reference {name} is not a stack of a project in this repository and has "
+        f"no offline answer; add its outputs to {ctx.answers_file} "
+        f"(stackReferences: {name}: {{...}})"
+    )
+
+
+# ---- runtime -------------------------------------------------------------------------
+
+
+class InlineExecutor(concurrent.futures.ThreadPoolExecutor):
+    """Runs ``loop.run_in_executor`` work at once, on the loop's thread.
+
+    The SDK hands every monitor call to a thread pool because a real monitor is a gRPC
+    round trip. Ours is a function call: the thread hop costs more than the work, and
+    threads racing make the registration order (and so the manifest) vary run to run.
+    """
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as err:  # handed to the awaiting coroutine
+            future.set_exception(err)
+        return future
+
+
+def speed_up_sdk() -> None:
+    """Confined patches of pulumi SDK internals for the synth process (pinned SDK 3.272).
+
+    Measured with cProfile on 1,000 buckets (docs/PERFORMANCE.md):
+
+    * ``_get_stack_trace`` walks the whole stack with ``traceback.extract_stack`` (reading
+      source lines) on every registration, to build a stack trace of which only the first
+      frame (the ``sourcePosition``) matters here. The replacement walks frames without
+      reading source and returns just that frame, so ``sourcePosition`` is unchanged.
+    * ``pulumi.log.debug`` formats and sends a log request to the engine for every step of
+      every registration; the mock engine throws debug messages away.
+    """
+    import pulumi.log
+    import pulumi.runtime.resource as resource_module
+    from pulumi.runtime.proto import source_pb2
+
+    def _get_stack_trace() -> Any:
+        # Same rule as the SDK: the caller of the third ``__init__`` from the top is the
+        # user's code (Resource <- Custom/ComponentResource <- the concrete class).
+        frame = sys._getframe(1)
+        seen = 0
+        while frame is not None:
+            if frame.f_code.co_name == "__init__":
+                seen += 1
+                if seen == 3:
+                    break
+            frame = frame.f_back  # type: ignore[assignment]
+        if frame is None or frame.f_back is None:
+            return source_pb2.StackTrace()
+        caller = frame.f_back
+        uri = Path(caller.f_code.co_filename).as_uri()
+        position = source_pb2.SourcePosition(uri=uri, line=caller.f_lineno)
+        return source_pb2.StackTrace(frames=[source_pb2.StackFrame(pc=position)])
+
+    def _no_debug(*_args: Any, **_kwargs: Any) -> None:
+        return None
+
+    resource_module._get_stack_trace = _get_stack_trace
+    pulumi.log.debug = _no_debug
+
+
+def _user_traceback(err: BaseException, ctx: RunContext) -> str:
+    """The program's own traceback: frames in the project (or repository), then the error."""
+    frames = traceback.extract_tb(err.__traceback__)
+    roots = [p for p in (ctx.project_dir, ctx.repo_root) if p is not None]
+    mine = [
+        f
+        for f in frames
+        if any(Path(f.filename).is_relative_to(r) for r in roots)
+        and "site-packages" not in f.filename
+        and not Path(f.filename).is_relative_to(Path(__file__).parent.parent)
+    ]
+    lines = ["Traceback (most recent call last):\n", *traceback.format_list(mine or frames)]
+    lines.extend(traceback.format_exception_only(type(err), err))
+    return "".join(lines)
+
+
+def run(request: dict[str, Any]) -> dict[str, Any]:
+    """Run the program of ``request``; the result document (manifest or error)."""
+    from stackflow.plan.offline import OfflineAnswers
+
+    if request.get("fast", True):
+        speed_up_sdk()
+    import pulumi.runtime.config as pulumi_config
+    from pulumi.runtime import settings as pulumi_settings
+    from pulumi.runtime.mocks import MockEngine, MockSettings
+    from pulumi.runtime.stack import run_in_stack
+
+    project_dir = Path(request["projectDir"])
+    repo_root = Path(request["repoRoot"]) if request.get("repoRoot") else None
+    config: dict[str, str] = request["config"]
+    ctx = RunContext(
+        project=request["project"],
+        stack=request["stack"],
+        project_dir=project_dir,
+        repo_root=repo_root,
+        region=config.get("aws:region", "us-east-1"),
+        account=_account(config),
+        key=bytes.fromhex(request["digestKey"]),
+        answers=OfflineAnswers.from_dict(request.get("offline") or {}),
+        answers_file=request.get("offlineFile", "offline.yaml"),
+        chain=tuple(request.get("chain", ())),
+        capture=request.get("capture", True),
+    )
+    monitor = _monitor_class()(ctx)
+    settings = MockSettings(  # type: ignore[no-untyped-call]
+        monitor=monitor,
+        monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
+        engine=MockEngine(None),
+        project=ctx.project,
+        stack=ctx.stack,
+        dry_run=True,
+        organization="organization",
+        callbacks=None,
+    )
+    pulumi_settings.configure(settings)
+    pulumi_config.set_all_config(config, request.get("secretKeys", []))
+
+    main = Path(request["main"])
+    os.chdir(main if main.is_dir() else main.parent)
+    for path in (repo_root, project_dir):
+        # The program's own packages (components/ beside stacks/) come from this checkout,
+        # not from an editable install of another one: a base revision synthesizes its code.
+        if path is not None and str(path) not in sys.path:
+            sys.path.insert(0, str(path))
+    if main.is_file():
+        sys.path.insert(0, str(main.parent))
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    if request.get("fast", True):
+        loop.set_default_executor(InlineExecutor())
+    try:
+        loop.run_until_complete(run_in_stack(lambda: _run_program(main)))
+    except BaseException as err:  # reported to the parent, not re-raised
+        if monitor.fatal is not None:
+            return {"error": {"kind": "offline", "message": str(monitor.fatal)}}
+        if isinstance(err, KeyboardInterrupt):
+            raise
+        if isinstance(err, SystemExit) and not err.code:
+            pass
+        else:
+            return {
+                "error": {
+                    "kind": "program",
+                    "message": f"{type(err).__name__}: {err}",
+                    "traceback": _user_traceback(err, ctx),
+                }
+            }
+    if monitor.fatal is not None:
+        return {"error": {"kind": "offline", "message": str(monitor.fatal)}}
+    return {"manifest": _manifest(monitor.capture, ctx, config)}
+
+
+def _run_program(main: Path) -> None:
+    runpy.run_path(str(main), run_name="__main__")
+
+
+def _account(config: dict[str, str]) -> str:
+    from stackflow.plan import _mockcloud
+
+    allowed = config.get("aws:allowedAccountIds")
+    if allowed:
+        try:
+            ids = json.loads(allowed)
+        except ValueError:
+            ids = None
+        if isinstance(ids, list) and ids:
+            return str(ids[0])
+    return _mockcloud.DEFAULT_ACCOUNT
+
+
+def _manifest(capture: Capture, ctx: RunContext, config: dict[str, str]) -> dict[str, Any]:
+    resources = []
+    for record in capture.resources:
+        registered = capture.registered_outputs.get(record["urn"])
+        if registered is not None and not record["custom"]:
+            record = {**record, "outputs": registered}
+        resources.append(record)
+    return {
+        "schemaVersion": 1,
+        "project": ctx.project,
+        "stack": ctx.stack,
+        "environment": config.get("stackflow:environment"),
+        "resources": resources,
+        "outputs": capture.stack_outputs,
+    }
+
+
+def main() -> None:
+    request = json.loads(sys.stdin.read())
+    result_file = Path(request["resultFile"])
+    # The program's prints go to stderr: standard output is not ours to fill.
+    sys.stdout = sys.stderr
+    try:
+        result = run(request)
+    except Exception as err:  # a bug in the runner: keep its traceback
+        result = {
+            "error": {
+                "kind": "internal",
+                "message": f"{type(err).__name__}: {err}",
+                "traceback": traceback.format_exc(),
+            }
+        }
+    result_file.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
+    sys.stderr.flush()
+    # Skip interpreter teardown: collecting thousands of resources and futures costs
+    # seconds and changes nothing.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

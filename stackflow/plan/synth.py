@@ -1,0 +1,281 @@
+"""Offline synth: the desired state of a stack from its Python program, with no engine.
+
+``synth(project, stack)`` runs the program in a fresh subprocess
+(:mod:`stackflow.plan._runner`) under Pulumi's mock runtime with a capturing monitor and
+returns the :class:`~stackflow.plan.manifest.Manifest`. No Pulumi CLI, no provider plugin,
+no cloud credential and no state is needed, so a pull request from a fork can be planned.
+
+What crosses the process boundary:
+
+* in: the project, the stack's configuration (stack file over project defaults; ``secure:``
+  values replaced by placeholders, never decrypted), the project's offline answers, and
+  the key for secret digests, as JSON on the child's standard input;
+* out: the manifest (secrets as keyed digests), or an error with the program's traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stackflow.errors import StackflowError
+from stackflow.plan.manifest import Manifest
+from stackflow.plan.offline import FILE_NAME as OFFLINE_FILE
+from stackflow.plan.offline import load_offline_answers
+from stackflow.project import Project, find_projects
+
+DIGEST_KEY_ENV = "STACKFLOW_DIGEST_KEY"
+DIGEST_KEY_FILE = Path(".stackflow") / "digest-key"
+ENVIRONMENT_KEY = "stackflow:environment"
+# Environment variables the Pulumi CLI sets for a program; a synth sets its own state.
+_PULUMI_RUNTIME_ENV = (
+    "PULUMI_CONFIG",
+    "PULUMI_CONFIG_SECRET_KEYS",
+    "PULUMI_DRY_RUN",
+    "PULUMI_MONITOR",
+    "PULUMI_ENGINE",
+    "PULUMI_PROJECT",
+    "PULUMI_STACK",
+)
+
+
+class SynthError(StackflowError):
+    """The program failed; ``traceback`` is its own traceback (file and line in its code)."""
+
+    def __init__(self, message: str, *, traceback: str = "") -> None:
+        super().__init__(message)
+        self.traceback = traceback
+
+
+@dataclass(frozen=True, slots=True)
+class StackConfig:
+    """A stack's configuration as the program sees it: strings, and which are secret."""
+
+    values: dict[str, str]
+    secret_keys: tuple[str, ...]
+
+
+def digest_key(repo_root: Path) -> bytes:
+    """The key for secret digests: ``$STACKFLOW_DIGEST_KEY``, else one made once per clone.
+
+    The key only has to be the same for the base and the head of one plan (and for cached
+    base manifests); kept in the git-ignored ``.stackflow/`` so it never leaves the clone.
+    """
+    from_env = os.environ.get(DIGEST_KEY_ENV)
+    if from_env:
+        return from_env.encode()
+    path = repo_root / DIGEST_KEY_FILE
+    try:
+        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except FileNotFoundError:
+        pass
+    except ValueError as err:
+        raise StackflowError(
+            f"reading the digest key {path}: it is not hex; delete the file to make a new one"
+        ) from err
+    key = secrets.token_bytes(32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(key.hex() + "\n", encoding="ascii")
+    tmp.chmod(0o600)
+    try:
+        # Another process may have made one meanwhile: the first one wins, for everyone.
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return bytes.fromhex(path.read_text(encoding="ascii").strip())
+
+
+_repository_digest_key = digest_key  # synth() has a parameter of the same name
+
+
+def find_repo_root(start: Path) -> Path:
+    """The nearest directory holding ``.git`` or ``stackflow.yaml``; ``start`` when none."""
+    start = start.resolve()
+    for candidate in (start, *start.parents):
+        if (candidate / ".git").exists() or (candidate / "stackflow.yaml").is_file():
+            return candidate
+    return start
+
+
+def stack_config(
+    project: Project, stack: str, *, key: bytes, config_file: Path | None = None
+) -> StackConfig:
+    """Project ``config:`` defaults overlaid with the stack file's ``config:``.
+
+    Values reach the program as the CLI passes them: strings, with objects and lists as
+    JSON. A ``secure:`` value is never decrypted: the program gets a placeholder secret
+    derived from the ciphertext, so a changed ciphertext shows as a changed secret.
+    """
+    path = config_file or project.stack_config_file(stack)
+    if not path.is_file():
+        known = ", ".join(project.stacks()) or "none"
+        raise StackflowError(
+            f"synthesizing stack {stack}: there is no {path.name} in "
+            f"{project.stack_config_dir}; known stacks: {known}"
+        )
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise StackflowError(f"reading {path}: not valid YAML ({err}); fix the file") from err
+    if not isinstance(raw, dict):
+        raise StackflowError(f"reading {path}: the document is {raw!r}; it must be a mapping")
+    stack_values = raw.get("config") or {}
+    if not isinstance(stack_values, dict):
+        raise StackflowError(f"reading {path}: config is {stack_values!r}; it must be a mapping")
+
+    merged: dict[str, Any] = dict(project.config_defaults)
+    for k, v in stack_values.items():
+        merged[project.namespaced(str(k))] = v
+    values: dict[str, str] = {}
+    secret_keys: list[str] = []
+    for k, v in merged.items():
+        plain, is_secret = _replace_secure(v, key)
+        values[k] = plain if isinstance(plain, str) else json.dumps(plain, sort_keys=True)
+        if is_secret:
+            secret_keys.append(k)
+    return StackConfig(values=values, secret_keys=tuple(sorted(secret_keys)))
+
+
+def _replace_secure(value: Any, key: bytes) -> tuple[Any, bool]:
+    """The value with every ``{secure: ciphertext}`` replaced by its placeholder."""
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            mac = hmac.new(key, str(value["secure"]).encode(), hashlib.sha256).hexdigest()
+            return f"[secure {mac[:16]}]", True
+        out, any_secret = {}, False
+        for k, v in value.items():
+            out[k], s = _replace_secure(v, key)
+            any_secret = any_secret or s
+        return out, any_secret
+    if isinstance(value, list):
+        items = [_replace_secure(v, key) for v in value]
+        return [i for i, _ in items], any(s for _, s in items)
+    return value, False
+
+
+def synth(
+    project: Project,
+    stack: str,
+    *,
+    repo_root: Path | None = None,
+    digest_key: bytes | None = None,
+    config_file: Path | None = None,
+    chain: tuple[str, ...] = (),
+    capture: bool = True,
+    fast_runtime: bool = True,
+) -> Manifest:
+    """The Manifest of ``stack`` of ``project``, from a fresh subprocess.
+
+    ``repo_root`` (default: the nearest directory with ``.git`` or ``stackflow.yaml``) is
+    where stack references to sibling projects are looked for. ``config_file`` replaces
+    the stack file (rendered ephemeral configs). ``chain`` is the stack references being
+    followed (cycle guard). ``capture=False`` and ``fast_runtime=False`` exist for the
+    benchmark: the bare mock runtime, and the SDK without stackflow's runtime patches.
+    """
+    root = repo_root.resolve() if repo_root is not None else find_repo_root(project.dir)
+    key = digest_key if digest_key is not None else _repository_digest_key(root)
+    config = stack_config(project, stack, key=key, config_file=config_file)
+    offline_path = project.stack_config_dir / OFFLINE_FILE
+    answers = load_offline_answers(offline_path)
+    with tempfile.TemporaryDirectory(prefix="stackflow-synth-") as tmp:
+        result_file = Path(tmp) / "result.json"
+        request = {
+            "project": project.name,
+            "stack": stack,
+            "projectDir": str(project.dir),
+            "main": str(project.main),
+            "repoRoot": str(root),
+            "config": config.values,
+            "secretKeys": list(config.secret_keys),
+            "offline": answers.to_dict(),
+            "offlineFile": _display(offline_path, root),
+            "digestKey": key.hex(),
+            "chain": [*chain, f"{project.name}/{stack}"],
+            "resultFile": str(result_file),
+            "capture": capture,
+            "fast": fast_runtime,
+        }
+        env = {k: v for k, v in os.environ.items() if k not in _PULUMI_RUNTIME_ENV}
+        env["PYTHONHASHSEED"] = "0"
+        proc = subprocess.run(
+            # -P: the child must import this stackflow, not one in the project directory.
+            [sys.executable, "-P", "-m", "stackflow.plan._runner"],
+            input=json.dumps(request),
+            cwd=project.dir,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.stderr:
+            sys.stderr.write(proc.stderr)
+        try:
+            result = json.loads(result_file.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError) as err:
+            raise StackflowError(
+                f"synthesizing stack {stack} of {project.name}: the synth process exited "
+                f"with status {proc.returncode} and no result; its output is above"
+            ) from err
+    if "error" in result:
+        raise _error(result["error"], project, stack)
+    return Manifest.from_dict(result["manifest"])
+
+
+def _error(error: dict[str, Any], project: Project, stack: str) -> StackflowError:
+    doing = f"synthesizing stack {stack}"
+    if error["kind"] == "program":
+        return SynthError(
+            f"{doing}: the program of {project.name} failed: {error['message']}; "
+            "its traceback is above",
+            traceback=error.get("traceback", ""),
+        )
+    if error["kind"] == "offline":
+        return StackflowError(f"{doing}: {error['message']}")
+    return SynthError(
+        f"{doing}: stackflow's synth failed ({error['message']}); please report this bug",
+        traceback=error.get("traceback", ""),
+    )
+
+
+def _display(path: Path, root: Path) -> str:
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
+def synth_in_repository(
+    repo_root: Path, project_name: str, stack: str, *, key: bytes, chain: tuple[str, ...]
+) -> Manifest | None:
+    """The manifest of ``project_name/stack`` when it is a stack in this repository.
+
+    Used for stack references; ``chain`` ends with the reference being resolved, and a
+    reference back to a stack already on it is a cycle.
+    """
+    from stackflow.repoconfig import RepoConfig
+
+    target = chain[-1]
+    if target in chain[:-1]:
+        cycle = " -> ".join((*chain[chain.index(target) :],))
+        raise StackflowError(
+            f"stack reference cycle {cycle}; break it (a stack cannot depend on itself)"
+        )
+    patterns = RepoConfig.load(repo_root).projects
+    for project in find_projects(repo_root, patterns):
+        if project.name == project_name and stack in project.stacks():
+            return synth(project, stack, repo_root=repo_root, digest_key=key, chain=chain[:-1])
+    return None
+
+
+__all__ = ["SynthError", "digest_key", "find_repo_root", "stack_config", "synth"]
