@@ -1,0 +1,299 @@
+"""``ephemeral list`` and ``ephemeral reap``: what runs, for how long, and what must go.
+
+Both read every record of the registry, then ask GitHub (when there is a client) about
+each record's pull request and branch. Reads and questions run with bounded concurrency;
+a question GitHub fails to answer counts as "unknown", which is never a reason to destroy.
+
+The reaper destroys a registered branch stack when its pull request is closed or merged,
+its branch is gone, or its TTL (from creation; a label ``<extend_label_prefix><hours>`` on
+the pull request overrides it) has run out, and finishes any teardown an earlier run left
+``destroying``. It never touches a stack without a record, a protected stack, or a record
+whose own fields disagree with its key -- checked here when deciding and again in
+:func:`~stackflow.ephemeral.lifecycle.teardown`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from stackflow.ephemeral.lifecycle import (
+    Environments,
+    PullRequests,
+    TeardownOutcome,
+    TeardownStatus,
+    teardown,
+)
+from stackflow.ephemeral.registry import (
+    READ_WORKERS,
+    Entry,
+    EnvironmentRecord,
+    State,
+    iso_time,
+)
+from stackflow.errors import StackflowError
+
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What GitHub says about a record's pull request and branch (``None``: unknown)."""
+
+    pr_state: str = UNKNOWN
+    """``open``, ``closed``, ``merged``, ``unknown`` (no PR, no client, or no answer)."""
+    labels: tuple[str, ...] = ()
+    branch_exists: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """One registry entry and what is known about it now."""
+
+    entry: Entry
+    facts: Facts
+
+
+def observe(envs: Environments) -> list[Observed]:
+    """Every registry entry with its facts, GitHub asked with bounded concurrency."""
+    entries = envs.registry.entries()
+    github = envs.github
+    if github is None:
+        return [Observed(e, Facts()) for e in entries]
+    return _parallel(
+        lambda e: Observed(e, _facts(github, e.record) if e.record else Facts()), entries
+    )
+
+
+def _facts(github: PullRequests, record: EnvironmentRecord) -> Facts:
+    pr_state = UNKNOWN
+    labels: tuple[str, ...] = ()
+    pr = record.pr
+    if pr is not None:
+        pr_state = _ask(lambda: github.pull_request_state(pr), UNKNOWN)
+        if pr_state == "open":
+            no_labels: list[str] = []
+            labels = tuple(_ask(lambda: github.pull_request_labels(pr), no_labels))
+    exists = None
+    if pr_state not in ("closed", "merged"):
+        exists = _ask(lambda: github.branch_exists(record.branch), None)
+    return Facts(pr_state=pr_state, labels=labels, branch_exists=exists)
+
+
+Answer = TypeVar("Answer")
+
+
+def _ask(question: Callable[[], Answer], fallback: Answer) -> Answer:
+    try:
+        return question()
+    except StackflowError:
+        return fallback
+
+
+def effective_ttl(envs: Environments, record: EnvironmentRecord, labels: Iterable[str]) -> float:
+    """The record's TTL, or the largest valid ``<prefix><hours>`` label on its PR."""
+    prefix = envs.repo.ephemeral.extend_label_prefix
+    hours = []
+    for label in labels:
+        if prefix and label.startswith(prefix):
+            try:
+                value = float(label[len(prefix) :])
+            except ValueError:
+                continue
+            if 0 < value < float("inf"):
+                hours.append(value)
+    return max(hours) if hours else record.ttl_hours
+
+
+class Action(StrEnum):
+    DESTROY = "destroy"
+    FINISH = "finish"
+    """Complete a teardown an earlier run left ``destroying`` or ``destroyed``."""
+    KEEP = "keep"
+    SKIP = "skip"
+    """Never touched: protected, not a branch-stack name, or an unreadable record."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    stack: str
+    action: Action
+    reason: str
+    record: EnvironmentRecord | None
+    facts: Facts
+    expires_at: datetime | None
+
+
+def decide(envs: Environments, observed: Observed, now: datetime) -> Decision:
+    """What the reaper does with one entry, and why. Pure given its inputs."""
+    entry, facts = observed.entry, observed.facts
+    record = entry.record
+    if record is None:
+        return Decision(entry.key_stack, Action.SKIP, entry.problem or "", None, facts, None)
+    try:
+        envs.guard(entry.key_stack, record)
+    except StackflowError as err:
+        return Decision(entry.key_stack, Action.SKIP, err.message, record, facts, None)
+    expires = record.expires_at(effective_ttl(envs, record, facts.labels))
+
+    def verdict(action: Action, reason: str) -> Decision:
+        return Decision(record.stack, action, reason, record, facts, expires)
+
+    if record.state is not State.ACTIVE:
+        return verdict(Action.FINISH, f"left {record.state.value} by an earlier run")
+    if facts.pr_state in ("closed", "merged"):
+        return verdict(Action.DESTROY, f"pull request #{record.pr} is {facts.pr_state}")
+    if facts.branch_exists is False:
+        return verdict(Action.DESTROY, f"branch {record.branch!r} no longer exists")
+    if now >= expires:
+        return verdict(Action.DESTROY, f"TTL ran out at {iso_time(expires)}")
+    return verdict(Action.KEEP, f"{_hours(expires - now)} h of TTL left")
+
+
+@dataclass(frozen=True, slots=True)
+class ReapItem:
+    decision: Decision
+    outcome: TeardownOutcome | None
+    """None under ``--dry-run`` and for entries kept or skipped."""
+
+    def to_dict(self) -> dict[str, Any]:
+        d = self.decision
+        return {
+            "stack": d.stack,
+            "branch": d.record.branch if d.record else None,
+            "pr": d.record.pr if d.record else None,
+            "action": d.action.value,
+            "reason": d.reason,
+            "pr_state": d.facts.pr_state,
+            "expires_at": iso_time(d.expires_at) if d.expires_at else None,
+            "outcome": self.outcome.status.value if self.outcome else None,
+            "detail": self.outcome.detail if self.outcome else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ReapReport:
+    items: tuple[ReapItem, ...]
+    dry_run: bool
+
+    @property
+    def failed(self) -> tuple[ReapItem, ...]:
+        return tuple(
+            i for i in self.items if i.outcome and i.outcome.status is TeardownStatus.FAILED
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"dry_run": self.dry_run, "items": [i.to_dict() for i in self.items]}
+
+
+def reap(envs: Environments, *, dry_run: bool = False) -> ReapReport:
+    """Decide for every registered stack, then (unless ``dry_run``) tear down those that
+    must go, at most ``ephemeral.max_parallel`` at once. Safe to run again at any time."""
+    now = envs.clock()
+    decisions = [decide(envs, o, now) for o in observe(envs)]
+    doomed = [d for d in decisions if d.action in (Action.DESTROY, Action.FINISH)]
+    outcomes: dict[str, TeardownOutcome] = {}
+    if not dry_run and doomed:
+        workers = min(envs.repo.ephemeral.max_parallel, len(doomed))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            done = pool.map(lambda d: teardown(envs, d.stack, decided_on=d.record), doomed)
+            outcomes = {o.stack: o for o in done}
+    return ReapReport(
+        items=tuple(ReapItem(d, outcomes.get(d.stack)) for d in decisions), dry_run=dry_run
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    record: EnvironmentRecord
+    facts: Facts
+    age_hours: float
+    ttl_left_hours: float
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.record
+        return {
+            "stack": r.stack,
+            "branch": r.branch,
+            "pr": r.pr,
+            "state": r.state.value,
+            "pr_state": self.facts.pr_state,
+            "created_at": iso_time(r.created_at),
+            "last_deployed_at": iso_time(r.last_deployed_at) if r.last_deployed_at else None,
+            "head": r.head,
+            "age_hours": self.age_hours,
+            "ttl_left_hours": self.ttl_left_hours,
+            "last_error": r.last_error,
+            "outputs": r.outputs,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    environments: tuple[Listed, ...]
+    unreadable: tuple[Entry, ...]
+
+    @property
+    def running(self) -> int:
+        return len(self.environments)
+
+    @property
+    def stack_hours(self) -> float:
+        """Hours the listed stacks have existed, summed: what they have cost so far."""
+        return round(sum(e.age_hours for e in self.environments), 1)
+
+    @property
+    def committed_hours(self) -> float:
+        """Hours they may still run before the reaper takes them, summed."""
+        return round(sum(e.ttl_left_hours for e in self.environments), 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "environments": [e.to_dict() for e in self.environments],
+            "unreadable": [{"stack": e.key_stack, "problem": e.problem} for e in self.unreadable],
+            "cost": {
+                "running": self.running,
+                "stack_hours": self.stack_hours,
+                "committed_hours": self.committed_hours,
+            },
+        }
+
+
+def list_environments(envs: Environments) -> Listing:
+    """Every registered branch stack with its age, TTL left and pull-request state."""
+    now = envs.clock()
+    listed, unreadable = [], []
+    for o in observe(envs):
+        record = o.entry.record
+        if record is None:
+            unreadable.append(o.entry)
+            continue
+        expires = record.expires_at(effective_ttl(envs, record, o.facts.labels))
+        listed.append(
+            Listed(
+                record=record,
+                facts=o.facts,
+                age_hours=_hours(now - record.created_at),
+                ttl_left_hours=max(0.0, _hours(expires - now)),
+            )
+        )
+    return Listing(environments=tuple(listed), unreadable=tuple(unreadable))
+
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+def _parallel(work: Callable[[Item], Result], items: Sequence[Item]) -> list[Result]:
+    if len(items) <= 1:
+        return [work(i) for i in items]
+    with ThreadPoolExecutor(max_workers=min(READ_WORKERS, len(items))) as pool:
+        return list(pool.map(work, items))
+
+
+def _hours(delta: timedelta) -> float:
+    return round(float(delta.total_seconds()) / 3600, 1)

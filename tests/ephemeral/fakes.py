@@ -1,0 +1,226 @@
+"""Test doubles for the systems the ephemeral code talks to and that cannot run here.
+
+* :class:`InMemoryEngine` stands in for the Pulumi engine (``pulumi`` is not installed):
+  it keeps stacks in a dict, behaves like ``pulumi`` where it matters (destroy needs an
+  existing stack, ``stack rm`` refuses a stack that still has resources, up needs its
+  config file) and fails or "crashes" on demand.
+* :class:`FakeGitHub` stands in for GitHub's API.
+* :class:`CrashingStore` wraps a real store (FileStore, S3Store on moto) and crashes on
+  demand before or after an operation takes effect.
+
+A crash is :class:`Crash`, a BaseException: it models the process dying, so no
+``except StackflowError`` or ``except Exception`` in the code under test can swallow it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from stackflow.engine.api import EngineTarget, UpResult
+from stackflow.errors import StackflowError
+from stackflow.plan.model import Source, StackPlan
+from stackflow.storage import Blob, BlobStore
+
+
+class Crash(BaseException):
+    """The process died here (simulated)."""
+
+
+@dataclass
+class Injected:
+    error: BaseException
+    after: bool
+    """Raise after the operation took effect (else before)."""
+
+
+class _Faults:
+    def __init__(self) -> None:
+        self._queue: dict[str, list[tuple[int, Injected]]] = {}
+        self._lock = threading.Lock()
+
+    def inject(self, op: str, error: BaseException, *, after: bool = False, skip: int = 0) -> None:
+        """The ``skip``-th next call of ``op`` (0: the very next) raises ``error``."""
+        with self._lock:
+            self._queue.setdefault(op, []).append((skip, Injected(error, after)))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._queue.clear()
+
+    def take(self, op: str) -> Injected | None:
+        with self._lock:
+            pending = self._queue.get(op, [])
+            fired = None
+            remaining = []
+            for skip, injected in pending:
+                if skip == 0 and fired is None:
+                    fired = injected
+                else:
+                    remaining.append((max(0, skip - 1), injected))
+            self._queue[op] = remaining
+            return fired
+
+
+@dataclass
+class FakeStack:
+    resources: int = 0
+    outputs: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+class InMemoryEngine(_Faults):
+    """The Pulumi engine, in memory (see the module docstring)."""
+
+    def __init__(self, existing: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self.stacks: dict[str, FakeStack] = {s: FakeStack(resources=3) for s in existing}
+        self.calls: list[tuple[str, str]] = []
+        self.destroyed: list[str] = []
+        self.targets: list[EngineTarget] = []
+        self.guard = threading.Lock()
+
+    def _run(self, op: str, target: EngineTarget, effect: Any) -> Any:
+        with self.guard:
+            self.calls.append((op, target.stack))
+            self.targets.append(target)
+        fault = self.take(op)
+        if fault and not fault.after:
+            raise fault.error
+        with self.guard:
+            result = effect()
+        if fault:
+            raise fault.error
+        return result
+
+    def _plan(self, target: EngineTarget) -> StackPlan:
+        return StackPlan.build(
+            project="stackflow-test",
+            stack=target.stack,
+            source=Source.ENGINE,
+            environment="ephemeral",
+        )
+
+    def up(self, target: EngineTarget) -> UpResult:
+        def effect() -> UpResult:
+            if target.config_file is None or not target.config_file.exists():
+                raise StackflowError(f"up {target.stack}: no config file {target.config_file}")
+            stack = self.stacks.setdefault(target.stack, FakeStack())
+            stack.config = yaml.safe_load(target.config_file.read_text())
+            stack.resources = 3
+            stack.outputs = {
+                "url": f"https://{target.stack}.preview.example.com",
+                "dbPassword": {"$secret": "5f1d0e"},
+            }
+            return UpResult(plan=self._plan(target), outputs=dict(stack.outputs))
+
+        result: UpResult = self._run("up", target, effect)
+        return result
+
+    def destroy(self, target: EngineTarget) -> StackPlan:
+        def effect() -> StackPlan:
+            stack = self.stacks.get(target.stack)
+            if stack is None:
+                raise StackflowError(f"destroy {target.stack}: no stack named {target.stack}")
+            if stack.resources:
+                self.destroyed.append(target.stack)
+            stack.resources = 0
+            stack.outputs = {}
+            return self._plan(target)
+
+        plan: StackPlan = self._run("destroy", target, effect)
+        return plan
+
+    def remove_stack(self, target: EngineTarget) -> None:
+        def effect() -> None:
+            stack = self.stacks.get(target.stack)
+            if stack is None:
+                raise StackflowError(f"stack rm {target.stack}: no stack named {target.stack}")
+            if stack.resources:
+                raise StackflowError(f"stack rm {target.stack}: it still has resources")
+            del self.stacks[target.stack]
+
+        self._run("remove_stack", target, effect)
+
+    def stack_exists(self, target: EngineTarget) -> bool:
+        exists: bool = self._run("stack_exists", target, lambda: target.stack in self.stacks)
+        return exists
+
+    def preview(self, target: EngineTarget) -> StackPlan:
+        return self._plan(target)
+
+    def refresh(self, target: EngineTarget, *, preview_only: bool = True) -> StackPlan:
+        return self._plan(target)
+
+
+@dataclass
+class FakeGitHub:
+    """GitHub's pull requests and branches, in memory."""
+
+    prs: dict[int, str] = field(default_factory=dict)
+    labels: dict[int, list[str]] = field(default_factory=dict)
+    branches: set[str] = field(default_factory=set)
+    down: bool = False
+    """Every call fails, as when the API is unreachable."""
+    calls: int = 0
+
+    def _call(self) -> None:
+        self.calls += 1
+        if self.down:
+            raise StackflowError("asking GitHub: connection refused; retry later")
+
+    def pull_request_state(self, number: int) -> str:
+        self._call()
+        return self.prs[number]
+
+    def pull_request_labels(self, number: int) -> list[str]:
+        self._call()
+        return list(self.labels.get(number, []))
+
+    def branch_exists(self, branch: str) -> bool:
+        self._call()
+        return branch in self.branches
+
+
+class CrashingStore(_Faults):
+    """A real BlobStore that fails on demand (ops: get, put, delete, list)."""
+
+    def __init__(self, inner: BlobStore) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def _run(self, op: str, effect: Any) -> Any:
+        fault = self.take(op)
+        if fault and not fault.after:
+            raise fault.error
+        result = effect()
+        if fault:
+            raise fault.error
+        return result
+
+    def get(self, key: str) -> Blob | None:
+        blob: Blob | None = self._run("get", lambda: self.inner.get(key))
+        return blob
+
+    def put(
+        self, key: str, data: bytes, *, if_match: str | None = None, if_none_match: bool = False
+    ) -> str:
+        etag: str = self._run(
+            "put",
+            lambda: self.inner.put(key, data, if_match=if_match, if_none_match=if_none_match),
+        )
+        return etag
+
+    def delete(self, key: str, *, if_match: str | None = None) -> None:
+        self._run("delete", lambda: self.inner.delete(key, if_match=if_match))
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        keys: Iterator[str] = self._run("list", lambda: self.inner.list(prefix))
+        return keys
+
+    def describe(self) -> str:
+        return self.inner.describe()
