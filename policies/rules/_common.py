@@ -1,0 +1,111 @@
+"""Helpers shared by the rule modules.
+
+Rules see resource properties the way the Pulumi policy SDK hands them over: read-only
+``Mapping``/``Sequence`` proxies (never ``dict``/``list``) that raise ``UnknownValueError``
+when a value is not known before deploy. Rules let that exception propagate (the runner,
+like the engine, turns it into an advisory note), except where a helper below has a
+better way to answer than the unknown value (for example a property dependency).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from pulumi_policy import PolicyResource
+from pulumi_policy.proxy import UnknownValueError
+
+OPEN_IPV4 = "0.0.0.0/0"
+OPEN_IPV6 = "::/0"
+
+BUCKET_TYPES = frozenset({"aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"})
+DB_INSTANCE_TYPES = frozenset(
+    {"aws:rds/instance:Instance", "aws:rds/clusterInstance:ClusterInstance"}
+)
+DB_CLUSTER_TYPES = frozenset({"aws:rds/cluster:Cluster"})
+
+
+def is_sequence(value: Any) -> bool:
+    """A list-like value (the SDK's list proxy is a Sequence, not a list), not a string."""
+    return isinstance(value, Sequence) and not isinstance(value, str | bytes)
+
+
+def as_list(value: Any) -> list[Any]:
+    """IAM-style "one or many": a string or a sequence of them, as a list; None as []."""
+    if value is None:
+        return []
+    if is_sequence(value):
+        return list(value)
+    return [value]
+
+
+def known(props: Mapping[str, Any], key: str, default: Any = None) -> Any:
+    """``props[key]``, or ``default`` when absent or not known before deploy."""
+    try:
+        return props.get(key, default)
+    except UnknownValueError:
+        return default
+
+
+def get_path(props: Mapping[str, Any], *keys: str | int) -> Any:
+    """The value at a path of keys/indexes, or None when any step is missing.
+
+    Unknown values on the path still raise ``UnknownValueError``: the rule cannot answer.
+    """
+    value: Any = props
+    for key in keys:
+        if isinstance(key, int):
+            if not is_sequence(value) or key >= len(value):
+                return None
+            value = value[key]
+        else:
+            if not isinstance(value, Mapping) or key not in value:
+                return None
+            value = value[key]
+    return value
+
+
+def policy_document(value: Any) -> Mapping[str, Any] | None:
+    """An IAM/bucket policy given as a JSON string or an object; None when absent.
+
+    Raises ValueError when the string is not a JSON object.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        parsed = json.loads(value)
+        if not isinstance(parsed, Mapping):
+            raise ValueError("the policy document is not a JSON object")
+        return parsed
+    if isinstance(value, Mapping):
+        return value
+    raise ValueError(f"the policy document is a {type(value).__name__}, not a JSON object")
+
+
+def statements(document: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """The statements of a policy document (``Statement`` may be one object or a list)."""
+    for statement in as_list(document.get("Statement")):
+        if isinstance(statement, Mapping):
+            yield statement
+
+
+def refers_to(resource: PolicyResource, prop: str, target: PolicyResource) -> bool:
+    """Whether ``resource``'s property ``prop`` points at ``target``.
+
+    Offline the target's id is unknown, so the property dependency (or, when the
+    engine recorded none for the property, a plain dependency) answers; after deploy
+    the value itself can match the target's id or name.
+    """
+    deps = resource.property_dependencies.get(prop)
+    if deps:
+        return any(dep.urn == target.urn for dep in deps)
+    value = known(resource.props, prop)
+    if isinstance(value, str) and value:
+        return value in {known(target.props, "id"), known(target.props, "bucket"), target.name}
+    return any(dep.urn == target.urn for dep in resource.dependencies)
+
+
+def short(urn: str) -> str:
+    """The resource's logical name from its URN, for messages."""
+    return urn.rsplit("::", 1)[-1]
