@@ -1,0 +1,780 @@
+"""Markdown for pull-request comments and job summaries.
+
+Pure functions from typed inputs to text, golden-file tested. Three rules shape them:
+
+* **Hostile input stays text.** Resource names, values and policy messages come from the
+  pull request's code, which may be a fork's. Free text is backslash-escaped (no HTML, no
+  links, no tables broken by ``|``), identifiers go in code spans, values in diff fences
+  whose every line starts with a sign so no line can close the fence, and invisible
+  control characters are shown as escapes.
+* **Secrets show as markers only.** A value is masked when it is, or merely carries, a
+  ``$secret`` marker or Pulumi's secret signature, so a producer that forgot to strip the
+  plaintext beside the marker still cannot leak it here.
+* **Never over the limit, never unbalanced.** A document is a tree of blocks (``<details>``,
+  fences) and leaves with priorities; trimming drops whole leaves, lowest priority first,
+  and closes every block it opened. The summary table and every mandatory finding go in
+  before anything else, and a note says what was left out and where the full plan is.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from html import escape as html_escape
+from typing import Any, Final
+
+from stackflow.plan.model import (
+    Change,
+    Diagnostic,
+    DiffKind,
+    Level,
+    Op,
+    OutputChange,
+    Plan,
+    PolicyFinding,
+    PropertyDiff,
+    Source,
+    StackPlan,
+)
+from stackflow.plan.values import (
+    ARCHIVE_KEY,
+    ASSET_KEY,
+    SECRET_DISPLAY,
+    SECRET_KEY,
+    UNKNOWN_DISPLAY,
+    is_unknown,
+)
+
+PLAN_MARKER: Final = "<!-- stackflow:plan -->"
+"""Hidden marker of the plan comment (one per pull request)."""
+ENVIRONMENT_MARKER: Final = "<!-- stackflow:environment -->"
+"""Hidden marker of the ephemeral-environment comment."""
+DEPLOY_MARKER: Final = "<!-- stackflow:deploy -->"
+"""Hidden marker of the deploy-result comment on a merged pull request."""
+
+COMMENT_LIMIT: Final = 65_536
+"""GitHub rejects issue and pull-request comments longer than this (characters)."""
+SUMMARY_LIMIT_BYTES: Final = 1_000_000
+"""GitHub's step summary takes at most 1 MiB (1,048,576 bytes); keep a margin."""
+
+VALUE_WIDTH: Final = 160
+"""Longer rendered values are shortened (the full value is in the JSON plan)."""
+TEXT_WIDTH: Final = 1_000
+"""Longer free text (messages) is shortened."""
+
+_PULUMI_SECRET_SIG: Final = "4dabf18193072939515e22adb298388d"  # noqa: S105 -- a wire-format key
+_PULUMI_SECRET_VALUE: Final = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105 -- ditto
+
+# Tiers: the order in which content is given room.
+_ESSENTIAL, _TABLE, _MANDATORY, _DETAIL = 0, 1, 2, 3
+
+# Operations in the order a reviewer should read them: destructive first.
+_OP_ORDER: Final = (Op.DELETE, Op.REPLACE, Op.UPDATE, Op.CREATE, Op.IMPORT, Op.READ)
+_OP_SIGN: Final = {
+    Op.DELETE: "-",
+    Op.REPLACE: "!",
+    Op.UPDATE: "!",
+    Op.CREATE: "+",
+    Op.IMPORT: "+",
+    Op.READ: " ",
+}
+_OP_VERB: Final = {
+    Op.DELETE: "to delete",
+    Op.REPLACE: "to replace",
+    Op.UPDATE: "to update",
+    Op.CREATE: "to create",
+    Op.IMPORT: "to import",
+    Op.READ: "to read",
+}
+_KIND_SIGN: Final = {DiffKind.ADD: "+", DiffKind.DELETE: "-", DiffKind.UPDATE: "!"}
+
+
+# --------------------------------------------------------------------------- escaping
+
+
+def _visible(text: str) -> str:
+    """Control, format (bidi overrides, zero-width) and separator characters as escapes,
+    so nothing invisible can reorder or hide what a reviewer reads."""
+    out = []
+    for ch in text:
+        if ch == "\n" or ch == "\t":
+            out.append(" ")
+        elif unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Co", "Cs"):
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _shorten(text: str, width: int) -> str:
+    if len(text) <= width:
+        return text
+    keep = max(width - 20, 10)
+    return f"{text[:keep]}… ({len(text):,} chars)"
+
+
+_MD_PUNCT = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>&\"':=$^])")
+_MENTION = re.compile(r"@(?=\w)")
+
+
+def md_text(text: str, *, width: int = TEXT_WIDTH) -> str:
+    """Free text for Markdown: every ASCII punctuation that could start markup is
+    backslash-escaped (so no HTML, link, emphasis, table cell or autolink), and ``@name``
+    cannot notify anyone."""
+    escaped = _MD_PUNCT.sub(r"\\\1", _visible(_shorten(text, width)))
+    return _MENTION.sub("@\u2060", escaped)
+
+
+_CODE_IN_TEXT = re.compile(r"`([^`\n]{1,200})`")
+
+
+def md_message(text: str) -> str:
+    """A policy or engine message: backtick spans become code spans, the rest is
+    :func:`md_text`. Messages name the setting to change in backticks; keep that."""
+    parts: list[str] = []
+    pos = 0
+    text = _shorten(text, TEXT_WIDTH)
+    for match in _CODE_IN_TEXT.finditer(text):
+        parts.append(md_text(text[pos : match.start()]))
+        parts.append(md_code(match.group(1)))
+        pos = match.end()
+    parts.append(md_text(text[pos:]))
+    return "".join(parts)
+
+
+def md_code(text: str, *, in_table: bool = False, width: int = 200) -> str:
+    """An identifier as a code span; the fence is longer than any backtick run inside."""
+    body = _visible(_shorten(text, width))
+    if in_table:
+        body = body.replace("|", "\\|")
+    longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if body.startswith("`") or body.endswith("`") or not body.strip() else ""
+    return f"{fence}{pad}{body}{pad}{fence}"
+
+
+def html_text(text: str, *, width: int = 200) -> str:
+    """Text inside an HTML block (e.g. ``<summary>``), where Markdown is not parsed."""
+    return _MENTION.sub("@\u2060", html_escape(_visible(_shorten(text, width)), quote=True))
+
+
+# ----------------------------------------------------------------------------- values
+
+
+def _is_secretish(value: Any) -> bool:
+    """A secret marker, or anything that carries one or Pulumi's secret signature (a
+    producer bug that left the plaintext beside it)."""
+    return isinstance(value, dict) and (
+        SECRET_KEY in value or value.get(_PULUMI_SECRET_SIG) == _PULUMI_SECRET_VALUE
+    )
+
+
+def _displayable(value: Any) -> Any:
+    if _is_secretish(value):
+        return SECRET_DISPLAY
+    if is_unknown(value):
+        return UNKNOWN_DISPLAY
+    if isinstance(value, dict):
+        if len(value) == 1 and next(iter(value)) in (ASSET_KEY, ARCHIVE_KEY):
+            key = next(iter(value))
+            return f"{key[1:]}({_displayable(value[key])})"
+        return {str(k): _displayable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_displayable(v) for v in value]
+    return value
+
+
+def format_value(value: Any, *, width: int = VALUE_WIDTH) -> str:
+    """One value on one line: secrets as ``[secret]``, unknowns as ``(known after
+    deploy)``, strings quoted, structures as compact JSON, long ones shortened."""
+    shown = _displayable(value)
+    if shown in (SECRET_DISPLAY, UNKNOWN_DISPLAY) and not isinstance(value, str):
+        text = str(shown)
+    else:
+        text = json.dumps(shown, ensure_ascii=False, sort_keys=True, default=str)
+    return _visible(_shorten(text, width))
+
+
+# ------------------------------------------------------------------- document & fitting
+
+
+@dataclass(slots=True)
+class _Leaf:
+    text: str
+    tier: int
+    kind: str = ""
+    """What one left-out leaf counts as in the note ("resource change", ...)."""
+
+
+@dataclass(slots=True)
+class _Block:
+    """A construct that must be closed once opened (``<details>``, a fence, a list
+    heading). Emitted only when at least one leaf inside it is."""
+
+    open: str
+    close: str
+    children: list[_Leaf | _Block] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Note:
+    """Where the "left out" note goes; rendered last, from what was dropped."""
+
+
+_Part = _Leaf | _Block | _Note
+
+
+def _leaves(
+    parts: Iterable[_Part], path: tuple[int, ...] = ()
+) -> Iterable[tuple[_Leaf, tuple[int, ...]]]:
+    for part in parts:
+        if isinstance(part, _Leaf):
+            yield part, path
+        elif isinstance(part, _Block):
+            yield from _leaves(part.children, (*path, id(part)))
+
+
+def _blocks(parts: Iterable[_Part]) -> dict[int, _Block]:
+    found: dict[int, _Block] = {}
+    for part in parts:
+        if isinstance(part, _Block):
+            found[id(part)] = part
+            found.update(_blocks(part.children))
+    return found
+
+
+def _emit(parts: Iterable[_Part], chosen: set[int], note: str, out: list[str]) -> bool:
+    """Write the chosen leaves and the blocks around them; True when anything was written."""
+    wrote = False
+    for part in parts:
+        if isinstance(part, _Leaf):
+            if id(part) in chosen:
+                out.append(part.text)
+                wrote = True
+        elif isinstance(part, _Note):
+            out.append(note)
+        else:
+            mark = len(out)
+            out.append(part.open)
+            if _emit(part.children, chosen, note, out):
+                out.append(part.close)
+                wrote = True
+            else:
+                del out[mark:]
+    return wrote
+
+
+def _fit(
+    parts: list[_Part],
+    *,
+    limit: int,
+    measure: Callable[[str], int],
+    note: Callable[[Mapping[str, int]], str],
+) -> str:
+    """The document with as many leaves as fit in ``limit``: tier by tier, each tier in
+    document order, stopping at the first leaf that does not fit (so what is shown is a
+    prefix, and what is not is counted in the note)."""
+    blocks = _blocks(parts)
+    leaves = list(_leaves(parts))
+    everything = {id(leaf) for leaf, _ in leaves}
+    full: list[str] = []
+    _emit(parts, everything, "", full)
+    if measure("".join(full)) <= limit:
+        return "".join(full)
+
+    totals: dict[str, int] = {}
+    for leaf, _ in leaves:
+        if leaf.tier > _ESSENTIAL:
+            totals[leaf.kind] = totals.get(leaf.kind, 0) + 1
+    reserve = measure(note(totals)) + 64
+    chosen: set[int] = set()
+    opened: set[int] = set()
+    used = reserve
+
+    def cost(leaf: _Leaf, path: tuple[int, ...]) -> int:
+        wrappers = sum(measure(blocks[b].open + blocks[b].close) for b in path if b not in opened)
+        return measure(leaf.text) + wrappers
+
+    for tier in sorted({leaf.tier for leaf, _ in leaves}):
+        for leaf, path in leaves:
+            if leaf.tier != tier:
+                continue
+            needed = cost(leaf, path)
+            if tier > _ESSENTIAL and used + needed > limit:
+                break
+            used += needed
+            chosen.add(id(leaf))
+            opened.update(path)
+        else:
+            continue
+        break
+
+    left_out: dict[str, int] = {}
+    for leaf, _ in leaves:
+        if id(leaf) not in chosen:
+            left_out[leaf.kind] = left_out.get(leaf.kind, 0) + 1
+    out: list[str] = []
+    _emit(parts, chosen, note(left_out), out)
+    return "".join(out)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def _left_out_note(where: str) -> Callable[[Mapping[str, int]], str]:
+    def note(left_out: Mapping[str, int]) -> str:
+        if not left_out:
+            return ""
+        what = ", ".join(_plural(n, kind) for kind, n in left_out.items() if n)
+        alarm = "⚠️ " if left_out.get("mandatory finding") else ""
+        return (
+            f"> [!NOTE]\n> {alarm}**Shortened to fit GitHub's limit.** Left out: {what}. "
+            f"{where}\n\n"
+        )
+
+    return note
+
+
+# ------------------------------------------------------------------------- plan parts
+
+
+def _counts(stack: StackPlan) -> dict[str, int]:
+    counts = {op.value: 0 for op in Op}
+    for change in stack.changes:
+        counts[change.op.value] += 1
+    for op, n in stack.counts.items():
+        if op in counts and n > counts[op]:
+            counts[op] = n
+    return counts
+
+
+def _listed_changes(stack: StackPlan) -> list[Change]:
+    return [c for c in stack.changes if c.op is not Op.SAME]
+
+
+def _change_phrase(counts: Mapping[str, int]) -> str:
+    words = [
+        f"{counts[op.value]:,} {_OP_VERB[op]}"
+        for op in (Op.CREATE, Op.UPDATE, Op.REPLACE, Op.DELETE, Op.IMPORT)
+        if counts.get(op.value)
+    ]
+    return ", ".join(words) if words else "no changes"
+
+
+def _findings(stack: StackPlan, level: Level) -> list[PolicyFinding]:
+    return [f for f in stack.policy if f.level is level]
+
+
+def _verdict(plan: Plan) -> str:
+    mandatory = sum(len(s.mandatory_findings) for s in plan.stacks)
+    failed = [s for s in plan.stacks if s.has_errors]
+    totals = {op.value: 0 for op in Op}
+    for stack in plan.stacks:
+        for op, n in _counts(stack).items():
+            totals[op] += n
+    advisory = sum(len(_findings(s, Level.ADVISORY)) for s in plan.stacks)
+    advisory_note = f"; {_plural(advisory, 'advisory finding')}" if advisory else ""
+    if not plan.stacks:
+        return "**✅ No stacks are affected by this change.**\n\n"
+    if failed:
+        return (
+            f"**❌ {_plural(len(failed), 'stack')} could not be planned** — see the errors "
+            "below; nothing was checked for those stacks.\n\n"
+        )
+    if mandatory:
+        stacks = sum(1 for s in plan.stacks if s.has_mandatory_violations)
+        return (
+            f"**❌ Blocked: {_plural(mandatory, 'mandatory policy violation')} in "
+            f"{_plural(stacks, 'stack')}.** They must be fixed before merging.\n\n"
+        )
+    if not any(s.has_changes for s in plan.stacks):
+        return f"**✅ No changes** in {_plural(len(plan.stacks), 'stack')}{advisory_note}.\n\n"
+    return (
+        f"**✅ Ready to merge:** {_change_phrase(totals)}; "
+        f"no mandatory policy violations{advisory_note}.\n\n"
+    )
+
+
+def _table(plan: Plan) -> _Block:
+    rows = _Block(
+        "| Stack | Create | Update | Replace | Delete | Mandatory | Advisory |\n"
+        "| :-- | --: | --: | --: | --: | --: | --: |\n",
+        "\n",
+    )
+    for stack in plan.stacks:
+        counts = _counts(stack)
+        mandatory = len(stack.mandatory_findings)
+        cells = [
+            md_code(stack.key, in_table=True),
+            *(f"{counts[op.value]:,}" for op in (Op.CREATE, Op.UPDATE, Op.REPLACE, Op.DELETE)),
+            f"**{mandatory:,}** ❌" if mandatory else "0",
+            f"{len(_findings(stack, Level.ADVISORY)):,}",
+        ]
+        rows.children.append(_Leaf("| " + " | ".join(cells) + " |\n", _TABLE, "table row"))
+    return rows
+
+
+class _Labels:
+    """How findings name resources: by name and type when the plan lists the resource,
+    else by the last segment of its URN."""
+
+    def __init__(self, stack: StackPlan) -> None:
+        self.stack = stack
+        self._by_urn = {c.urn: c for c in stack.changes}
+
+    def __call__(self, urn: str | None) -> str:
+        if urn is None:
+            return "the stack"
+        change = self._by_urn.get(urn)
+        if change is not None:
+            return f"{md_code(change.name)} ({md_code(change.type)})"
+        return md_code(urn.rsplit("::", 1)[-1])
+
+
+def _finding_line(label: _Labels, finding: PolicyFinding) -> str:
+    icon = "❌" if finding.level is Level.MANDATORY else "⚠️"
+    return (
+        f"- {icon} {md_code(label.stack.key)} · {md_code(finding.policy)} on "
+        f"{label(finding.urn)}: {md_message(finding.message)}\n"
+    )
+
+
+def _diagnostic_line(label: _Labels, diagnostic: Diagnostic) -> str:
+    stack = label.stack
+    where = f" ({label(diagnostic.urn)})" if diagnostic.urn else ""
+    return (
+        f"- {md_code(stack.key)} {md_text(diagnostic.severity)}{where}: "
+        f"{md_message(diagnostic.message)}\n"
+    )
+
+
+def _diff_line(sign: str, diff: PropertyDiff) -> str:
+    path = _visible(_shorten(diff.path, 120))
+    if diff.kind is DiffKind.ADD:
+        body = f"{path}: {format_value(diff.new)}"
+    elif diff.kind is DiffKind.DELETE:
+        body = f"{path}: {format_value(diff.old)}"
+    else:
+        body = f"{path}: {format_value(diff.old)} → {format_value(diff.new)}"
+    forces = "  (forces replacement)" if diff.replace else ""
+    return f"{_KIND_SIGN.get(diff.kind, sign)}     {body}{forces}\n"
+
+
+def _change_text(change: Change) -> str:
+    sign = _OP_SIGN[change.op]
+    head = f"{sign} {_visible(_shorten(change.type, 120))}  {_visible(_shorten(change.name, 120))}"
+    if change.old_urn:
+        head += f"  (was {_visible(_shorten(change.old_urn.rsplit('::', 1)[-1], 120))})"
+    if change.source_position:
+        head += f"  @ {_visible(_shorten(change.source_position, 160))}"
+    lines = [head + "\n"]
+    if change.op is not Op.DELETE:
+        lines.extend(_diff_line(sign, d) for d in change.diffs)
+    return "".join(lines)
+
+
+def _output_text(output: OutputChange) -> str:
+    name = _visible(_shorten(output.name, 120))
+    if output.op is Op.CREATE:
+        return f"+ {name}: {format_value(output.new)}\n"
+    if output.op is Op.DELETE:
+        return f"- {name}: {format_value(output.old)}\n"
+    return f"! {name}: {format_value(output.old)} → {format_value(output.new)}\n"
+
+
+def _stack_details(stack: StackPlan, *, open_: bool) -> _Block:
+    label = _Labels(stack)
+    counts = _counts(stack)
+    advisory = _findings(stack, Level.ADVISORY)
+    extra = f" · {_plural(len(advisory), 'advisory finding')}" if advisory else ""
+    mandatory = len(stack.mandatory_findings)
+    if mandatory:
+        extra += f" · {_plural(mandatory, 'mandatory violation')} (above)"
+    summary = (
+        f"<details{' open' if open_ else ''}>\n<summary><b>{html_text(stack.key)}</b> · "
+        f"{html_text(_change_phrase(counts))}{html_text(extra)}</summary>\n\n"
+    )
+    details = _Block(summary, "</details>\n\n")
+    if advisory:
+        section = _Block("**Advisory findings**\n\n", "\n")
+        section.children.extend(
+            _Leaf(_finding_line(label, f), _DETAIL, "advisory finding") for f in advisory
+        )
+        details.children.append(section)
+    changes = _listed_changes(stack)
+    if changes:
+        fence = _Block("**Changes**\n\n```diff\n", "```\n\n")
+        for op in _OP_ORDER:
+            group = [c for c in changes if c.op is op]
+            if group:
+                heading = _Block(f"# {len(group):,} {_OP_VERB[op]}\n", "")
+                heading.children.extend(
+                    _Leaf(_change_text(c), _DETAIL, "resource change") for c in group
+                )
+                fence.children.append(heading)
+        details.children.append(fence)
+    if stack.outputs:
+        fence = _Block("**Outputs**\n\n```diff\n", "```\n\n")
+        fence.children.extend(
+            _Leaf(_output_text(o), _DETAIL, "output change") for o in stack.outputs
+        )
+        details.children.append(fence)
+    notes = [d for d in stack.diagnostics if d.severity != "error"]
+    if notes:
+        section = _Block("**Diagnostics**\n\n", "\n")
+        section.children.extend(
+            _Leaf(_diagnostic_line(label, d), _DETAIL, "diagnostic") for d in notes
+        )
+        details.children.append(section)
+    return details
+
+
+def _short_sha(sha: str) -> str:
+    return md_code(sha[:7] if re.fullmatch(r"[0-9a-fA-F]{8,64}", sha) else sha, width=40)
+
+
+def _footer(plan: Plan) -> str:
+    bases = sorted({s.base for s in plan.stacks if s.base})
+    heads = sorted({s.head for s in plan.stacks if s.head})
+    base = ", ".join(_short_sha(b) for b in bases) or "the stack's state"
+    head = ", ".join(_short_sha(h) for h in heads) or "the working tree"
+    sources = {s.source for s in plan.stacks}
+    kinds = []
+    if Source.OFFLINE in sources:
+        kinds.append(
+            "offline plan (credential-free: synthesized from the code, no cloud calls; "
+            "values the cloud decides show as known after deploy)"
+        )
+    if Source.ENGINE in sources:
+        kinds.append("engine preview (the Pulumi engine against the stack's state)")
+    kind = " and ".join(kinds) or "no stacks"
+    return f"<sub>stackflow · {base}..{head} · {kind}</sub>\n"
+
+
+def _plan_parts(plan: Plan, *, heading: str, open_details: bool) -> list[_Part]:
+    parts: list[_Part] = [_Leaf(heading + _verdict(plan), _ESSENTIAL), _Note(), _table(plan)]
+    labels = [_Labels(s) for s in plan.stacks]
+    errors = [(lb, d) for lb in labels for d in lb.stack.diagnostics if d.severity == "error"]
+    if errors:
+        section = _Block("### ❌ Errors\n\n", "\n")
+        section.children.extend(
+            _Leaf(_diagnostic_line(lb, d), _MANDATORY, "error") for lb, d in errors
+        )
+        parts.append(section)
+    mandatory = [(lb, f) for lb in labels for f in lb.stack.mandatory_findings]
+    if mandatory:
+        section = _Block("### ❌ Mandatory policy violations\n\n", "\n")
+        section.children.extend(
+            _Leaf(_finding_line(lb, f), _MANDATORY, "mandatory finding") for lb, f in mandatory
+        )
+        parts.append(section)
+    parts.extend(_stack_details(s, open_=open_details) for s in plan.stacks if _has_detail(s))
+    parts.append(_Leaf(_footer(plan), _ESSENTIAL))
+    return parts
+
+
+def _has_detail(stack: StackPlan) -> bool:
+    return bool(
+        _listed_changes(stack)
+        or stack.outputs
+        or _findings(stack, Level.ADVISORY)
+        or any(d.severity != "error" for d in stack.diagnostics)
+    )
+
+
+def render_comment(
+    plan: Plan, *, details_url: str | None = None, limit: int = COMMENT_LIMIT
+) -> str:
+    """The sticky pull-request comment: at most ``limit`` characters of balanced Markdown,
+    starting with :data:`PLAN_MARKER`."""
+    where = (
+        f"The full plan is in the [job summary]({_safe_url(details_url)}) and the run's "
+        "`plan` artifact."
+        if details_url and _safe_url(details_url)
+        else "The full plan is in the workflow run's job summary and its `plan` artifact."
+    )
+    parts = _plan_parts(plan, heading=f"{PLAN_MARKER}\n## stackflow plan\n\n", open_details=False)
+    return _fit(parts, limit=limit, measure=len, note=_left_out_note(where))
+
+
+def render_summary(plan: Plan, *, limit_bytes: int = SUMMARY_LIMIT_BYTES) -> str:
+    """The job summary: the same content as the comment with a single stack's details
+    open, bounded by GitHub's step-summary size (UTF-8 bytes)."""
+    parts = _plan_parts(plan, heading="## stackflow plan\n\n", open_details=len(plan.stacks) == 1)
+    return _fit(
+        parts,
+        limit=limit_bytes,
+        measure=lambda text: len(text.encode("utf-8")),
+        note=_left_out_note("The full plan is in the workflow run's `plan` artifact (JSON)."),
+    )
+
+
+_URL = re.compile(r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%!$&'*+,;=:@/\-?#]*)?")
+
+
+def _safe_url(url: str | None) -> str | None:
+    """The URL if it is a plain http(s) URL that cannot break out of a link; else None."""
+    if url and _URL.fullmatch(url):
+        return url.replace("(", "%28").replace(")", "%29")
+    return None
+
+
+# ---------------------------------------------------------------- environment, deploy
+
+
+class EnvironmentStatus(StrEnum):
+    READY = "ready"
+    DESTROYED = "destroyed"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentReport:
+    """What the ephemeral-environment comment shows about one branch stack."""
+
+    project: str
+    stack: str
+    branch: str
+    status: EnvironmentStatus
+    url: str | None = None
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+    """Stack outputs; secrets as ``$secret`` markers (masked again here regardless)."""
+    expires_at: datetime | None = None
+    ttl_label_prefix: str | None = None
+    """When set, the comment says how to extend the lifetime (a label like ``ttl:48``)."""
+    message: str | None = None
+    """Why it failed, or any note to the author."""
+    head: str | None = None
+
+
+def render_environment(report: EnvironmentReport, *, limit: int = COMMENT_LIMIT) -> str:
+    """The environment comment (:data:`ENVIRONMENT_MARKER`): status, URL, outputs, TTL."""
+    title = {
+        EnvironmentStatus.READY: "🟢 Preview environment is up",
+        EnvironmentStatus.DESTROYED: "⚪ Preview environment destroyed",
+        EnvironmentStatus.FAILED: "🔴 Preview environment failed",
+    }[report.status]
+    at = f" at {_short_sha(report.head)}" if report.head else ""
+    head = (
+        f"{ENVIRONMENT_MARKER}\n## {title}\n\n"
+        f"Stack {md_code(report.project + '/' + report.stack)} for branch "
+        f"{md_code(report.branch)}{at}.\n\n"
+    )
+    ready = report.status is EnvironmentStatus.READY
+    url = _safe_url(report.url)
+    if report.url and ready:
+        head += f"**URL:** <{url}>\n\n" if url else f"**URL:** {md_code(report.url)}\n\n"
+    if report.message:
+        head += md_message(report.message) + "\n\n"
+    parts: list[_Part] = [_Leaf(head, _ESSENTIAL), _Note()]
+    if report.outputs and ready:
+        table = _Block("| Output | Value |\n| :-- | :-- |\n", "\n")
+        table.children.extend(
+            _Leaf(
+                f"| {md_code(name, in_table=True)} | "
+                f"{md_code(format_value(report.outputs[name]), in_table=True)} |\n",
+                _DETAIL,
+                "output",
+            )
+            for name in sorted(report.outputs)
+        )
+        parts.append(table)
+    tail = ""
+    if report.expires_at and ready:
+        when = report.expires_at.strftime("%Y-%m-%d %H:%M %Z").strip()
+        extend = (
+            f" To keep it longer, add a label {md_code(report.ttl_label_prefix + '<hours>')}."
+            if report.ttl_label_prefix
+            else ""
+        )
+        tail += f"⏳ Destroyed automatically after **{md_text(when)}**.{extend}\n\n"
+    if report.status is not EnvironmentStatus.DESTROYED:
+        tail += "<sub>Closing the pull request destroys the environment.</sub>\n"
+    parts.append(_Leaf(tail, _ESSENTIAL))
+    where = "All outputs: `pulumi stack output --stack` " + md_code(report.stack) + "."
+    return _fit(parts, limit=limit, measure=len, note=_left_out_note(where))
+
+
+class DeployStatus(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    """Not run, e.g. because an earlier stage failed."""
+
+
+@dataclass(frozen=True, slots=True)
+class StackDeployment:
+    """The outcome of ``up`` on one stack."""
+
+    project: str
+    stack: str
+    status: DeployStatus
+    counts: Mapping[str, int] = field(default_factory=dict)
+    """Resources per operation (``create``, ``update``, ...), as the engine reported."""
+    duration_seconds: float | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeployReport:
+    """The outcome of a merge's deploy, in promotion order."""
+
+    stacks: tuple[StackDeployment, ...]
+    head: str | None = None
+    run_url: str | None = None
+
+
+_DEPLOY_ICON: Final = {
+    DeployStatus.SUCCEEDED: "✅",
+    DeployStatus.FAILED: "❌",
+    DeployStatus.SKIPPED: "⏭️",
+}
+
+
+def render_deploy(report: DeployReport, *, limit: int = COMMENT_LIMIT) -> str:
+    """The deploy-result comment on the merged pull request (:data:`DEPLOY_MARKER`)."""
+    failed = [s for s in report.stacks if s.status is DeployStatus.FAILED]
+    if failed:
+        verdict = f"❌ Deploy failed on {_plural(len(failed), 'stack')}"
+    elif report.stacks:
+        verdict = f"✅ Deployed {_plural(len(report.stacks), 'stack')}"
+    else:
+        verdict = "✅ Nothing to deploy: no stack is affected"
+    at = f" at {_short_sha(report.head)}" if report.head else ""
+    parts: list[_Part] = [_Leaf(f"{DEPLOY_MARKER}\n## {verdict}{at}\n\n", _ESSENTIAL), _Note()]
+    if report.stacks:
+        table = _Block("| Stack | Result | Changes | Duration |\n| :-- | :-- | :-- | --: |\n", "\n")
+        for s in report.stacks:
+            took = f"{s.duration_seconds:,.0f} s" if s.duration_seconds is not None else "-"
+            table.children.append(
+                _Leaf(
+                    f"| {md_code(s.project + '/' + s.stack, in_table=True)} | "
+                    f"{_DEPLOY_ICON[s.status]} {s.status.value} | "
+                    f"{md_text(_change_phrase(s.counts))} | {took} |\n",
+                    _TABLE,
+                    "table row",
+                )
+            )
+        parts.append(table)
+    errors = _Block("", "\n")
+    errors.children.extend(
+        _Leaf(
+            f"- {md_code(s.project + '/' + s.stack)}: {md_message(s.message)}\n",
+            _MANDATORY,
+            "error",
+        )
+        for s in failed
+        if s.message
+    )
+    parts.append(errors)
+    url = _safe_url(report.run_url)
+    if url:
+        parts.append(_Leaf(f"<sub>[Workflow run]({url})</sub>\n", _ESSENTIAL))
+    where = f"See the [workflow run]({url})." if url else "See the workflow run's log."
+    return _fit(parts, limit=limit, measure=len, note=_left_out_note(where))

@@ -1,0 +1,399 @@
+"""The Markdown renderer: golden files for the layout, a CommonMark parser for balance
+and escaping, and plans far over GitHub's limit for trimming."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+from markdown_it import MarkdownIt
+
+from stackflow.plan.model import (
+    Change,
+    DiffKind,
+    Level,
+    Op,
+    OutputChange,
+    Plan,
+    PolicyFinding,
+    PropertyDiff,
+    Source,
+    StackPlan,
+)
+from stackflow.plan.values import secret
+from stackflow.render.markdown import (
+    COMMENT_LIMIT,
+    DEPLOY_MARKER,
+    ENVIRONMENT_MARKER,
+    PLAN_MARKER,
+    DeployReport,
+    DeployStatus,
+    EnvironmentReport,
+    EnvironmentStatus,
+    StackDeployment,
+    format_value,
+    render_comment,
+    render_deploy,
+    render_environment,
+    render_summary,
+)
+
+from .samples import SHA_BASE, SHA_HEAD, bucket, urn
+
+ALLOWED_HTML = re.compile(
+    r"<!-- stackflow:(plan|environment|deploy) -->|</?details( open)?>|</?summary>|</?b>|</?sub>"
+)
+
+
+def assert_balanced(md: MarkdownIt, text: str) -> None:
+    """What GitHub would parse: fences closed, <details> closed, and no raw HTML but ours
+    (hostile text that shows ``</details>`` inside code is text, not HTML)."""
+    fences = [line for line in text.splitlines() if line.startswith("```")]
+    assert len(fences) % 2 == 0, "a code fence is left open"
+    html: list[str] = []
+    for token in md.parse(text):
+        for piece in [token, *(token.children or [])]:
+            if piece.type in ("html_block", "html_inline"):
+                html.append(piece.content)
+                leftover = ALLOWED_HTML.sub("", piece.content)
+                assert "<" not in leftover, f"raw HTML not made by stackflow: {piece.content!r}"
+    raw = "".join(html)
+    assert raw.count("<details") == raw.count("</details>"), "a <details> is left open"
+    assert raw.count("<summary>") == raw.count("</summary>")
+    if "<sub>stackflow" in text:
+        assert "<sub>stackflow" in md.render(text), "the footer is swallowed by an open construct"
+
+
+def cell_counts(md: MarkdownIt, text: str) -> list[int]:
+    html = md.render(text)
+    return [len(re.findall(r"<t[dh][ >]", row)) for row in re.findall(r"<tr>.*?</tr>", html, re.S)]
+
+
+# ------------------------------------------------------------------------ goldens
+
+
+@pytest.mark.parametrize("name", ["blocked", "clean", "multi", "no-changes", "failed", "empty"])
+def test_comment_matches_golden(
+    name: str,
+    sample_plans: dict[str, Plan],
+    golden: Callable[[str, str], None],
+    markdown: MarkdownIt,
+) -> None:
+    text = render_comment(sample_plans[name])
+    golden(f"comment-{name}.md", text)
+    assert text.startswith(PLAN_MARKER + "\n")
+    assert_balanced(markdown, text)
+
+
+def test_summary_matches_golden(
+    sample_plans: dict[str, Plan], golden: Callable[[str, str], None], markdown: MarkdownIt
+) -> None:
+    text = render_summary(sample_plans["multi"])
+    golden("summary-multi.md", text)
+    assert PLAN_MARKER not in text
+    assert_balanced(markdown, text)
+
+
+ENVIRONMENTS = {
+    "ready": EnvironmentReport(
+        project="app",
+        stack="pr-42-feature-login",
+        branch="feature/login",
+        status=EnvironmentStatus.READY,
+        url="https://pr-42.preview.example.com/",
+        outputs={
+            "url": "https://pr-42.preview.example.com/",
+            "dbPassword": secret("ab"),
+            "port": 443,
+        },
+        expires_at=datetime(2026, 11, 25, 4, 0, tzinfo=UTC),
+        ttl_label_prefix="ttl:",
+        head=SHA_HEAD,
+    ),
+    "destroyed": EnvironmentReport(
+        project="app",
+        stack="pr-42-feature-login",
+        branch="feature/login",
+        status=EnvironmentStatus.DESTROYED,
+    ),
+    "failed": EnvironmentReport(
+        project="app",
+        stack="pr-42-feature-login",
+        branch="feature/login",
+        status=EnvironmentStatus.FAILED,
+        message="up failed: bucket name `x` is taken; rename it",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ENVIRONMENTS))
+def test_environment_matches_golden(
+    name: str, golden: Callable[[str, str], None], markdown: MarkdownIt
+) -> None:
+    text = render_environment(ENVIRONMENTS[name])
+    golden(f"environment-{name}.md", text)
+    assert text.startswith(ENVIRONMENT_MARKER + "\n")
+    assert_balanced(markdown, text)
+
+
+DEPLOYS = {
+    "succeeded": DeployReport(
+        stacks=(
+            StackDeployment("app", "dev", DeployStatus.SUCCEEDED, {"create": 2, "update": 1}, 41.5),
+            StackDeployment("app", "staging", DeployStatus.SUCCEEDED, {"update": 1}, 30.0),
+        ),
+        head=SHA_HEAD,
+        run_url="https://github.com/acme/infra/actions/runs/1",
+    ),
+    "failed": DeployReport(
+        stacks=(
+            StackDeployment("app", "dev", DeployStatus.SUCCEEDED, {"create": 2}, 41.5),
+            StackDeployment(
+                "app",
+                "staging",
+                DeployStatus.FAILED,
+                {},
+                12.0,
+                message="`aws:s3:Bucket` logs: AccessDenied",
+            ),
+            StackDeployment("app", "prod", DeployStatus.SKIPPED),
+        ),
+        head=SHA_HEAD,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DEPLOYS))
+def test_deploy_matches_golden(
+    name: str, golden: Callable[[str, str], None], markdown: MarkdownIt
+) -> None:
+    text = render_deploy(DEPLOYS[name])
+    golden(f"deploy-{name}.md", text)
+    assert text.startswith(DEPLOY_MARKER + "\n")
+    assert_balanced(markdown, text)
+
+
+# ------------------------------------------------------------------------- content
+
+
+def test_summary_table_and_verdict_come_first(sample_plans: dict[str, Plan]) -> None:
+    text = render_comment(sample_plans["blocked"])
+    verdict = text.index("Blocked: 1 mandatory policy violation")
+    table = text.index("| Stack | Create | Update | Replace | Delete | Mandatory | Advisory |")
+    mandatory = text.index("Mandatory policy violations")
+    details = text.index("<details>")
+    assert verdict < table < mandatory < details
+    assert "| `app/dev` | 1 | 1 | 1 | 1 | **1** ❌ | 1 |" in text
+
+
+def test_changes_are_grouped_destructive_first(sample_plans: dict[str, Plan]) -> None:
+    text = render_comment(sample_plans["blocked"])
+    order = [
+        text.index(f"# 1 {verb}") for verb in ("to delete", "to replace", "to update", "to create")
+    ]
+    assert order == sorted(order)
+
+
+def test_unchanged_resources_are_never_listed() -> None:
+    same = Change(
+        urn("dev", "aws:s3/bucket:Bucket", "quiet"), "aws:s3/bucket:Bucket", "quiet", Op.SAME
+    )
+    stack = StackPlan.build(
+        project="app",
+        stack="dev",
+        source=Source.OFFLINE,
+        changes=(same, bucket("dev", "new")),
+        same=5,
+    )
+    text = render_comment(Plan(stacks=(stack,)))
+    assert "quiet" not in text
+    assert "new" in text
+
+
+def test_values_show_markers_and_shortening() -> None:
+    assert format_value(secret("abc")) == "[secret]"
+    assert format_value({"$unknown": True}) == "(known after deploy)"
+    assert format_value({"a": [secret("x"), {"$unknown": True}]}) == (
+        '{"a": ["[secret]", "(known after deploy)"]}'
+    )
+    long = format_value("x" * 5000)
+    assert len(long) < 200
+    assert "5,002 chars" in long
+
+
+def test_a_replace_forced_by_a_property_says_so(sample_plans: dict[str, Plan]) -> None:
+    text = render_comment(sample_plans["blocked"])
+    assert '!     engineVersion: "15" → "16"  (forces replacement)' in text
+    assert "!     password: [secret] → [secret]" in text
+
+
+def test_footer_names_commits_and_source(sample_plans: dict[str, Plan]) -> None:
+    text = render_comment(sample_plans["multi"])
+    assert "`0123456`..`fedcba9`" in text
+    assert "offline plan (credential-free" in text
+    assert "engine preview" in text
+
+
+def test_hostile_names_and_values_stay_text(markdown: MarkdownIt) -> None:
+    evil = (
+        "</details></summary><script>alert(1)</script>|x|y| @octocat "
+        "[a](javascript:alert(1)) \u202e"
+    )
+    fence = "```\n</details>"
+    change = Change(
+        urn("dev", "aws:s3/bucket:Bucket", evil),
+        "aws:s3/bucket:Bucket`|",
+        evil,
+        Op.UPDATE,
+        (PropertyDiff(fence, DiffKind.UPDATE, old=fence, new=evil),),
+        source_position=fence,
+    )
+    stack = StackPlan.build(
+        project="app|<b>",
+        stack=evil,
+        source=Source.OFFLINE,
+        changes=(change,),
+        outputs=(OutputChange(fence, Op.CREATE, new=evil),),
+        policy=(
+            PolicyFinding(evil, Level.MANDATORY, evil + " `" + evil + "`", urn=change.urn),
+            PolicyFinding(fence, Level.ADVISORY, fence, urn=None),
+        ),
+        base=evil,
+        head=fence,
+    )
+    plan = Plan(stacks=(stack,))
+    for text in (render_comment(plan), render_summary(plan)):
+        assert_balanced(markdown, text)
+        html = markdown.render(text)
+        assert "<script" not in html
+        assert "<a href" not in html
+        prose = re.sub(r"<(code|pre)>.*?</\1>", "", html, flags=re.S)
+        assert "@octocat" not in prose  # GitHub notifies from prose only; code is inert
+        assert "\u202e" not in text
+        assert set(cell_counts(markdown, text)) == {7}
+
+
+def test_hostile_environment_and_deploy_inputs(markdown: MarkdownIt) -> None:
+    evil = "x</details><img src=x onerror=alert(1)>|`"
+    env = EnvironmentReport(
+        project=evil,
+        stack=evil,
+        branch=evil,
+        status=EnvironmentStatus.READY,
+        url="javascript:alert(1)",
+        outputs={evil: evil},
+        message=evil,
+    )
+    deploy = DeployReport(
+        stacks=(StackDeployment(evil, evil, DeployStatus.FAILED, message=evil),),
+        run_url="https://x.example/a)(<b>",
+    )
+    for text in (render_environment(env), render_deploy(deploy)):
+        assert_balanced(markdown, text)
+        html = markdown.render(text)
+        assert "<img" not in html
+        assert '<a href="javascript' not in html
+
+
+# ------------------------------------------------------------------------- limits
+
+
+def big_plan(resources: int, mandatory: int, *, message_size: int = 80) -> Plan:
+    changes = [
+        bucket("dev", f"bucket-{i:05d}", acl="private", tags={"owner": "team", "n": str(i)})
+        for i in range(resources)
+    ]
+    findings = [
+        PolicyFinding(
+            "aws-s3-bucket-public-read",
+            Level.MANDATORY,
+            f"violation {i:05d}: " + "set `acl` to private. " * (message_size // 22),
+            urn=changes[i % resources].urn,
+        )
+        for i in range(mandatory)
+    ]
+    findings += [
+        PolicyFinding("required-tags", Level.ADVISORY, "add a cost-center tag", urn=c.urn)
+        for c in changes[:500]
+    ]
+    dev = StackPlan.build(
+        project="app",
+        stack="dev",
+        source=Source.OFFLINE,
+        changes=changes,
+        policy=findings,
+        base=SHA_BASE,
+        head=SHA_HEAD,
+    )
+    return Plan(
+        stacks=(
+            dev,
+            StackPlan.build(project="app", stack="staging", source=Source.OFFLINE, same=3),
+        )
+    )
+
+
+def test_ten_thousand_changes_fit_with_summary_and_every_mandatory_finding(
+    markdown: MarkdownIt,
+) -> None:
+    plan = big_plan(10_000, 40)
+    url = "https://github.com/acme/infra/actions/runs/7#summary-1"
+    text = render_comment(plan, details_url=url)
+    assert len(text) <= COMMENT_LIMIT
+    assert_balanced(markdown, text)
+    assert "| `app/dev` | 10,000 | 0 | 0 | 0 | **40** ❌ | 500 |" in text
+    assert "| `app/staging` |" in text
+    assert "Blocked: 40 mandatory policy violations" in text
+    for i in range(40):
+        assert f"violation {i:05d}" in text
+    note = re.search(r"Left out: ([^.]*)\.", text)
+    assert note is not None
+    assert "resource change" in note.group(1)
+    assert "mandatory" not in note.group(1)
+    assert f"[job summary]({url})" in text
+    shown = text.count("\n+ aws:s3/bucket:Bucket  bucket-")
+    assert 0 < shown < 10_000
+    assert f"{10_000 - shown:,} resource changes" in note.group(1)
+
+
+def test_when_even_mandatory_findings_do_not_fit_their_list_is_cut_last_with_a_count(
+    markdown: MarkdownIt,
+) -> None:
+    plan = big_plan(10_000, 2_000, message_size=200)
+    text = render_comment(plan)
+    assert len(text) <= COMMENT_LIMIT
+    assert_balanced(markdown, text)
+    assert "| `app/dev` | 10,000 |" in text
+    assert "| `app/staging` |" in text
+    shown = len(re.findall(r"violation \d{5}", text))
+    assert 0 < shown < 2_000
+    assert re.findall(r"violation (\d{5})", text) == [f"{i:05d}" for i in range(shown)]
+    assert (
+        f"⚠️ **Shortened to fit GitHub's limit.** Left out: {2_000 - shown:,} mandatory findings"
+        in text
+    )
+    assert "resource change" in text  # the rest is counted too
+    assert "bucket-00000  " not in text  # changes went first
+
+
+def test_small_limits_still_balance(markdown: MarkdownIt) -> None:
+    plan = big_plan(300, 30)
+    for limit in (3_000, 5_000, 9_000, 20_000, 40_000):
+        text = render_comment(plan, limit=limit)
+        assert len(text) <= limit
+        assert_balanced(markdown, text)
+
+
+def test_summary_is_bounded_in_utf8_bytes(markdown: MarkdownIt) -> None:
+    changes = [bucket("dev", f"桶-{i:05d}", note="värde " * 20) for i in range(3_000)]
+    plan = Plan(
+        stacks=(
+            StackPlan.build(project="app", stack="dev", source=Source.OFFLINE, changes=changes),
+        )
+    )
+    text = render_summary(plan, limit_bytes=200_000)
+    assert len(text.encode()) <= 200_000
+    assert_balanced(markdown, text)
+    assert "plan` artifact" in text
