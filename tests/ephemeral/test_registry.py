@@ -57,9 +57,35 @@ def test_mutate_deletes_and_creates_only_when_absent(backing: BlobStore) -> None
     assert registry.get("br-login") is None
 
 
-def test_concurrent_updates_are_all_kept(backing: BlobStore) -> None:
-    """Eight writers each add one output to the same record; none is lost."""
+def test_a_stale_writer_loses_to_the_store_and_retries_on_the_fresh_record(
+    backing: BlobStore,
+) -> None:
+    """Writer A reads, writer B updates meanwhile, A's conditional write is refused by the
+    store itself (S3's IfMatch on moto, the folder's lock), A retries and keeps B's update."""
     registry = Registry(backing, "web")
+    registry.mutate("br-login", lambda _: record())
+    calls = 0
+
+    def change_a(current: EnvironmentRecord | None) -> EnvironmentRecord:
+        nonlocal calls
+        calls += 1
+        assert current is not None
+        if calls == 1:
+            registry.mutate("br-login", lambda c: replace(c or record(), outputs={"b": 1}))
+        return replace(current, outputs={**current.outputs, "a": 1})
+
+    registry.mutate("br-login", change_a)
+    assert calls == 2
+    got = registry.get("br-login")
+    assert got is not None
+    assert got.outputs == {"a": 1, "b": 1}
+
+
+def test_concurrent_updates_are_all_kept(tmp_path: Path) -> None:
+    """Eight writers each add one output to the same record at once; none is lost. (On the
+    folder store only: moto checks S3 conditions and writes in two steps, not atomically,
+    so racing threads in one process can slip between them; real S3 does not.)"""
+    registry = Registry(FileStore(tmp_path), "web")
     registry.mutate("br-login", lambda _: record())
     barrier = threading.Barrier(8)
 
