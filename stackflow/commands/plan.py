@@ -1,7 +1,141 @@
-"""`stackflow` commands of this area (see stackflow/commands/__init__.py)."""
+"""`stackflow plan`, `stackflow affected` and `stackflow demo`: offline plans of a change."""
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+
 import click
 
-COMMANDS: list[click.Command] = []
+from stackflow.commands._io import write_output
+from stackflow.errors import ExitCode
+
+PLAN_HELP = """\
+Plan stacks offline: synthesize each stack at the base revision (in a temporary git
+worktree; cached) and in the working tree, and show what would change -- no Pulumi CLI,
+no cloud credentials, no state. Policies run when a policy pack is present.
+
+Which stacks: --stack NAME, --all, or (with neither) the stacks the change since the
+base touches (see `stackflow affected`). The default base is the merge-base with the
+default branch, or HEAD~1 when there is no remote.
+
+\b
+Exit status:
+  0  the plan is clean (changes or not)
+  1  error: bad input, or a stack's program failed (the plan still prints)
+  2  a mandatory policy is violated
+"""
+
+
+@click.command("plan", help=PLAN_HELP)
+@click.option(
+    "--project",
+    "project_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Plan only the project in this directory (default: every project).",
+)
+@click.option("--stack", help="Plan this stack (in every selected project that has it).")
+@click.option("--all", "all_stacks", is_flag=True, help="Plan every stack of every project.")
+@click.option("--base", help="Base revision (branch, tag, SHA); default: see above.")
+@click.option("--no-base", is_flag=True, help="Plan against nothing: everything is created.")
+@click.option("--json", "json_out", metavar="PATH|-", help="Also write the plan as JSON.")
+@click.option(
+    "--markdown", "markdown_out", metavar="PATH|-", help="Also write the PR comment Markdown."
+)
+@click.option(
+    "--policy-pack",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Policy pack directory (default: stackflow.yaml's policy_pack, when present).",
+)
+@click.option(
+    "--policy-config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Policy configuration JSON, instead of the pack's config for the environment kind.",
+)
+@click.option("--no-cache", is_flag=True, help="Synthesize the base even when it is cached.")
+def plan_command(
+    project_dir: Path | None,
+    stack: str | None,
+    all_stacks: bool,
+    base: str | None,
+    no_base: bool,
+    json_out: str | None,
+    markdown_out: str | None,
+    policy_pack: Path | None,
+    policy_config: Path | None,
+    no_cache: bool,
+) -> ExitCode:
+    from stackflow.planner import plan_stacks
+    from stackflow.render.terminal import render_table
+
+    plan = plan_stacks(
+        Path.cwd(),
+        project_dir=project_dir,
+        stack=stack,
+        all_stacks=all_stacks,
+        base=base,
+        no_base=no_base,
+        policy_pack=policy_pack,
+        policy_config=policy_config,
+        use_cache=not no_cache,
+    )
+    if json_out is not None:
+        write_output(json_out, plan.to_json(), what="the plan JSON")
+    if markdown_out is not None:
+        from stackflow.render.markdown import render_comment
+
+        write_output(markdown_out, render_comment(plan), what="the plan Markdown")
+    if "-" not in (json_out, markdown_out):
+        click.echo(render_table(plan, color=sys.stdout.isatty()), nl=False)
+    if plan.has_errors:
+        return ExitCode.ERROR
+    if plan.has_mandatory_violations:
+        return ExitCode.POLICY_VIOLATION
+    return ExitCode.OK
+
+
+@click.command(
+    "affected",
+    help=(
+        "List the stacks a change touches: a stack's config file touches that stack; the "
+        "rest of a project's directory (program, components, shared code) touches all its "
+        "stacks, except tests, docs, benchmarks, workflows and Markdown; the policy pack and "
+        "stackflow.yaml touch every stack; stackflow.yaml's `affected` rules add more.\n\n"
+        "Exit status: 0 listed (possibly none); 1 error."
+    ),
+)
+@click.option("--base", help="Base revision; default: merge-base with the default branch.")
+@click.option("--head", help="Head revision; default: the working tree.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help='Print a JSON list of {"project", "dir", "stack"} (a GitHub job matrix).',
+)
+@click.option(
+    "--not-program",
+    "not_program",
+    multiple=True,
+    metavar="GLOB",
+    help="Paths that are not part of a program (repeatable); replaces the default list "
+    "(tests/**, docs/**, benchmarks/**, .github/**, .ci/**, README*, LICENSE*, *.md, "
+    ".gitignore, Makefile).",
+)
+def affected_command(
+    base: str | None, head: str | None, as_json: bool, not_program: tuple[str, ...]
+) -> ExitCode:
+    from stackflow.affected import DEFAULT_NOT_PROGRAM, affected_between
+
+    stacks = affected_between(
+        Path.cwd(), base, head, not_program=not_program or DEFAULT_NOT_PROGRAM
+    )
+    if as_json:
+        click.echo(json.dumps([s.to_dict() for s in stacks]))
+    else:
+        for s in stacks:
+            click.echo(f"{s.project}/{s.stack}\t{s.dir}")
+    return ExitCode.OK
+
+
+COMMANDS: list[click.Command] = [plan_command, affected_command]

@@ -1,0 +1,301 @@
+"""Planning: which stacks, their head and base manifests, the diff, the policies -> Plan.
+
+One call, :func:`plan_stacks`, does what ``stackflow plan`` promises:
+
+* **Which stacks.** ``stack`` (in every selected project that has it), ``all_stacks``,
+  or -- with neither -- the stacks the change since the base touches
+  (:mod:`stackflow.affected`); with neither and no base, every stack.
+* **Head** is the working tree, uncommitted changes included.
+* **Base** is a commit (default: :func:`stackflow.gitrepo.default_base`), synthesized in a
+  temporary worktree that is removed afterwards. A project or stack that does not exist
+  at the base is planned against nothing: everything is created. Base manifests are
+  cached (:mod:`stackflow.plan.cache`), so only the head is synthesized next time.
+* Every synth is its own subprocess; up to ``os.cpu_count()`` run at once on a thread
+  pool (threads only wait on the subprocesses).
+* **Policies** run on each head manifest when a policy pack is present.
+
+A stack whose program fails does not stop the others: its plan carries an ``error``
+diagnostic, and the command exits 1 after printing everything.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from stackflow import gitrepo
+from stackflow.affected import affected_stacks
+from stackflow.errors import StackflowError
+from stackflow.plan.cache import CacheKey, ManifestCache
+from stackflow.plan.diff import diff_manifests
+from stackflow.plan.manifest import Manifest
+from stackflow.plan.model import Diagnostic, Plan, Source, StackPlan
+from stackflow.plan.synth import digest_key, find_repo_root, synth
+from stackflow.project import PROJECT_FILE, Project, find_projects, load_project
+from stackflow.repoconfig import RepoConfig
+
+if TYPE_CHECKING:
+    from git import Repo
+
+POLICY_PACK_FILE = "PulumiPolicy.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One stack to plan."""
+
+    project: Project
+    stack: str
+    rel_dir: str
+    """The project's directory relative to the repository root (``.`` for the root)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    manifest: Manifest | None
+    error: str | None = None
+
+
+def _rel(path: Path, root: Path) -> str:
+    relative = path.resolve().relative_to(root)
+    return relative.as_posix() if relative.parts else "."
+
+
+def select_targets(
+    root: Path,
+    config: RepoConfig,
+    *,
+    project_dir: Path | None,
+    stack: str | None,
+    all_stacks: bool,
+    changed: Sequence[str] | None,
+) -> list[Target]:
+    """The stacks to plan (see the module docstring), sorted by directory and stack."""
+    projects = (
+        [load_project(project_dir)]
+        if project_dir is not None
+        else find_projects(root, config.projects)
+    )
+    for project in projects:
+        if not project.dir.is_relative_to(root):
+            raise StackflowError(
+                f"choosing stacks: project {project.dir} is outside the repository {root}; "
+                "run stackflow from the repository that holds it"
+            )
+    if stack is not None:
+        targets = [Target(p, stack, _rel(p.dir, root)) for p in projects if stack in p.stacks()]
+        if not targets:
+            known = sorted({s for p in projects for s in p.stacks()})
+            raise StackflowError(
+                f"choosing stacks: no project has a stack {stack!r} (known: "
+                f"{', '.join(known) or 'none'}); add Pulumi.{stack}.yaml or pick a known stack"
+            )
+        return targets
+    if all_stacks or changed is None:
+        return [Target(p, s, _rel(p.dir, root)) for p in projects for s in p.stacks()]
+    by_dir = {_rel(p.dir, root): p for p in projects}
+    return [
+        Target(by_dir[a.dir], a.stack, a.dir)
+        for a in affected_stacks(changed, projects, config)
+        if a.dir in by_dir
+    ]
+
+
+def _policy_pack(config: RepoConfig, explicit: Path | None) -> Path | None:
+    """The pack to evaluate: the one given (it must exist), else the repository's when it
+    holds a ``PulumiPolicy.yaml``, else none."""
+    if explicit is not None:
+        if not (explicit / POLICY_PACK_FILE).is_file():
+            raise StackflowError(
+                f"loading the policy pack {explicit}: there is no {POLICY_PACK_FILE}; "
+                "pass --policy-pack with a pack directory"
+            )
+        return explicit
+    default = config.policy_pack_dir
+    return default if (default / POLICY_PACK_FILE).is_file() else None
+
+
+def _run(work: Callable[[], Manifest | None], *, scrub: Callable[[str], str]) -> _Outcome:
+    try:
+        return _Outcome(work())
+    except StackflowError as err:
+        return _Outcome(None, scrub(err.message))
+
+
+def _base_manifest(
+    target: Target, tree: Path, *, key: bytes, scrub: Callable[[str], str]
+) -> _Outcome:
+    """The stack at the base tree, or no manifest when it did not exist there."""
+    base_dir = tree / target.rel_dir
+    if not (base_dir / PROJECT_FILE).is_file():
+        return _Outcome(None)
+
+    def work() -> Manifest | None:
+        project = load_project(base_dir)
+        if target.stack not in project.stacks():
+            return None
+        return synth(project, target.stack, repo_root=tree, digest_key=key)
+
+    return _run(work, scrub=scrub)
+
+
+@contextmanager
+def _maybe_worktree(repo: Repo | None, sha: str | None, needed: bool) -> Iterator[Path | None]:
+    if repo is None or sha is None or not needed:
+        yield None
+        return
+    with gitrepo.worktree(repo, sha) as tree:
+        yield tree
+
+
+def plan_stacks(
+    start: Path,
+    *,
+    project_dir: Path | None = None,
+    stack: str | None = None,
+    all_stacks: bool = False,
+    base: str | None = None,
+    no_base: bool = False,
+    policy_pack: Path | None = None,
+    policy_config: Path | None = None,
+    use_cache: bool = True,
+    jobs: int | None = None,
+) -> Plan:
+    """The offline Plan of the chosen stacks of the repository holding ``start``."""
+    if stack is not None and all_stacks:
+        raise StackflowError("choosing stacks: --stack and --all exclude each other; pass one")
+    if base is not None and no_base:
+        raise StackflowError("choosing the base: --base and --no-base exclude each other")
+    repo: Repo | None = None
+    if no_base:
+        try:
+            repo = gitrepo.open_repo(start)
+        except StackflowError:
+            repo = None
+    else:
+        repo = gitrepo.open_repo(start)
+    root = gitrepo.repo_root(repo) if repo is not None else find_repo_root(start)
+    config = RepoConfig.load(root)
+    base_sha = None
+    if not no_base and repo is not None:
+        base_sha = gitrepo.resolve(repo, base) if base else gitrepo.default_base(repo)
+    head_rev = None
+    if repo is not None and repo.head.is_valid() and not gitrepo.is_dirty(repo):
+        head_rev = gitrepo.head_sha(repo)
+    changed = gitrepo.changed_paths(repo, base_sha) if repo and base_sha else None
+    targets = select_targets(
+        root,
+        config,
+        project_dir=project_dir,
+        stack=stack,
+        all_stacks=all_stacks,
+        changed=changed,
+    )
+    pack = _policy_pack(config, policy_pack)
+    key = digest_key(root)
+    cache = ManifestCache.for_repo(root) if use_cache else None
+
+    cached: dict[int, Manifest] = {}
+    if base_sha is not None and cache is not None:
+        for i, target in enumerate(targets):
+            hit = cache.get(CacheKey(base_sha, target.rel_dir, target.stack, key))
+            if hit is not None:
+                cached[i] = hit
+    need_tree = base_sha is not None and len(cached) < len(targets)
+
+    workers = max(1, min(jobs or os.cpu_count() or 1, 2 * len(targets) or 1))
+    with (
+        _maybe_worktree(repo, base_sha, need_tree) as tree,
+        ThreadPoolExecutor(max_workers=workers) as pool,
+    ):
+
+        def scrub(message: str) -> str:
+            if tree is not None and base_sha is not None:
+                message = message.replace(str(tree), f"<base {base_sha[:12]}>")
+            return message
+
+        heads: list[Future[_Outcome]] = []
+        bases: dict[int, Future[_Outcome]] = {}
+        for i, target in enumerate(targets):
+            heads.append(
+                pool.submit(
+                    _run,
+                    partial(synth, target.project, target.stack, repo_root=root, digest_key=key),
+                    scrub=scrub,
+                )
+            )
+            if tree is not None and i not in cached:
+                bases[i] = pool.submit(_base_manifest, target, tree, key=key, scrub=scrub)
+        head_outcomes = [f.result() for f in heads]
+        base_outcomes = {i: f.result() for i, f in bases.items()}
+    if cache is not None and base_sha is not None:
+        for i, outcome in base_outcomes.items():
+            if outcome.manifest is not None:
+                target = targets[i]
+                cache.put(CacheKey(base_sha, target.rel_dir, target.stack, key), outcome.manifest)
+
+    stacks = []
+    for i, target in enumerate(targets):
+        base_outcome = _Outcome(cached[i]) if i in cached else base_outcomes.get(i, _Outcome(None))
+        stacks.append(
+            _stack_plan(
+                target,
+                head_outcomes[i],
+                base_outcome,
+                base_sha=base_sha,
+                head_rev=head_rev,
+                pack=pack,
+                policy_config=policy_config,
+            )
+        )
+    return Plan(stacks=tuple(sorted(stacks, key=lambda s: (s.project, s.stack))))
+
+
+def _stack_plan(
+    target: Target,
+    head: _Outcome,
+    base: _Outcome,
+    *,
+    base_sha: str | None,
+    head_rev: str | None,
+    pack: Path | None,
+    policy_config: Path | None,
+) -> StackPlan:
+    errors = []
+    if head.error is not None:
+        errors.append(head.error)
+    if base.error is not None:
+        errors.append(
+            f"the base revision {base_sha}: {base.error} (plan against another base with "
+            "--base REV, or against nothing with --no-base)"
+        )
+    if head.manifest is None or errors:
+        return StackPlan.build(
+            project=target.project.name,
+            stack=target.stack,
+            source=Source.OFFLINE,
+            diagnostics=tuple(Diagnostic("error", message) for message in errors),
+            base=base_sha,
+            head=head_rev,
+        )
+    plan = diff_manifests(base.manifest, head.manifest, base_rev=base_sha, head_rev=head_rev)
+    if pack is None:
+        return plan
+    from stackflow.policy import evaluate
+
+    try:
+        findings = evaluate(
+            head.manifest,
+            pack_dir=pack,
+            environment=head.manifest.environment,
+            config_file=policy_config,
+        )
+    except StackflowError as err:
+        return replace(plan, diagnostics=(*plan.diagnostics, Diagnostic("error", err.message)))
+    return plan.with_policy(findings)
