@@ -1,0 +1,556 @@
+"""Every rule catches a violating resource and lets a compliant one through (runner level)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from stackflow.plan.manifest import Resource
+from stackflow.plan.model import Level
+from stackflow.plan.values import unknown
+from tests.policies.conftest import of, res, run
+
+BUCKET = "aws:s3/bucket:Bucket"
+SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+SG = "aws:ec2/securityGroup:SecurityGroup"
+RDS = "aws:rds/instance:Instance"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+
+TAGS = {"environment": "prod", "owner": "team", "cost-center": "cc-1"}
+
+
+def bucket(name: str = "data", **inputs: object) -> Resource:
+    return res(BUCKET, name, {"bucket": unknown(), "tags": TAGS, **inputs})
+
+
+def companion(type_: str, name: str, target: Resource, inputs: dict[str, object]) -> Resource:
+    """A resource whose ``bucket``/``vpcId`` input is ``target``'s id (unknown offline)."""
+    key = "vpcId" if type_ == "aws:ec2/flowLog:FlowLog" else "bucket"
+    return res(type_, name, {key: unknown(), **inputs}, prop_deps={key: [target]})
+
+
+def sse(target: Resource, name: str = "data-sse") -> Resource:
+    rules = [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms"}}]
+    return companion(SSE, name, target, {"rules": rules})
+
+
+def statement_policy(*statements: dict[str, object]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def pod(*containers: dict[str, object], **spec: object) -> dict[str, object]:
+    return {"spec": {"template": {"spec": {"containers": list(containers), **spec}}}}
+
+
+GOOD_CONTAINER = {
+    "name": "app",
+    "image": "registry.example.com/app:1.4.2",
+    "securityContext": {"runAsNonRoot": True},
+    "resources": {
+        "requests": {"cpu": "100m", "memory": "128Mi"},
+        "limits": {"cpu": "500m", "memory": "256Mi"},
+    },
+    "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8080}},
+}
+
+
+def container(**changes: object) -> dict[str, object]:
+    return {**GOOD_CONTAINER, **changes}
+
+
+_b = bucket()
+_vpc = res("aws:ec2/vpc:Vpc", "main", {"cidrBlock": "10.0.0.0/16", "tags": TAGS})
+_other = bucket("other")
+
+# (policy, environment kind, violating resources, compliant resources)
+CASES = [
+    ("s3-bucket-encryption", "prod", [_b, _other, sse(_other)], [_b, sse(_b)]),
+    (
+        "s3-bucket-encryption",
+        "prod",
+        [_b],
+        [
+            bucket(
+                serverSideEncryptionConfiguration={
+                    "rule": {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}
+                }
+            )
+        ],
+    ),
+    (
+        "s3-bucket-public-access-block",
+        "prod",
+        [
+            _b,
+            companion(
+                PAB,
+                "pab",
+                _b,
+                {
+                    "blockPublicAcls": True,
+                    "blockPublicPolicy": False,
+                    "ignorePublicAcls": True,
+                    "restrictPublicBuckets": True,
+                },
+            ),
+        ],
+        [
+            _b,
+            companion(
+                PAB,
+                "pab",
+                _b,
+                {
+                    "blockPublicAcls": True,
+                    "blockPublicPolicy": True,
+                    "ignorePublicAcls": True,
+                    "restrictPublicBuckets": True,
+                },
+            ),
+        ],
+    ),
+    ("s3-no-public-acl", "prod", [bucket(acl="public-read")], [bucket(acl="private")]),
+    (
+        "s3-no-public-acl",
+        "prod",
+        [
+            res(
+                "aws:s3/bucketAclV2:BucketAclV2",
+                "acl",
+                {
+                    "accessControlPolicy": {
+                        "grants": [
+                            {
+                                "grantee": {
+                                    "type": "Group",
+                                    "uri": "http://acs.amazonaws.com/groups/global/AllUsers",
+                                },
+                                "permission": "READ",
+                            }
+                        ]
+                    }
+                },
+            )
+        ],
+        [res("aws:s3/bucketAclV2:BucketAclV2", "acl", {"acl": "private"})],
+    ),
+    (
+        "s3-no-public-bucket-policy",
+        "prod",
+        [
+            res(
+                "aws:s3/bucketPolicy:BucketPolicy",
+                "policy",
+                {
+                    "policy": statement_policy(
+                        {"Effect": "Allow", "Principal": {"AWS": ["*"]}, "Action": "s3:GetObject"}
+                    )
+                },
+            )
+        ],
+        [
+            res(
+                "aws:s3/bucketPolicy:BucketPolicy",
+                "policy",
+                {
+                    "policy": {
+                        "Statement": [
+                            {
+                                "Sid": "TlsOnly",
+                                "Effect": "Deny",
+                                "Principal": "*",
+                                "Action": "s3:*",
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            },
+                            {
+                                "Effect": "Allow",
+                                "Principal": "*",
+                                "Action": "s3:GetObject",
+                                "Condition": {"StringEquals": {"AWS:SourceArn": "arn:cf"}},
+                            },
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "cloudfront.amazonaws.com"},
+                                "Action": "s3:GetObject",
+                            },
+                        ]
+                    }
+                },
+            )
+        ],
+    ),
+    (
+        "s3-bucket-versioning",
+        "prod",
+        [_b, companion(VERSIONING, "v", _b, {"versioningConfiguration": {"status": "Suspended"}})],
+        [_b, companion(VERSIONING, "v", _b, {"versioningConfiguration": {"status": "Enabled"}})],
+    ),
+    (
+        "ec2-no-open-admin-ingress",
+        "prod",
+        [
+            res(
+                SG,
+                "ssh",
+                {
+                    "tags": TAGS,
+                    "ingress": [
+                        {
+                            "protocol": "tcp",
+                            "fromPort": 22.0,
+                            "toPort": 22.0,
+                            "cidrBlocks": ["0.0.0.0/0"],
+                        }
+                    ],
+                },
+            )
+        ],
+        [
+            res(
+                SG,
+                "web",
+                {
+                    "tags": TAGS,
+                    "ingress": [
+                        {
+                            "protocol": "tcp",
+                            "fromPort": 443,
+                            "toPort": 443,
+                            "cidrBlocks": ["0.0.0.0/0"],
+                        },
+                        {
+                            "protocol": "tcp",
+                            "fromPort": 22,
+                            "toPort": 22,
+                            "cidrBlocks": ["10.0.0.0/8"],
+                        },
+                    ],
+                },
+            )
+        ],
+    ),
+    (
+        "ec2-no-open-admin-ingress",
+        "prod",
+        [
+            res(
+                "aws:ec2/securityGroupRule:SecurityGroupRule",
+                "rdp",
+                {
+                    "type": "ingress",
+                    "protocol": "tcp",
+                    "fromPort": 3000,
+                    "toPort": 4000,
+                    "ipv6CidrBlocks": ["::/0"],
+                },
+            ),
+            res(
+                "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+                "all",
+                {"ipProtocol": "-1", "cidrIpv4": "0.0.0.0/0", "tags": TAGS},
+            ),
+        ],
+        [
+            res(
+                "aws:ec2/securityGroupRule:SecurityGroupRule",
+                "egress",
+                {
+                    "type": "egress",
+                    "protocol": "-1",
+                    "fromPort": 0,
+                    "toPort": 0,
+                    "cidrBlocks": ["0.0.0.0/0"],
+                },
+            ),
+            res(
+                "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+                "https",
+                {
+                    "ipProtocol": "tcp",
+                    "fromPort": 443,
+                    "toPort": 443,
+                    "cidrIpv4": "0.0.0.0/0",
+                    "tags": TAGS,
+                },
+            ),
+        ],
+    ),
+    (
+        "vpc-flow-logs",
+        "prod",
+        [_vpc],
+        [_vpc, companion("aws:ec2/flowLog:FlowLog", "flow", _vpc, {"trafficType": "ALL"})],
+    ),
+    (
+        "rds-storage-encrypted",
+        "prod",
+        [res(RDS, "db", {})],
+        [res(RDS, "db", {"storageEncrypted": True})],
+    ),
+    (
+        "rds-not-publicly-accessible",
+        "prod",
+        [res(RDS, "db", {"publiclyAccessible": True})],
+        [res(RDS, "db", {"publiclyAccessible": False})],
+    ),
+    (
+        "rds-backup-retention",
+        "prod",
+        [res(RDS, "db", {"backupRetentionPeriod": 7.0})],
+        [res(RDS, "db", {"backupRetentionPeriod": 14.0})],
+    ),
+    (
+        "rds-backup-retention",
+        "prod",
+        [res(RDS, "db", {})],
+        [res(RDS, "db", {"backupRetentionPeriod": 30})],
+    ),
+    (
+        "rds-deletion-protection",
+        "prod",
+        [res("aws:rds/cluster:Cluster", "db", {"deletionProtection": False})],
+        [res("aws:rds/cluster:Cluster", "db", {"deletionProtection": True})],
+    ),
+    (
+        "iam-no-wildcard-admin",
+        "prod",
+        [
+            res(
+                "aws:iam/policy:Policy",
+                "admin",
+                {"policy": statement_policy({"Effect": "Allow", "Action": "*", "Resource": "*"})},
+            ),
+            res(
+                "aws:iam/role:Role",
+                "role",
+                {
+                    "inlinePolicies": [
+                        {
+                            "name": "all",
+                            "policy": statement_policy(
+                                {"Effect": "Allow", "Action": ["s3:*", "*"], "Resource": ["*"]}
+                            ),
+                        }
+                    ]
+                },
+            ),
+            res(
+                "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                "attach",
+                {"role": "r", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
+            ),
+        ],
+        [
+            res(
+                "aws:iam/policy:Policy",
+                "reader",
+                {
+                    "policy": statement_policy(
+                        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
+                        {"Effect": "Deny", "Action": "*", "Resource": "*"},
+                    )
+                },
+            )
+        ],
+    ),
+    (
+        "kms-key-rotation",
+        "prod",
+        [res("aws:kms/key:Key", "key", {"tags": TAGS})],
+        [
+            res("aws:kms/key:Key", "key", {"enableKeyRotation": True, "tags": TAGS}),
+            # Asymmetric keys cannot rotate: the policy does not apply to them.
+            res("aws:kms/key:Key", "signing", {"customerMasterKeySpec": "RSA_2048", "tags": TAGS}),
+        ],
+    ),
+    (
+        "aws-required-tags",
+        "dev",
+        [res("aws:sqs/queue:Queue", "q", {"tags": {"owner": "team"}})],
+        [res("aws:sqs/queue:Queue", "q", {"tags": TAGS}), res(DEPLOYMENT, "k8s-is-not-aws", {})],
+    ),
+    (
+        "allowed-instance-classes",
+        "ephemeral",
+        [
+            res("aws:ec2/instance:Instance", "vm", {"instanceType": "m5.4xlarge", "tags": TAGS}),
+            res(RDS, "db", {"instanceClass": "db.r6g.large", "tags": TAGS}),
+        ],
+        [
+            res("aws:ec2/instance:Instance", "vm", {"instanceType": "t3.micro", "tags": TAGS}),
+            res(RDS, "db", {"instanceClass": "db.t4g.small", "tags": TAGS}),
+        ],
+    ),
+    (
+        "max-nat-gateways",
+        "ephemeral",
+        [res("aws:ec2/natGateway:NatGateway", f"nat-{i}", {"tags": TAGS}) for i in range(2)],
+        [res("aws:ec2/natGateway:NatGateway", "nat-0", {"tags": TAGS})],
+    ),
+    (
+        "max-replicas",
+        "ephemeral",
+        [res(DEPLOYMENT, "web", {"spec": {"replicas": 3.0}})],
+        [res(DEPLOYMENT, "web", {"spec": {"replicas": 2.0}})],
+    ),
+    (
+        "k8s-no-privileged-containers",
+        "prod",
+        [res(DEPLOYMENT, "web", pod(container(securityContext={"privileged": True})))],
+        [res(DEPLOYMENT, "web", pod(container()))],
+    ),
+    (
+        "k8s-run-as-non-root",
+        "prod",
+        [
+            res(
+                DEPLOYMENT,
+                "web",
+                pod(
+                    container(securityContext={"runAsNonRoot": False}),
+                    securityContext={"runAsNonRoot": True},
+                ),
+            )
+        ],
+        [
+            res(
+                DEPLOYMENT,
+                "web",
+                pod(container(securityContext={}), securityContext={"runAsNonRoot": True}),
+            )
+        ],
+    ),
+    (
+        "k8s-resource-requests-limits",
+        "prod",
+        [res(DEPLOYMENT, "web", pod(container(resources={"requests": {"cpu": "1"}})))],
+        [res(DEPLOYMENT, "web", pod(container()))],
+    ),
+    (
+        "k8s-pinned-image-tags",
+        "prod",
+        [
+            res(DEPLOYMENT, "latest", pod(container(image="nginx:latest"))),
+            res(DEPLOYMENT, "untagged", pod(container(image="registry:5000/team/app"))),
+        ],
+        [
+            res(DEPLOYMENT, "tagged", pod(container(image="registry:5000/team/app:2.0"))),
+            res(DEPLOYMENT, "digest", pod(container(image="nginx@sha256:" + "a" * 64))),
+        ],
+    ),
+    (
+        "k8s-readiness-probe",
+        "prod",
+        [res(DEPLOYMENT, "web", pod(container(readinessProbe=None)))],
+        [
+            res(DEPLOYMENT, "web", pod(container())),
+            res(
+                "kubernetes:batch/v1:Job",
+                "migrate",
+                {"spec": {"template": {"spec": {"containers": [container(readinessProbe=None)]}}}},
+            ),
+        ],
+    ),
+    (
+        "k8s-no-host-path",
+        "prod",
+        [
+            res(
+                "kubernetes:batch/v1:CronJob",
+                "backup",
+                {
+                    "spec": {
+                        "jobTemplate": {
+                            "spec": {
+                                "template": {
+                                    "spec": {
+                                        "containers": [container()],
+                                        "volumes": [{"name": "root", "hostPath": {"path": "/"}}],
+                                    }
+                                }
+                            }
+                        }
+                    }
+                },
+            )
+        ],
+        [res(DEPLOYMENT, "web", pod(container(), volumes=[{"name": "tmp", "emptyDir": {}}]))],
+    ),
+    (
+        "k8s-no-host-namespaces",
+        "prod",
+        [
+            res(
+                "kubernetes:core/v1:Pod",
+                "debug",
+                {"spec": {"containers": [container()], "hostPID": True}},
+            )
+        ],
+        [res("kubernetes:core/v1:Pod", "debug", {"spec": {"containers": [container()]}})],
+    ),
+    (
+        "k8s-no-load-balancer-service",
+        "ephemeral",
+        [res("kubernetes:core/v1:Service", "web", {"spec": {"type": "LoadBalancer"}})],
+        [res("kubernetes:core/v1:Service", "web", {"spec": {"type": "ClusterIP"}})],
+    ),
+    (
+        "protect-stateful-resources",
+        "prod",
+        [bucket(), res(RDS, "db", {})],
+        [res(BUCKET, "data", {"tags": TAGS}, protect=True), res(RDS, "db", {}, protect=True)],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("policy", "kind", "bad", "good"),
+    CASES,
+    ids=[f"{case[0]}-{i}" for i, case in enumerate(CASES)],
+)
+def test_rule_catches_violation_and_passes_compliant(
+    policy: str, kind: str, bad: list[Resource], good: list[Resource]
+) -> None:
+    caught = of(run(*bad, kind=kind), policy)
+    assert caught, f"{policy} missed the violation"
+    assert all(f.level is Level.MANDATORY for f in caught)
+    assert all(f.urn is None or f.urn in {r.urn for r in bad} for f in caught)
+    assert of(run(*good, kind=kind), policy) == []
+
+
+def test_every_policy_has_a_case() -> None:
+    from stackflow.policy import load_pack
+    from tests.policies.conftest import PACK
+
+    names = {policy.name for policy in load_pack(PACK).policies}
+    assert names == {case[0] for case in CASES}
+
+
+def test_messages_say_what_and_how() -> None:
+    findings = run(bucket(acl="public-read"))
+    acl = of(findings, "s3-no-public-acl")[0]
+    assert "public-read" in acl.message
+    assert "Remove the acl" in acl.message
+
+
+def test_each_violation_is_reported_once_per_resource() -> None:
+    bad = [res("aws:ec2/natGateway:NatGateway", f"nat-{i}", {"tags": TAGS}) for i in range(5)]
+    caught = of(run(*bad, kind="ephemeral"), "max-nat-gateways")
+    assert len(caught) == 1
+    assert caught[0].urn is None
+    assert "5 NAT gateways" in caught[0].message
+
+
+def test_provider_default_tags_count() -> None:
+    provider = res(
+        "pulumi:providers:aws",
+        "tagged",
+        {"defaultTags": json.dumps({"tags": TAGS}), "region": "eu-west-1"},
+    )
+    queue = res("aws:sqs/queue:Queue", "q", {}, provider=provider)
+    assert of(run(provider, queue, kind="dev"), "aws-required-tags") == []
+    bare = res("aws:sqs/queue:Queue", "q", {})
+    assert of(run(bare, kind="dev"), "aws-required-tags")

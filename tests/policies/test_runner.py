@@ -1,0 +1,243 @@
+"""The in-process runner: config, levels, unknowns, secrets, not_applicable, errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from stackflow.errors import StackflowError
+from stackflow.plan.model import Level
+from stackflow.plan.values import secret, unknown
+from stackflow.policy import config_for, effective_config, evaluate, load_pack
+from tests.policies.conftest import PACK, manifest, of, res, run
+
+BUCKET = "aws:s3/bucket:Bucket"
+RDS = "aws:rds/instance:Instance"
+
+
+def write_config(tmp_path: Path, data: object) -> Path:
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_unknown_value_is_an_advisory_note_not_a_crash() -> None:
+    db = res(RDS, "db", {"storageEncrypted": unknown(), "publiclyAccessible": False})
+    notes = of(run(db), "rds-storage-encrypted")
+    assert [(f.level, f.urn) for f in notes] == [(Level.ADVISORY, db.urn)]
+    assert "can't run policy 'rds-storage-encrypted'" in notes[0].message
+    assert ".storageEncrypted is known only after deploy" in notes[0].message
+    # Other rules on the same resource still run.
+    assert of(run(db), "rds-deletion-protection")[0].level is Level.MANDATORY
+
+
+def test_secret_is_never_shown_to_a_rule_or_in_a_finding() -> None:
+    digest = "d" * 64
+    policy = res("aws:iam/policy:Policy", "p", {"policy": secret(digest)})
+    findings = run(policy)
+    note = of(findings, "iam-no-wildcard-admin")
+    assert note
+    assert note[0].level is Level.ADVISORY
+    assert "secret value at .policy is not visible" in note[0].message
+    assert all(digest not in f.message for f in findings)
+
+
+def test_unknown_nested_in_a_list_is_reported_with_its_path() -> None:
+    sg = res(
+        "aws:ec2/securityGroup:SecurityGroup",
+        "sg",
+        {"ingress": [{"protocol": "tcp", "fromPort": 22, "toPort": 22, "cidrBlocks": unknown()}]},
+    )
+    notes = of(run(sg), "ec2-no-open-admin-ingress")
+    assert notes[0].level is Level.ADVISORY
+    assert ".ingress.0.cidrBlocks" in notes[0].message
+
+
+def test_stack_rule_uses_property_dependencies_when_ids_are_unknown() -> None:
+    bucket = res(BUCKET, "b", {"bucket": unknown()})
+    sse = res(
+        "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+        "sse",
+        {
+            "bucket": unknown(),
+            "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}],
+        },
+        prop_deps={"bucket": [bucket]},
+    )
+    assert of(run(bucket, sse), "s3-bucket-encryption") == []
+
+
+def test_not_applicable_gives_no_finding() -> None:
+    key = res("aws:kms/key:Key", "k", {"keySpec": "ECC_NIST_P256"})
+    assert of(run(key), "kms-key-rotation") == []
+
+
+def test_disabled_in_the_kind_means_no_finding() -> None:
+    bucket = res(BUCKET, "b", {})
+    assert of(run(bucket, kind="ephemeral"), "s3-bucket-versioning") == []
+    assert of(run(bucket, kind="prod"), "s3-bucket-versioning")
+
+
+def test_no_kind_gets_the_pack_defaults() -> None:
+    bucket = res(BUCKET, "b", {})
+    findings = run(bucket, kind=None)
+    assert of(findings, "s3-bucket-versioning")[0].level is Level.ADVISORY
+    assert of(findings, "s3-bucket-encryption")[0].level is Level.MANDATORY
+
+
+def test_config_all_then_policy_entry_then_knobs(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path,
+        {
+            "all": "advisory",
+            "rds-backup-retention": {"enforcementLevel": "mandatory", "minimumDays": 30},
+            "s3-bucket-encryption": "disabled",
+        },
+    )
+    config = effective_config(PACK, path)
+    assert config["rds-storage-encrypted"].level is Level.ADVISORY
+    assert config["rds-backup-retention"].level is Level.MANDATORY
+    assert config["rds-backup-retention"].properties == {"minimumDays": 30.0}
+    assert config["s3-bucket-encryption"].level is Level.DISABLED
+    # Defaults from the schema fill knobs the file does not set; numbers arrive as floats.
+    assert config["ec2-no-open-admin-ingress"].properties == {"adminPorts": [22.0, 3389.0]}
+    db = res(RDS, "db", {"backupRetentionPeriod": 14})
+    findings = run(db, config_file=path)
+    assert of(findings, "rds-backup-retention")[0].level is Level.MANDATORY
+    assert "at least 30 days" in of(findings, "rds-backup-retention")[0].message
+
+
+def test_config_file_overrides_the_environment_kind(tmp_path: Path) -> None:
+    path = write_config(tmp_path, {"s3-bucket-versioning": "mandatory"})
+    bucket = res(BUCKET, "b", {})
+    findings = run(bucket, kind="ephemeral", config_file=path)
+    assert of(findings, "s3-bucket-versioning")[0].level is Level.MANDATORY
+
+
+def test_remediate_reports_as_mandatory(tmp_path: Path) -> None:
+    path = write_config(tmp_path, {"rds-deletion-protection": "remediate"})
+    findings = run(res(RDS, "db", {}), config_file=path)
+    assert of(findings, "rds-deletion-protection")[0].level is Level.MANDATORY
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"s3-bucket-encrypton": "mandatory"}, "'s3-bucket-encrypton' is not a policy"),
+        ({"all": "strict"}, "enforcement level 'strict' is not one of"),
+        (
+            {"rds-backup-retention": {"minimumDay": 3}},
+            "rds-backup-retention.minimumDay is not a setting",
+        ),
+        (
+            {"rds-backup-retention": {"minimumDays": "seven"}},
+            "rds-backup-retention.minimumDays: 'seven'",
+        ),
+        (
+            {"aws-required-tags": {"requiredTags": ["owner", 3]}},
+            "aws-required-tags.requiredTags.1: 3",
+        ),
+        ({"max-replicas": 5}, "'max-replicas' is 5; it must be a level string or an object"),
+        ({"all": {"maxReplicas": 2}}, "'all' takes only an enforcement level"),
+        (["mandatory"], "the document is list"),
+    ],
+)
+def test_bad_config_names_the_policy_and_key(tmp_path: Path, data: object, expected: str) -> None:
+    path = write_config(tmp_path, data)
+    with pytest.raises(StackflowError) as err:
+        evaluate(manifest(), pack_dir=PACK, environment=None, config_file=path)
+    assert expected in err.value.message
+    assert str(path) in err.value.message
+
+
+def test_config_for_picks_the_kind_file() -> None:
+    assert config_for(PACK, None) is None
+    assert config_for(PACK, "prod") == PACK / "config" / "prod.json"
+    with pytest.raises(StackflowError, match="environment kind 'qa' has no"):
+        config_for(PACK, "qa")
+
+
+def test_every_config_file_is_valid() -> None:
+    for path in sorted((PACK / "config").glob("*.json")):
+        effective_config(PACK, path)
+
+
+def test_findings_are_sorted_mandatory_first_and_deterministic() -> None:
+    resources = [
+        res(BUCKET, "b", {"acl": "public-read"}),
+        res(RDS, "a", {"storageEncrypted": True}),
+    ]
+    first = run(*resources, kind="dev")
+    assert first == run(*reversed(resources), kind="dev")
+    levels = [f.level for f in first]
+    assert levels == sorted(levels, key=lambda level: level is not Level.MANDATORY)
+    assert {f.pack for f in first} == {"stackflow"}
+
+
+def _pack(tmp_path: Path, body: str) -> Path:
+    pack = tmp_path / "pack"
+    (pack / "rules").mkdir(parents=True)
+    (pack / "PulumiPolicy.yaml").write_text("runtime: python\nversion: 2.0.0\n")
+    (pack / "rules" / "__init__.py").write_text(textwrap.dedent(body))
+    return pack
+
+
+def test_a_crashing_rule_is_an_error_naming_it(tmp_path: Path) -> None:
+    pack = _pack(
+        tmp_path,
+        """
+        from pulumi_policy import ResourceValidationPolicy
+
+        def boom(args, report):
+            raise KeyError("spec")
+
+        POLICIES = [ResourceValidationPolicy(name="boom", description="d", validate=boom)]
+        """,
+    )
+    with pytest.raises(StackflowError, match=r"evaluating policy 'boom' on urn:.*KeyError"):
+        evaluate(manifest(res(BUCKET, "b")), pack_dir=pack, environment=None)
+
+
+def test_async_rules_and_stack_reports_on_other_resources(tmp_path: Path) -> None:
+    pack = _pack(
+        tmp_path,
+        """
+        from pulumi_policy import EnforcementLevel, StackValidationPolicy
+
+        async def check(args, report):
+            for r in args.resources:
+                if r.parent is not None:
+                    report(f"{r.name} has parent {r.parent.name}", r.urn)
+
+        POLICIES = [StackValidationPolicy(
+            name="parents", description="d", validate=check,
+            enforcement_level=EnforcementLevel.MANDATORY)]
+        PACK_NAME = "custom"
+        """,
+    )
+    parent = res("pkg:index:Site", "site")
+    child = res(BUCKET, "b", parent=parent)
+    findings = evaluate(manifest(parent, child), pack_dir=pack, environment=None)
+    assert [(f.policy, f.urn, f.message, f.pack) for f in findings] == [
+        ("parents", child.urn, "b has parent site", "custom")
+    ]
+    assert load_pack(pack).version == "2.0.0"
+
+
+def test_loading_the_pack_neither_starts_the_analyzer_nor_touches_sys_path() -> None:
+    before = list(sys.path)
+    pack = load_pack(PACK)
+    assert sys.path == before
+    assert "rules" not in sys.modules
+    assert len(pack.policies) >= 20
+    assert all(p.name == p.name.lower() and " " not in p.name for p in pack.policies)
+    assert all(p.description and p.remediation_steps for p in pack.policies)
+
+
+def test_missing_pack_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(StackflowError, match=r"PulumiPolicy\.yaml or rules/__init__\.py"):
+        load_pack(tmp_path)
