@@ -15,6 +15,7 @@ A crash is :class:`Crash`, a BaseException: it models the process dying, so no
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,11 +84,22 @@ class InMemoryEngine(_Faults):
         self.destroyed: list[str] = []
         self.targets: list[EngineTarget] = []
         self.guard = threading.Lock()
+        self.slow = 0.0
+        """Seconds each call takes, to observe how many run at once."""
+        self.in_flight = 0
+        self.peak = 0
 
     def _run(self, op: str, target: EngineTarget, effect: Any) -> Any:
         with self.guard:
             self.calls.append((op, target.stack))
             self.targets.append(target)
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+        try:
+            time.sleep(self.slow)
+        finally:
+            with self.guard:
+                self.in_flight -= 1
         fault = self.take(op)
         if fault and not fault.after:
             raise fault.error

@@ -1,0 +1,332 @@
+"""up, down, list and reap against the in-memory engine, a real FileStore and fake GitHub."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+import yaml
+
+from stackflow.ephemeral import (
+    Action,
+    Environments,
+    State,
+    TeardownStatus,
+    down,
+    list_environments,
+    reap,
+    up,
+)
+from stackflow.errors import StackflowError
+
+from .conftest import START, Clock
+from .fakes import Crash, CrashingStore, FakeGitHub, InMemoryEngine
+
+
+def open_pr(github: FakeGitHub, branch: str, pr: int) -> None:
+    github.prs[pr] = "open"
+    github.branches.add(branch)
+
+
+def test_up_registers_renders_deploys_and_records_outputs(
+    envs: Environments, engine: InMemoryEngine, github: FakeGitHub
+) -> None:
+    open_pr(github, "feature/login", 12)
+    outcome = up(envs, branch="feature/login", pr=12, head="abc123")
+    stack = outcome.record.stack
+    assert stack.startswith("pr-12-feature-login-")
+    assert outcome.created
+    assert outcome.record.state is State.ACTIVE
+    assert outcome.record.created_at == START
+    assert outcome.record.last_deployed_at == START
+    assert outcome.record.head == "abc123"
+    assert outcome.record.outputs["dbPassword"] == {"$secret": "5f1d0e"}
+    target = engine.targets[-1]
+    assert target.environment == "ephemeral"
+    assert target.config_file == envs.project.config_path(stack)
+    config = engine.stacks[stack].config["config"]
+    assert config["stackflow:environment"] == "ephemeral"
+    assert config["stackflow:tags"] == {
+        "branch": "feature/login",
+        "pullRequest": "12",
+        "keep": "${literal}",
+    }
+    assert envs.registry.get(stack) == outcome.record
+
+
+def test_a_second_up_keeps_the_creation_time_and_refreshes_the_rest(
+    envs: Environments, clock: Clock
+) -> None:
+    first = up(envs, branch="login", pr=3, head="aaa")
+    clock.advance(5)
+    second = up(envs, branch="login", pr=3, head="bbb")
+    assert not second.created
+    assert second.record.created_at == first.record.created_at
+    assert second.record.last_deployed_at == clock()
+    assert second.record.head == "bbb"
+
+
+def test_up_refuses_a_stack_that_is_being_destroyed(
+    envs: Environments, engine: InMemoryEngine
+) -> None:
+    stack = up(envs, branch="login").record.stack
+    engine.inject("destroy", StackflowError("destroy failed: a dependency is in use"))
+    assert down(envs, branch="login")[0].status is TeardownStatus.FAILED
+    with pytest.raises(StackflowError, match="is destroying; run `stackflow ephemeral down`"):
+        up(envs, branch="login")
+    assert stack in engine.stacks
+
+
+def test_a_failed_first_up_leaves_a_record_that_down_forgets(
+    envs: Environments, engine: InMemoryEngine
+) -> None:
+    engine.inject("up", StackflowError("up failed: quota exceeded"))
+    with pytest.raises(StackflowError, match="quota"):
+        up(envs, branch="login")
+    record = envs.registry.get("br-login")
+    assert record is not None
+    assert record.last_deployed_at is None
+    [outcome] = down(envs, branch="login")
+    assert outcome.status is TeardownStatus.FORGOTTEN
+    assert ("destroy", "br-login") not in engine.calls
+    assert envs.registry.get("br-login") is None
+
+
+def test_down_destroys_then_removes_stack_config_and_record(
+    envs: Environments, engine: InMemoryEngine
+) -> None:
+    stack = up(envs, branch="login").record.stack
+    assert envs.project.config_path(stack).exists()
+    engine.calls.clear()
+    [outcome] = down(envs, branch="login")
+    assert outcome.status is TeardownStatus.DESTROYED
+    assert engine.calls == [("stack_exists", stack), ("destroy", stack), ("remove_stack", stack)]
+    assert stack not in engine.stacks
+    assert not envs.project.config_path(stack).exists()
+    assert envs.registry.get(stack) is None
+    assert down(envs, branch="login") == []
+
+
+def test_a_failed_destroy_keeps_the_record_destroying_until_a_later_down(
+    envs: Environments, engine: InMemoryEngine
+) -> None:
+    stack = up(envs, branch="login", pr=4).record.stack
+    engine.inject("destroy", StackflowError("destroying: bucket not empty"))
+    [failed] = down(envs, branch="login", pr=4)
+    assert failed.status is TeardownStatus.FAILED
+    record = envs.registry.get(stack)
+    assert record is not None
+    assert record.state is State.DESTROYING
+    assert record.last_error == "destroying: bucket not empty"
+    assert stack in engine.stacks
+    [done] = down(envs, branch="login", pr=4)
+    assert done.status is TeardownStatus.DESTROYED
+    assert envs.registry.get(stack) is None
+
+
+def test_down_without_pr_tears_down_every_stack_of_the_branch(envs: Environments) -> None:
+    up(envs, branch="login", pr=1)
+    up(envs, branch="login", pr=2)
+    up(envs, branch="other", pr=3)
+    outcomes = down(envs, branch="login")
+    assert sorted(o.pr or 0 for o in outcomes) == [1, 2]
+    assert [e.record.branch for e in envs.registry.entries() if e.record] == ["other"]
+
+
+def test_down_and_teardown_refuse_protected_and_foreign_names(envs: Environments) -> None:
+    from stackflow.ephemeral import teardown
+
+    for name in ("prod", "Prod", "dev", "feature-x"):
+        with pytest.raises(StackflowError, match="tearing down stack"):
+            teardown(envs, name)
+
+
+# -- reap -------------------------------------------------------------------------------
+
+
+def setup_fleet(envs: Environments, github: FakeGitHub, clock: Clock) -> dict[str, str]:
+    """Five stacks: open+fresh, closed, merged, branch gone, and one whose TTL ran out."""
+    stacks = {}
+    for pr, branch in enumerate(["fresh", "closed", "merged", "gone", "old"], start=1):
+        open_pr(github, branch, pr)
+        if branch == "old":
+            clock.advance(20)
+        stacks[branch] = up(envs, branch=branch, pr=pr).record.stack
+    github.prs[2] = "closed"
+    github.prs[3] = "merged"
+    github.branches.discard("gone")
+    clock.advance(10)  # "fresh" .. "gone" are 30 h old (TTL 24 h), "old" is 10 h old
+    github.labels[1] = ["preview", "ttl:48"]
+    return stacks
+
+
+def test_reap_destroys_closed_merged_gone_and_expired_and_keeps_the_rest(
+    envs: Environments, engine: InMemoryEngine, github: FakeGitHub, clock: Clock
+) -> None:
+    stacks = setup_fleet(envs, github, clock)
+    clock.advance(5)  # "old" is 15 h old: kept; "fresh" 35 h old but its label says 48 h
+    report = reap(envs)
+    by_stack = {i.decision.stack: i for i in report.items}
+    reasons = {b: by_stack[s].decision.reason for b, s in stacks.items()}
+    assert reasons["closed"] == "pull request #2 is closed"
+    assert reasons["merged"] == "pull request #3 is merged"
+    assert reasons["gone"] == "branch 'gone' no longer exists"
+    assert reasons["fresh"] == "13.0 h of TTL left"
+    assert reasons["old"] == "9.0 h of TTL left"
+    assert sorted(engine.destroyed) == sorted(stacks[b] for b in ("closed", "merged", "gone"))
+    assert {e.record.stack for e in envs.registry.entries() if e.record} == {
+        stacks["fresh"],
+        stacks["old"],
+    }
+    clock.advance(10)
+    report = reap(envs)
+    [item] = [i for i in report.items if i.decision.action is Action.DESTROY]
+    assert item.decision.stack == stacks["old"]
+    assert item.decision.reason == "TTL ran out at 2026-11-24T00:00:00Z"
+    assert item.outcome is not None
+    assert item.outcome.status is TeardownStatus.DESTROYED
+
+
+def test_dry_run_reports_and_changes_nothing(
+    envs: Environments, engine: InMemoryEngine, github: FakeGitHub, clock: Clock
+) -> None:
+    setup_fleet(envs, github, clock)
+    before = {e.key_stack: e.record for e in envs.registry.entries()}
+    engine.calls.clear()
+    report = reap(envs, dry_run=True)
+    assert report.dry_run
+    assert sum(i.decision.action is Action.DESTROY for i in report.items) == 3
+    assert all(i.outcome is None for i in report.items)
+    assert engine.calls == []
+    assert {e.key_stack: e.record for e in envs.registry.entries()} == before
+
+
+def test_without_github_only_the_ttl_counts(
+    envs: Environments, github: FakeGitHub, clock: Clock
+) -> None:
+    setup_fleet(envs, github, clock)
+    github.down = True
+    report = reap(envs, dry_run=True)
+    destroy = {i.decision.reason for i in report.items if i.decision.action is Action.DESTROY}
+    assert destroy == {"TTL ran out at 2026-11-23T04:00:00Z"}
+    assert {i.decision.facts.pr_state for i in report.items} == {"unknown"}
+    assert sum(i.decision.action is Action.DESTROY for i in report.items) == 4
+
+
+def test_reap_never_touches_protected_foreign_or_unregistered_stacks(
+    envs: Environments, engine: InMemoryEngine, github: FakeGitHub, clock: Clock
+) -> None:
+    up(envs, branch="login", pr=1)
+    github.prs[1] = "merged"
+    good = envs.registry.get("pr-1-login")
+    assert good is not None
+    store = envs.registry.store
+    # A record planted under a protected name, one whose body names prod, one for a
+    # non-branch name, and a stack in the backend that has no record at all.
+    store.put("registry/stackflow-test/prod.json", replace(good, stack="prod").to_bytes())
+    store.put("registry/stackflow-test/br-evil.json", replace(good, stack="prod").to_bytes())
+    store.put("registry/stackflow-test/feature.json", replace(good, stack="feature").to_bytes())
+    engine.stacks["br-unregistered"] = type(engine.stacks["prod"])(resources=2)
+    clock.advance(1000)
+    report = reap(envs)
+    actions = {i.decision.stack: (i.decision.action, i.decision.reason) for i in report.items}
+    assert actions["pr-1-login"][0] is Action.DESTROY
+    for stack in ("prod", "br-evil", "feature"):
+        assert actions[stack][0] is Action.SKIP, stack
+    assert "protected" in actions["prod"][1]
+    assert engine.destroyed == ["pr-1-login"]
+    assert {"dev", "staging", "prod", "br-unregistered"} <= set(engine.stacks)
+
+
+def test_reap_is_bounded_by_max_parallel(
+    envs: Environments, engine: InMemoryEngine, clock: Clock
+) -> None:
+    for i in range(6):
+        up(envs, branch=f"b{i}")
+    clock.advance(100)
+    engine.slow = 0.05
+    report = reap(envs)
+    assert sum(i.outcome is not None for i in report.items) == 6
+    assert engine.peak == envs.repo.ephemeral.max_parallel == 2
+
+
+@pytest.mark.parametrize(
+    ("op", "after"),
+    [
+        ("destroy", True),  # destroyed, crashed before `stack rm`
+        ("remove_stack", True),  # removed from the backend, crashed before the record
+    ],
+)
+def test_a_reaper_crashed_after_destroying_finishes_on_the_next_run_and_reaps_nothing_else(
+    envs: Environments,
+    engine: InMemoryEngine,
+    github: FakeGitHub,
+    clock: Clock,
+    op: str,
+    after: bool,
+) -> None:
+    open_pr(github, "done", 1)
+    open_pr(github, "busy", 2)
+    doomed = up(envs, branch="done", pr=1).record.stack
+    kept = up(envs, branch="busy", pr=2).record.stack
+    github.prs[1] = "merged"
+    engine.inject(op, Crash(), after=after)
+    with pytest.raises(Crash):
+        reap(envs)
+    record = envs.registry.get(doomed)
+    assert record is not None
+    assert record.state is State.DESTROYING
+    engine.calls.clear()
+    report = reap(envs)
+    by_stack = {i.decision.stack: i for i in report.items}
+    assert by_stack[doomed].decision.action is Action.FINISH
+    assert by_stack[doomed].decision.reason == "left destroying by an earlier run"
+    assert by_stack[kept].decision.action is Action.KEEP
+    assert envs.registry.get(doomed) is None
+    assert doomed not in engine.stacks
+    assert not envs.project.config_path(doomed).exists()
+    assert all(stack == doomed for _, stack in engine.calls)
+    assert kept in engine.stacks
+    assert envs.registry.get(kept) is not None
+    assert reap(envs).items[0].decision.action is Action.KEEP
+
+
+@pytest.mark.parametrize(("op", "skip"), [("put", 0), ("put", 1), ("delete", 0)])
+def test_a_reaper_crashed_while_writing_the_registry_finishes_on_the_next_run(
+    envs: Environments,
+    engine: InMemoryEngine,
+    store: CrashingStore,
+    clock: Clock,
+    op: str,
+    skip: int,
+) -> None:
+    doomed = up(envs, branch="old").record.stack
+    clock.advance(100)
+    store.inject(op, Crash(), after=True, skip=skip)
+    with pytest.raises(Crash):
+        reap(envs)
+    reap(envs)
+    assert envs.registry.entries() == []
+    assert doomed not in engine.stacks
+
+
+def test_list_shows_age_ttl_pr_state_and_cost(
+    envs: Environments, github: FakeGitHub, clock: Clock
+) -> None:
+    setup_fleet(envs, github, clock)
+    listing = list_environments(envs)
+    rows = {e.record.branch: e for e in listing.environments}
+    assert rows["fresh"].age_hours == 30.0
+    assert rows["fresh"].ttl_left_hours == 18.0  # ttl:48 label
+    assert rows["old"].ttl_left_hours == 14.0
+    assert rows["gone"].ttl_left_hours == 0.0
+    assert rows["merged"].facts.pr_state == "merged"
+    assert listing.running == 5
+    assert listing.stack_hours == 4 * 30 + 10
+    assert listing.committed_hours == 18 + 14
+    data = listing.to_dict()
+    assert data["cost"] == {"running": 5, "stack_hours": 130.0, "committed_hours": 32.0}
+    text = json.dumps(data)
+    assert "5f1d0e" in text  # the digest marker, never a plaintext
+    yaml.safe_dump(data)  # plain data only
