@@ -36,6 +36,7 @@ from stackflow.engine.api import EngineTarget, UpResult
 from stackflow.engine.events import BLINDED_SECRET, PlanCollector, ProgressFn
 from stackflow.errors import ExitCode, StackflowError
 from stackflow.plan.model import StackPlan
+from stackflow.project import load_project
 from stackflow.repoconfig import RepoConfig
 
 T = TypeVar("T")
@@ -70,27 +71,13 @@ def backend_url(repo: RepoConfig, environ: Mapping[str, str] | None = None) -> s
     return env.get("PULUMI_BACKEND_URL") or repo.backend_url
 
 
-def _project_file(project_dir: Path) -> dict[str, Any]:
-    for name in ("Pulumi.yaml", "Pulumi.yml"):
-        path = project_dir / name
-        if path.exists():
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            if isinstance(data, dict):
-                return data
-    raise StackflowError(
-        f"opening project {project_dir}: no Pulumi.yaml there; pass --project with the "
-        "directory that holds the project's Pulumi.yaml"
-    )
-
-
 def project_name(project_dir: Path) -> str:
-    return str(_project_file(project_dir).get("name") or project_dir.resolve().name)
+    return load_project(project_dir).name
 
 
 def stack_config_file(project_dir: Path, stack: str) -> Path:
-    """``Pulumi.<stack>.yaml``, in the project's ``stackConfigDir`` when it names one."""
-    config_dir = _project_file(project_dir).get("stackConfigDir") or "."
-    return project_dir / str(config_dir) / f"Pulumi.{stack.split('/')[-1]}.yaml"
+    """``Pulumi.<stack>.yaml``, in the project's ``stackConfigDir``."""
+    return load_project(project_dir).stack_config_file(stack.split("/")[-1])
 
 
 def _stack_file(path: Path) -> dict[str, Any]:
@@ -134,6 +121,13 @@ def make_target(
         config_file=config_file,
         env=dict(env or {}),
     )
+
+
+def require_cli(doing: str, pulumi_root: Path | None = None) -> None:
+    """Fail with the install hint when the Pulumi CLI is not there."""
+    exe = pulumi_root / "bin" / "pulumi" if pulumi_root is not None else None
+    if (exe is not None and not exe.exists()) or (exe is None and shutil.which("pulumi") is None):
+        raise StackflowError(f"{doing}: {INSTALL_HINT}")
 
 
 def _one_line(text: str, limit: int = 300) -> str:
@@ -257,11 +251,7 @@ class AutomationEngine:
         from pulumi.automation import PulumiCommand
         from pulumi.automation.errors import InvalidVersionError
 
-        if self.pulumi_root is not None:
-            if not (self.pulumi_root / "bin" / "pulumi").exists():
-                raise StackflowError(f"{doing}: {INSTALL_HINT}")
-        elif shutil.which("pulumi") is None:
-            raise StackflowError(f"{doing}: {INSTALL_HINT}")
+        require_cli(doing, self.pulumi_root)
         root = str(self.pulumi_root) if self.pulumi_root is not None else None
         try:
             self._command = PulumiCommand(root=root)

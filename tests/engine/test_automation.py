@@ -252,5 +252,5 @@ def test_backend_url_from_environment_wins(repo: RepoConfig) -> None:
 
 
 def test_a_directory_without_a_project_is_refused(repo: RepoConfig, tmp_path: Path) -> None:
-    with pytest.raises(StackflowError, match=r"no Pulumi\.yaml there"):
+    with pytest.raises(StackflowError, match=r"there is no Pulumi\.yaml"):
         make_target(repo, tmp_path, "dev")

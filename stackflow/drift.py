@@ -1,0 +1,133 @@
+"""Drift: differences between the state Pulumi recorded and what is in the cloud.
+
+For each long-lived stack (``protected_stacks`` in ``stackflow.yaml`` that have a stack
+file in the project), a preview-only refresh asks the providers what really exists; the
+differences are a :class:`~stackflow.plan.model.StackPlan` like any other, so the same
+renderers show them. With an issue tracker, each drifting stack gets one GitHub issue,
+found again by a hidden marker and updated on every run, and closed once the drift is gone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from stackflow.engine.api import Engine
+from stackflow.engine.automation import make_target
+from stackflow.errors import StackflowError
+from stackflow.plan.model import Plan, StackPlan
+from stackflow.project import Project
+from stackflow.repoconfig import RepoConfig
+
+DRIFT_LABEL = "drift"
+
+
+class IssueTracker(Protocol):
+    """What drift needs of GitHub (``stackflow.github.GitHubClient`` provides it)."""
+
+    def upsert_issue(
+        self, title: str, body: str, *, marker: str, labels: Sequence[str] = ()
+    ) -> int: ...
+
+    def close_issue(self, marker: str, comment: str | None = None) -> bool: ...
+
+
+def issue_marker(project: str, stack: str) -> str:
+    return f"stackflow-drift:{project}/{stack}"
+
+
+def long_lived_stacks(repo: RepoConfig, projects: Sequence[Project]) -> list[tuple[Project, str]]:
+    """The protected stacks that exist (have a stack file) in each project."""
+    return [(p, s) for p in projects for s in p.stacks() if repo.is_protected(s)]
+
+
+@dataclass(frozen=True, slots=True)
+class DriftOutcome:
+    project: str
+    stack: str
+    plan: StackPlan | None
+    error: str | None = None
+    issue: int | None = None
+    """The issue opened or updated for this drift."""
+    closed_issue: bool = False
+    """An earlier drift issue was closed because the drift is gone."""
+
+    @property
+    def drifted(self) -> bool:
+        return self.plan is not None and self.plan.has_changes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "project": self.project,
+            "stack": self.stack,
+            "drifted": self.drifted,
+            "error": self.error,
+            "issue": self.issue,
+            "closed_issue": self.closed_issue,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DriftReport:
+    outcomes: tuple[DriftOutcome, ...]
+
+    @property
+    def drifted(self) -> bool:
+        return any(o.drifted for o in self.outcomes)
+
+    @property
+    def errors(self) -> tuple[DriftOutcome, ...]:
+        return tuple(o for o in self.outcomes if o.error)
+
+    def plan(self) -> Plan:
+        return Plan(stacks=tuple(o.plan for o in self.outcomes if o.plan is not None))
+
+
+def issue_body(plan: StackPlan) -> str:
+    from stackflow.render.markdown import render_comment
+
+    intro = (
+        f"The cloud no longer matches the state of `{plan.project}/{plan.stack}`: someone "
+        "or something changed these resources outside Pulumi. Either put the change into "
+        "code, or run `pulumi up` to put the cloud back, or `pulumi refresh` to accept it "
+        "into the state. This issue is updated by every drift check and closed when the "
+        "drift is gone.\n\n"
+    )
+    return intro + render_comment(Plan(stacks=(plan,)), limit=60_000)
+
+
+def check_drift(
+    engine: Engine,
+    repo: RepoConfig,
+    stacks: Sequence[tuple[Project, str]],
+    *,
+    issues: IssueTracker | None = None,
+    on_stack: Callable[[str], None] | None = None,
+) -> DriftReport:
+    """A preview-only refresh of each stack; one failing stack does not stop the others."""
+    outcomes: list[DriftOutcome] = []
+    for project, stack in stacks:
+        if on_stack is not None:
+            on_stack(f"{project.name}/{stack}")
+        try:
+            plan = engine.refresh(make_target(repo, project.dir, stack), preview_only=True)
+        except StackflowError as err:
+            outcomes.append(DriftOutcome(project.name, stack, None, error=err.message))
+            continue
+        issue, closed = None, False
+        if issues is not None:
+            marker = issue_marker(project.name, stack)
+            if plan.has_changes:
+                issue = issues.upsert_issue(
+                    f"Drift in {project.name}/{stack}",
+                    issue_body(plan),
+                    marker=marker,
+                    labels=(DRIFT_LABEL,),
+                )
+            else:
+                closed = issues.close_issue(
+                    marker, comment="The latest drift check found no differences; closing."
+                )
+        outcomes.append(DriftOutcome(project.name, stack, plan, issue=issue, closed_issue=closed))
+    return DriftReport(outcomes=tuple(outcomes))
