@@ -29,8 +29,12 @@ change to an explicit provider shows as the pseudo-path ``[provider]``; a change
 ``protect`` or ``retainOnDelete`` as ``[protect]`` / ``[retainOnDelete]``, because turning
 protection off is how a deletion starts.
 
-Changes are ordered by URN, diffs by path: the order never depends on how the program
-happened to schedule its registrations.
+Lists of named mappings (every item has a distinct string ``name``, as Kubernetes
+containers, env, ports and volumes do) are matched by name, so inserting an env var is one
+addition rather than a shift of every later index; other lists compare index by index.
+
+Changes are in tree order (a component before its children, siblings by URN), diffs by
+path: the order never depends on how the program happened to schedule its registrations.
 """
 
 from __future__ import annotations
@@ -208,6 +212,28 @@ def _same_scalar(old: Any, new: Any) -> bool:
     return type(old) is type(new) and bool(old == new)
 
 
+def _named(items: list[Any]) -> bool:
+    """A list of mappings each with a distinct string ``name`` (Kubernetes containers,
+    env, ports, volumes): matched by name, so an insertion is one addition, not a shift."""
+    names = [i.get("name") if isinstance(i, dict) else None for i in items]
+    return bool(items) and all(isinstance(n, str) for n in names) and len(set(names)) == len(names)
+
+
+def _diff_named(old: list[Any], new: list[Any], path: tuple[Segment, ...]) -> list[_Leaf]:
+    """Named items compared by name; an item is shown at its head index (its base index
+    when deleted). A pure reordering is not a change."""
+    old_by_name = {item["name"]: (i, item) for i, item in enumerate(old)}
+    new_names = {item["name"] for item in new}
+    leaves: list[_Leaf] = []
+    for i, item in enumerate(new):
+        _, before = old_by_name.get(item["name"], (i, None))
+        leaves.extend(diff_values(before, item, (*path, i)))
+    for name, (i, item) in old_by_name.items():
+        if name not in new_names:
+            leaves.append(_Leaf((*path, i), DiffKind.DELETE, item, None))
+    return sorted(leaves, key=lambda leaf: _path_key(leaf.path))
+
+
 @dataclass(frozen=True, slots=True)
 class _Leaf:
     path: tuple[Segment, ...]
@@ -236,6 +262,8 @@ def diff_values(old: Any, new: Any, path: tuple[Segment, ...] = ()) -> list[_Lea
             leaves.extend(diff_values(old.get(key), new.get(key), (*path, key)))
         return leaves
     if isinstance(old, list) and isinstance(new, list):
+        if _named(old) and _named(new):
+            return _diff_named(old, new, path)
         leaves = []
         for i in range(max(len(old), len(new))):
             leaves.extend(
@@ -416,6 +444,17 @@ def _cascade(
             return
 
 
+def _tree_key(urn: str, parents: Mapping[str, str | None]) -> tuple[str, ...]:
+    """The URNs from the outermost known ancestor down to ``urn``: sorting by it lists a
+    component before its children, and siblings by URN."""
+    chain = [urn]
+    parent = parents.get(urn)
+    while parent is not None and parent in parents and parent not in chain:
+        chain.append(parent)
+        parent = parents.get(parent)
+    return tuple(reversed(chain))
+
+
 def _output_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[OutputChange, ...]:
     changes = []
     for name in sorted(old.keys() | new.keys()):
@@ -472,7 +511,8 @@ def diff_manifests(
         )
     kept = {r.urn for r in pairs.values()}
     changes.extend(_deleted(r) for urn, r in base_by_urn.items() if urn not in kept)
-    changes.sort(key=lambda c: c.urn)
+    parents = {r.urn: r.parent for r in (*(base.resources if base else ()), *head.resources)}
+    changes.sort(key=lambda c: _tree_key(c.urn, parents))
     return StackPlan.build(
         project=head.project,
         stack=head.stack,

@@ -350,3 +350,23 @@ def test_property_path_format() -> None:
     assert format_path(("containers", 0, "image")) == "containers[0].image"
     with pytest.raises(ValueError, match="not a property path"):
         parse_path("a..b")
+
+
+def test_named_lists_match_by_name_so_an_insertion_is_one_addition() -> None:
+    env = [{"name": "A", "value": "1"}, {"name": "C", "value": "3"}]
+    base = manifest(res(DEPLOYMENT, "w", {"env": env}))
+    head = manifest(res(DEPLOYMENT, "w", {"env": [env[0], {"name": "B", "value": "2"}, env[1]]}))
+    (change,) = diff_manifests(base, head).changes
+    assert [(d.path, d.kind) for d in change.diffs] == [("env[1]", DiffKind.ADD)]
+    reordered = manifest(res(DEPLOYMENT, "w", {"env": list(reversed(env))}))
+    assert diff_manifests(base, reordered).changes == ()
+
+
+def test_changes_are_in_tree_order_components_before_children() -> None:
+    component = res("my:index:Site", "site", custom=False)
+    child = res(
+        BUCKET, "site-bucket", {"bucket": "b"}, parents=("my:index:Site",), parent=component.urn
+    )
+    other = res("aws:iam/role:Role", "role", {"name": "r"})
+    plan = diff_manifests(None, manifest(child, other, component))
+    assert [c.name for c in plan.changes] == ["role", "site", "site-bucket"]
