@@ -18,53 +18,21 @@ needs the provider config too) and removed after ``down``; ``Pulumi.br-*.yaml`` 
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from stackflow.errors import StackflowError
+from stackflow.project import Project
 
 TEMPLATE_NAME = "ephemeral.yaml"
 ENVIRONMENT_KEY = "stackflow:environment"
 ENVIRONMENT_KIND = "ephemeral"
 
 
-@dataclass(frozen=True, slots=True)
-class Project:
-    """What a branch stack needs to know of its Pulumi project."""
-
-    directory: Path
-    name: str
-    config_dir: Path
-    """Where ``Pulumi.<stack>.yaml`` files live (``stackConfigDir``, else the project)."""
-
-    @classmethod
-    def load(cls, directory: Path) -> Project:
-        path = directory / "Pulumi.yaml"
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except OSError as err:
-            raise StackflowError(
-                f"reading the Pulumi project {path}: {err.strerror}; set ephemeral.project "
-                "in stackflow.yaml to the project directory"
-            ) from err
-        except yaml.YAMLError as err:
-            raise StackflowError(f"reading {path}: not valid YAML ({err}); fix it") from err
-        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
-            raise StackflowError(f"reading {path}: it has no project name; add `name:`")
-        config_dir = raw.get("stackConfigDir") or "."
-        if not isinstance(config_dir, str):
-            raise StackflowError(f"reading {path}: stackConfigDir is {config_dir!r}; use a path")
-        return cls(directory=directory, name=raw["name"], config_dir=directory / config_dir)
-
-    @property
-    def template(self) -> Path:
-        return self.config_dir / TEMPLATE_NAME
-
-    def config_path(self, stack: str) -> Path:
-        return self.config_dir / f"Pulumi.{stack}.yaml"
+def template_path(project: Project) -> Path:
+    return project.stack_config_dir / TEMPLATE_NAME
 
 
 def render_config(template: str, *, stack: str, branch: str, pr: int | None) -> str:
@@ -91,20 +59,21 @@ def render_config(template: str, *, stack: str, branch: str, pr: int | None) -> 
 
 def write_config(project: Project, *, stack: str, branch: str, pr: int | None) -> Path:
     """Render the template into ``Pulumi.<stack>.yaml``; return its path."""
+    template = template_path(project)
     try:
-        template = project.template.read_text(encoding="utf-8")
+        text = template.read_text(encoding="utf-8")
     except OSError as err:
         raise StackflowError(
-            f"rendering the config of stack {stack}: cannot read {project.template} "
+            f"rendering the config of stack {stack}: cannot read {template} "
             f"({err.strerror}); create the ephemeral stack config template there"
         ) from err
-    path = project.config_path(stack)
-    path.write_text(render_config(template, stack=stack, branch=branch, pr=pr), encoding="utf-8")
+    path = project.stack_config_file(stack)
+    path.write_text(render_config(text, stack=stack, branch=branch, pr=pr), encoding="utf-8")
     return path
 
 
 def remove_config(project: Project, stack: str) -> None:
-    project.config_path(stack).unlink(missing_ok=True)
+    project.stack_config_file(stack).unlink(missing_ok=True)
 
 
 def _substitute(value: Any, values: dict[str, str]) -> Any:

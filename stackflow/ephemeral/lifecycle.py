@@ -24,16 +24,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from stackflow.engine.api import Engine, EngineTarget
-from stackflow.ephemeral.config import (
-    ENVIRONMENT_KIND,
-    Project,
-    remove_config,
-    write_config,
-)
+from stackflow.ephemeral.config import ENVIRONMENT_KIND, remove_config, write_config
 from stackflow.ephemeral.registry import EnvironmentRecord, Registry, State, utc_now
 from stackflow.errors import StackflowError
 from stackflow.naming import is_ephemeral_name, stack_name
 from stackflow.plan.model import StackPlan
+from stackflow.project import Project, load_project
 from stackflow.repoconfig import RepoConfig
 from stackflow.storage import BlobStore, open_store
 
@@ -73,7 +69,7 @@ class Environments:
         now: Callable[[], datetime] = utc_now,
     ) -> Environments:
         """The branch stacks of ``ephemeral.project``, with the registry beside the state."""
-        project = Project.load(repo.root / repo.ephemeral.project)
+        project = load_project(repo.root / repo.ephemeral.project)
         registry = Registry(store or open_store(repo.records_location), project.name)
         return cls(
             repo=repo, project=project, registry=registry, engine=engine, github=github, now=now
@@ -86,12 +82,11 @@ class Environments:
     def target(self, stack: str, config_file: Path) -> EngineTarget:
         pack = self.repo.policy_pack_dir
         return EngineTarget(
-            project_dir=self.project.directory,
+            project_dir=self.project.dir,
             stack=stack,
             environment=ENVIRONMENT_KIND,
             policy_pack=pack if pack.is_dir() else None,
             config_file=config_file,
-            env={"PULUMI_BACKEND_URL": self.repo.backend_url},
         )
 
     def guard(self, stack: str, record: EnvironmentRecord | None = None) -> None:

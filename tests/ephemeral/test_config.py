@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stackflow.ephemeral.config import Project, remove_config, render_config, write_config
+from stackflow.ephemeral.config import remove_config, render_config, write_config
 from stackflow.errors import StackflowError
 from stackflow.naming import stack_name
+from stackflow.project import load_project
 
 from .conftest import TEMPLATE
 
@@ -53,10 +54,10 @@ def test_a_bad_template_is_refused(template: str) -> None:
 
 
 def test_written_into_the_stack_config_dir_and_removed(tmp_path: Path) -> None:
-    (tmp_path / "Pulumi.yaml").write_text("name: web\nstackConfigDir: stacks\n")
+    (tmp_path / "Pulumi.yaml").write_text("name: web\nruntime: python\nstackConfigDir: stacks\n")
     (tmp_path / "stacks").mkdir()
     (tmp_path / "stacks" / "ephemeral.yaml").write_text(TEMPLATE)
-    project = Project.load(tmp_path)
+    project = load_project(tmp_path)
     path = write_config(project, stack="br-x", branch="x", pr=None)
     assert path == tmp_path / "stacks" / "Pulumi.br-x.yaml"
     assert yaml.safe_load(path.read_text())["config"]["stackflow:namespace"] == "br-x"
@@ -65,9 +66,7 @@ def test_written_into_the_stack_config_dir_and_removed(tmp_path: Path) -> None:
     remove_config(project, "br-x")  # idempotent
 
 
-def test_missing_template_and_project_say_what_to_do(tmp_path: Path) -> None:
-    with pytest.raises(StackflowError, match=r"set ephemeral\.project"):
-        Project.load(tmp_path)
-    (tmp_path / "Pulumi.yaml").write_text("name: web\n")
+def test_a_missing_template_says_what_to_do(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: web\nruntime: python\n")
     with pytest.raises(StackflowError, match="create the ephemeral stack config template"):
-        write_config(Project.load(tmp_path), stack="br-x", branch="x", pr=None)
+        write_config(load_project(tmp_path), stack="br-x", branch="x", pr=None)

@@ -44,7 +44,7 @@ def test_up_registers_renders_deploys_and_records_outputs(
     assert outcome.record.outputs["dbPassword"] == {"$secret": "5f1d0e"}
     target = engine.targets[-1]
     assert target.environment == "ephemeral"
-    assert target.config_file == envs.project.config_path(stack)
+    assert target.config_file == envs.project.stack_config_file(stack)
     config = engine.stacks[stack].config["config"]
     assert config["stackflow:environment"] == "ephemeral"
     assert config["stackflow:tags"] == {
@@ -97,13 +97,13 @@ def test_down_destroys_then_removes_stack_config_and_record(
     envs: Environments, engine: InMemoryEngine
 ) -> None:
     stack = up(envs, branch="login").record.stack
-    assert envs.project.config_path(stack).exists()
+    assert envs.project.stack_config_file(stack).exists()
     engine.calls.clear()
     [outcome] = down(envs, branch="login")
     assert outcome.status is TeardownStatus.DESTROYED
     assert engine.calls == [("stack_exists", stack), ("destroy", stack), ("remove_stack", stack)]
     assert stack not in engine.stacks
-    assert not envs.project.config_path(stack).exists()
+    assert not envs.project.stack_config_file(stack).exists()
     assert envs.registry.get(stack) is None
     assert down(envs, branch="login") == []
 
@@ -285,7 +285,7 @@ def test_a_reaper_crashed_after_destroying_finishes_on_the_next_run_and_reaps_no
     assert by_stack[kept].decision.action is Action.KEEP
     assert envs.registry.get(doomed) is None
     assert doomed not in engine.stacks
-    assert not envs.project.config_path(doomed).exists()
+    assert not envs.project.stack_config_file(doomed).exists()
     assert all(stack == doomed for _, stack in engine.calls)
     assert kept in engine.stacks
     assert envs.registry.get(kept) is not None
