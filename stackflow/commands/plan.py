@@ -138,4 +138,28 @@ def affected_command(
     return ExitCode.OK
 
 
-COMMANDS: list[click.Command] = [plan_command, affected_command]
+@click.command(
+    "demo",
+    help=(
+        "Show the pull-request comment for a sample change (more replicas and a new bucket "
+        "in dev), planned offline against the committed HEAD in a throwaway worktree. Needs "
+        "no cloud account and no Pulumi CLI, and never touches your checkout.\n\n"
+        "Exit status: 0 shown; 1 error."
+    ),
+)
+def demo_command() -> ExitCode:
+    from stackflow.demo import run_demo
+
+    result = run_demo(Path.cwd())
+    if result.uncommitted:
+        click.echo(
+            f"stackflow demo: your uncommitted changes are left out; planning the committed "
+            f"HEAD {result.head[:12]}",
+            err=True,
+        )
+    click.echo(f"stackflow demo: sample change to {result.change}", err=True)
+    click.echo(result.comment, nl=not result.comment.endswith("\n"))
+    return ExitCode.ERROR if result.plan.has_errors else ExitCode.OK
+
+
+COMMANDS: list[click.Command] = [plan_command, affected_command, demo_command]
