@@ -77,7 +77,7 @@ def parse_quantity(value: str) -> Fraction:
         return number * _BINARY[suffix]
     if suffix in _DECIMAL:
         return number * _DECIMAL[suffix]
-    if suffix[:1] in ("e", "E"):
+    if re.fullmatch(r"[eE][+-]?[0-9]+", suffix):
         return number * Fraction(10) ** int(suffix[1:])
     raise ValueError(f"{value!r} has an unknown suffix {suffix!r}")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from string import Template
 from typing import Any
 
 import pulumi
@@ -149,8 +150,11 @@ def run_program(
         monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor
     )
     capture = Capture(monitor=monitor)
-    capture.result = program()
-    _sync_await(wait_for_rpcs())
+    try:
+        capture.result = program()
+    finally:
+        # Let the registrations already queued finish, also when the program raised.
+        _sync_await(wait_for_rpcs())
     return capture
 
 
@@ -187,15 +191,36 @@ def load_stack_config(
     for key, spec in (project.get("config") or {}).items():
         if isinstance(spec, dict) and "value" in spec:
             config[full_key(key)] = as_text(spec["value"])
-    text = stack_file.read_text()
+    document = yaml.safe_load(stack_file.read_text())
     if placeholders:
-        from string import Template
-
-        text = Template(text).substitute(placeholders)
-    for key, value in (yaml.safe_load(text).get("config") or {}).items():
+        document = _substitute(document, placeholders)
+    for key, value in (document.get("config") or {}).items():
         if isinstance(value, dict) and set(value) == {"secure"}:
             config[full_key(key)] = SECRET_PLACEHOLDER
             secret_keys.append(full_key(key))
         else:
             config[full_key(key)] = as_text(value)
     return config, secret_keys
+
+
+def _substitute(value: Any, placeholders: dict[str, str]) -> Any:
+    """Fill ``${name}`` inside string values only, as the ephemeral renderer does."""
+    if isinstance(value, str):
+        return Template(value).substitute(placeholders)
+    if isinstance(value, dict):
+        return {key: _substitute(item, placeholders) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_substitute(item, placeholders) for item in value]
+    return value
+
+
+def aws_taggable(type_token: str) -> bool:
+    """Whether the pulumi_aws resource class of ``type_token`` takes ``tags``."""
+    import importlib
+    import inspect
+
+    package, module_and_class = type_token.split(":", 1)
+    assert package == "aws", type_token
+    module, class_name = module_and_class.split(":")[0].split("/")[0], type_token.rsplit(":", 1)[1]
+    cls = getattr(importlib.import_module(f"pulumi_aws.{module}"), class_name)
+    return "tags" in inspect.signature(cls._internal_init).parameters
