@@ -19,6 +19,7 @@ server in tests and for the local stack).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,8 @@ from stackflow.errors import StackflowError
 NONCURRENT_DAYS = 90
 LIFECYCLE_RULE_ID = "stackflow-expire-noncurrent-state"
 TLS_STATEMENT_SID = "StackflowDenyInsecureTransport"
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_ALIAS_NAME = re.compile(r"^[A-Za-z0-9/_-]{1,250}$")
 KEY_DESCRIPTION = "Pulumi state and secrets (stackflow backend bootstrap)"
 
 
@@ -261,6 +264,16 @@ def bootstrap(
     from botocore.exceptions import BotoCoreError, ClientError
 
     alias = (kms_alias or f"{bucket}-secrets").removeprefix("alias/")
+    if not _BUCKET_NAME.match(bucket) or ".." in bucket:
+        raise StackflowError(
+            f"bootstrapping the state backend: --bucket {bucket!r} is not a valid S3 bucket "
+            "name; use 3-63 lowercase letters, digits, dots and hyphens"
+        )
+    if not _ALIAS_NAME.match(alias) or alias.startswith("aws/"):
+        raise StackflowError(
+            f"bootstrapping the state backend: --kms-alias {alias!r} is not a valid KMS alias; "
+            "use letters, digits, '/', '_' and '-', not starting with aws/"
+        )
     session = session or boto3.session.Session()
     steps = _Steps()
     try:

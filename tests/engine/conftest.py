@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -112,3 +115,35 @@ def repo(tmp_path: Path) -> RepoConfig:
         "promotion: [dev, staging, prod]\nbackend: file://.pulumi-state\n", "utf-8"
     )
     return RepoConfig.load(root)
+
+
+@pytest.fixture
+def github_api() -> Iterator[str]:
+    """A loopback stand-in for the GitHub API's repository endpoint (a fake of an outside
+    system at its boundary): answers /repos/acme/infra for the bearer token ghs_test."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            ok = self.headers.get("Authorization") == "Bearer ghs_test"
+            if not ok or self.path != "/repos/acme/infra":
+                self.send_response(401 if not ok else 404)
+                self.end_headers()
+                return
+            body = json.dumps(
+                {"full_name": "acme/infra", "permissions": {"push": True, "pull": True}}
+            )
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()

@@ -1,0 +1,162 @@
+"""The engine commands at the CLI: one-line errors with the fix and no traceback when the
+Pulumi CLI is missing; plans, exit codes and outputs through the scripted `pulumi`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stackflow.cli import main
+from stackflow.repoconfig import RepoConfig
+
+from .conftest import FakePulumi
+
+INSTALL = "install it from https://www.pulumi.com/docs/install/"
+
+
+@pytest.mark.usefixtures("no_pulumi")
+def test_preview_without_the_cli_is_one_line(
+    repo: RepoConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["preview", "--stack", "dev", "--project", str(repo.root)]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        "stackflow: error: running pulumi preview for stack dev: the Pulumi CLI is not "
+        f"installed; {INSTALL} -- `stackflow plan` needs no CLI\n"
+    )
+
+
+@pytest.mark.usefixtures("no_pulumi")
+def test_doctor_without_the_cli_fails_with_the_fix(
+    repo: RepoConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["doctor", "--root", str(repo.root)]) == 1
+    out = capsys.readouterr().out
+    line = next(ln for ln in out.splitlines() if "Pulumi CLI" in ln)
+    assert line.startswith("✗ Pulumi CLI: the Pulumi CLI is not installed")
+    assert INSTALL in line
+    assert "✓ Python packages" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["preview", "--stack", "dev"], ["doctor"]],
+    ids=["preview", "doctor"],
+)
+def test_without_the_cli_in_a_subprocess_no_traceback(
+    repo: RepoConfig, tmp_path: Path, argv: list[str]
+) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "GITHUB_"))}
+    env["PATH"] = f"{empty}:/usr/bin:/bin"
+    env["AWS_EC2_METADATA_DISABLED"] = "true"
+    done = subprocess.run(
+        [sys.executable, "-m", "stackflow.cli", *argv],
+        cwd=repo.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr + done.stdout
+    assert INSTALL in done.stderr + done.stdout
+
+
+def test_doctor_with_the_cli_and_github(
+    repo: RepoConfig,
+    fake_on_path: FakePulumi,
+    github_api: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "x")
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_test")
+    monkeypatch.setenv("GITHUB_API_URL", github_api)
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/infra")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    assert main(["doctor", "--root", str(repo.root), "--json"]) == 0
+    checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)["checks"]}
+    assert checks["Pulumi CLI"]["ok"]
+    assert checks["Pulumi CLI"]["detail"].startswith("3.272.0")
+    assert checks["state backend"]["ok"]
+    assert checks["GitHub token"]["detail"] == "accepted for acme/infra (permissions: push, pull)"
+    assert not checks["AWS identity"]["required"]
+
+
+def test_preview_prints_the_plan_and_exits_2_on_mandatory_violations(
+    repo: RepoConfig,
+    fake_on_path: FakePulumi,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "sekrit-passphrase")
+    fake_on_path.script(responses={"preview": [{"events": "preview_all_ops.jsonl"}]})
+    fake_on_path.stacks("dev")
+    out_json = tmp_path / "plan.json"
+    code = main(["preview", "--stack", "dev", "--project", str(repo.root), "--json", str(out_json)])
+    assert code == 2
+    captured = capsys.readouterr()
+    assert "web" in captured.out
+    assert "  + create aws:s3/bucketV2:BucketV2 logs" in captured.err  # progress on stderr
+    assert "sekrit-passphrase" not in captured.out + captured.err
+    plan = json.loads(out_json.read_text())
+    assert plan["stacks"][0]["source"] == "engine"
+
+
+def test_up_prints_outputs_with_secrets_masked(
+    repo: RepoConfig,
+    fake_on_path: FakePulumi,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "x")
+    fake_on_path.script(
+        responses={"up": [{"events": "up_create.jsonl"}]},
+        outputs={"url": "http://x", "token": {"secret": "hunter2"}},
+    )
+    fake_on_path.stacks("dev")
+    assert main(["up", "--stack", "dev", "--project", str(repo.root)]) == 0
+    out = capsys.readouterr().out
+    assert 'url: "http://x"' in out
+    assert 'token: "[secret]"' in out
+    assert "hunter2" not in out
+
+
+def test_destroying_a_protected_stack_needs_yes(
+    repo: RepoConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["destroy", "--stack", "prod", "--project", str(repo.root)]) == 1
+    assert "pass --yes" in capsys.readouterr().err
+
+
+def test_history_prints_the_log(repo: RepoConfig, capsys: pytest.CaptureFixture[str]) -> None:
+    from stackflow.deploylog import DeploymentLog, DeployRecord
+
+    log = DeploymentLog.open(repo.records_location)
+    log.append(
+        DeployRecord(
+            "demo",
+            "dev",
+            "b" * 40,
+            "succeeded",
+            "2026-11-22T10:00:00Z",
+            "2026-11-22T10:00:30Z",
+            "alice",
+            pull_request=5,
+        )
+    )
+    assert main(["history", "--root", str(repo.root)]) == 0
+    assert "2026-11-22T10:00:00Z  demo/dev  succeeded  bbbbbbbbbbbb PR #5  by alice  (30 s)" in (
+        capsys.readouterr().out
+    )
+    assert main(["history", "--root", str(repo.root), "--json", "--stack", "dev"]) == 0
+    assert json.loads(capsys.readouterr().out)["actor"] == "alice"
