@@ -10,7 +10,7 @@ better way to answer than the unknown value (for example a property dependency).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from pulumi_policy import PolicyResource
@@ -106,6 +106,27 @@ def refers_to(resource: PolicyResource, prop: str, target: PolicyResource) -> bo
     return any(dep.urn == target.urn for dep in resource.dependencies)
 
 
-def short(urn: str) -> str:
-    """The resource's logical name from its URN, for messages."""
-    return urn.rsplit("::", 1)[-1]
+def companions(
+    resources: Sequence[PolicyResource], types: frozenset[str], prop: str
+) -> Callable[[PolicyResource], list[PolicyResource]]:
+    """For a target resource, the resources of ``types`` that may point at it through
+    ``prop``: those whose property dependency names it, plus those with no property
+    dependency recorded (matched by value). Indexing first keeps stack rules linear."""
+    by_target: dict[str, list[PolicyResource]] = {}
+    unindexed: list[PolicyResource] = []
+    for resource in resources:
+        if resource.resource_type not in types:
+            continue
+        deps = resource.property_dependencies.get(prop)
+        if deps:
+            for dep in deps:
+                by_target.setdefault(dep.urn, []).append(resource)
+        else:
+            unindexed.append(resource)
+
+    def lookup(target: PolicyResource) -> list[PolicyResource]:
+        return [
+            c for c in (*by_target.get(target.urn, ()), *unindexed) if refers_to(c, prop, target)
+        ]
+
+    return lookup

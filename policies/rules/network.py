@@ -16,7 +16,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from ._common import OPEN_IPV4, OPEN_IPV6, as_list, refers_to
+from ._common import OPEN_IPV4, OPEN_IPV6, as_list, companions
 
 SECURITY_GROUP_TYPE = "aws:ec2/securityGroup:SecurityGroup"
 SECURITY_GROUP_RULE_TYPE = "aws:ec2/securityGroupRule:SecurityGroupRule"
@@ -122,11 +122,9 @@ ec2_no_open_admin_ingress = ResourceValidationPolicy(
 
 
 def _check_flow_logs(args: StackValidationArgs, report: ReportViolation) -> None:
-    flow_logs = [r for r in args.resources if r.resource_type == FLOW_LOG_TYPE]
+    flow_logs_of = companions(args.resources, frozenset({FLOW_LOG_TYPE}), "vpcId")
     for vpc in args.resources:
-        if vpc.resource_type != VPC_TYPE:
-            continue
-        if not any(refers_to(log, "vpcId", vpc) for log in flow_logs):
+        if vpc.resource_type == VPC_TYPE and not flow_logs_of(vpc):
             report(
                 f"VPC '{vpc.name}' has no flow log, so there is no record of its traffic for "
                 "incident response. Add an aws.ec2.FlowLog with vpc_id=<this vpc>.id, "

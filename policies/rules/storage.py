@@ -19,10 +19,10 @@ from pulumi_policy import (
 from ._common import (
     BUCKET_TYPES,
     as_list,
+    companions,
     get_path,
     known,
     policy_document,
-    refers_to,
     statements,
 )
 
@@ -70,18 +70,18 @@ RESTRICTING_CONDITION_KEYS = frozenset(
 def _buckets_without(
     args: StackValidationArgs,
     companion_types: frozenset[str],
-    satisfies: Callable[[PolicyResource, PolicyResource], bool],
+    satisfies: Callable[[PolicyResource], bool],
 ) -> list[PolicyResource]:
-    companions = [r for r in args.resources if r.resource_type in companion_types]
+    """Buckets that no companion resource of ``companion_types`` satisfies."""
+    of_bucket = companions(args.resources, companion_types, "bucket")
     return [
         bucket
         for bucket in args.resources
-        if bucket.resource_type in BUCKET_TYPES
-        and not any(refers_to(c, "bucket", bucket) and satisfies(c, bucket) for c in companions)
+        if bucket.resource_type in BUCKET_TYPES and not any(map(satisfies, of_bucket(bucket)))
     ]
 
 
-def _has_sse_rule(config: PolicyResource, _bucket: PolicyResource) -> bool:
+def _has_sse_rule(config: PolicyResource) -> bool:
     rules = get_path(config.props, "rules")
     return bool(rules) and all(
         get_path(rule, "applyServerSideEncryptionByDefault", "sseAlgorithm") for rule in rules
@@ -118,7 +118,7 @@ s3_bucket_encryption = StackValidationPolicy(
 )
 
 
-def _blocks_everything(block: PolicyResource, _bucket: PolicyResource) -> bool:
+def _blocks_everything(block: PolicyResource) -> bool:
     return all(known(block.props, flag) is True for flag in PUBLIC_ACCESS_BLOCK_FLAGS)
 
 
@@ -248,7 +248,7 @@ s3_no_public_bucket_policy = ResourceValidationPolicy(
 )
 
 
-def _versioning_enabled(config: PolicyResource, _bucket: PolicyResource) -> bool:
+def _versioning_enabled(config: PolicyResource) -> bool:
     return bool(get_path(config.props, "versioningConfiguration", "status") == "Enabled")
 
 

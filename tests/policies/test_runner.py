@@ -241,3 +241,20 @@ def test_loading_the_pack_neither_starts_the_analyzer_nor_touches_sys_path() -> 
 def test_missing_pack_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(StackflowError, match=r"PulumiPolicy\.yaml or rules/__init__\.py"):
         load_pack(tmp_path)
+
+
+def test_stack_rule_matches_by_value_when_no_dependency_is_recorded() -> None:
+    """After deploy (or for a bucket named literally) the engine may give values, not
+    property dependencies: the bucket's name then links the two."""
+    bucket = res(BUCKET, "b", {"bucket": "my-logs"})
+    sse = res(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "sse",
+        {
+            "bucket": "my-logs",
+            "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}],
+        },
+    )
+    other = res(BUCKET, "c", {"bucket": "other"})
+    findings = of(run(bucket, other, sse), "s3-bucket-encryption")
+    assert [f.urn for f in findings] == [other.urn]
