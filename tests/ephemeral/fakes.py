@@ -179,6 +179,8 @@ class FakeGitHub:
     down: bool = False
     """Every call fails, as when the API is unreachable."""
     calls: int = 0
+    comments: dict[int, str] = field(default_factory=dict)
+    """The sticky comment of each pull request (marker checked)."""
 
     def _call(self) -> None:
         self.calls += 1
@@ -196,6 +198,12 @@ class FakeGitHub:
     def branch_exists(self, branch: str) -> bool:
         self._call()
         return branch in self.branches
+
+    def upsert_comment(self, pr: int, body: str, *, marker: str) -> int:
+        self._call()
+        assert body.startswith(marker)
+        self.comments[pr] = body
+        return pr
 
 
 class CrashingStore(_Faults):
