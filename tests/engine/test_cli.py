@@ -160,3 +160,27 @@ def test_history_prints_the_log(repo: RepoConfig, capsys: pytest.CaptureFixture[
     )
     assert main(["history", "--root", str(repo.root), "--json", "--stack", "dev"]) == 0
     assert json.loads(capsys.readouterr().out)["actor"] == "alice"
+
+
+@pytest.mark.parametrize("action", ["up", "down"])
+def test_local_stack_without_the_cli_is_one_line(
+    repo: RepoConfig, tmp_path: Path, action: str
+) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
+    env["PATH"] = f"{empty}:/usr/bin:/bin"
+    done = subprocess.run(
+        [sys.executable, "-m", "stackflow.local", action, "--root", str(repo.root)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"stackflow: error: {'running' if action == 'up' else 'destroying'} the local stack: "
+        f"the Pulumi CLI is not installed; {INSTALL} -- `stackflow plan` needs no CLI"
+    ]
+    assert not (repo.root / ".stackflow" / "local" / "moto.pid").exists()
