@@ -149,6 +149,31 @@ def _with_marker(body: str, marker: str) -> str:
     return body if _starts_with(body, marker) else f"{marker}\n{body}"
 
 
+def write_step_summary(markdown: str, path: str | None) -> None:
+    """Append Markdown to a step summary file; needs no token, so ``stackflow summary``
+    works in jobs that have no API access."""
+    if not path:
+        raise StackflowError(
+            "writing the job summary: GITHUB_STEP_SUMMARY is not set; run inside GitHub "
+            "Actions, or print the Markdown with `stackflow render`"
+        )
+    target = Path(path)
+    text = markdown if markdown.endswith("\n") else markdown + "\n"
+    size = target.stat().st_size if target.exists() else 0
+    if size + len(text.encode("utf-8")) > STEP_SUMMARY_LIMIT:
+        raise StackflowError(
+            f"writing the job summary: it would exceed GitHub's 1 MiB step-summary limit "
+            f"({size:,} bytes already there); write it from a step of its own"
+        )
+    try:
+        with target.open("a", encoding="utf-8") as out:
+            out.write(text)
+    except OSError as err:
+        raise StackflowError(
+            f"writing the job summary to {target}: {err.strerror}; check GITHUB_STEP_SUMMARY"
+        ) from err
+
+
 class GitHubClient:
     """One repository's API, with the token and paths of the running workflow."""
 
@@ -264,26 +289,7 @@ class GitHubClient:
 
     def write_summary(self, markdown: str) -> None:
         """Append to this step's job summary (``GITHUB_STEP_SUMMARY``)."""
-        if not self.summary_path:
-            raise StackflowError(
-                "writing the job summary: GITHUB_STEP_SUMMARY is not set; run inside GitHub "
-                "Actions, or print the Markdown with `stackflow render`"
-            )
-        path = Path(self.summary_path)
-        text = markdown if markdown.endswith("\n") else markdown + "\n"
-        size = path.stat().st_size if path.exists() else 0
-        if size + len(text.encode("utf-8")) > STEP_SUMMARY_LIMIT:
-            raise StackflowError(
-                f"writing the job summary: it would exceed GitHub's 1 MiB step-summary limit "
-                f"({size:,} bytes already there); write it from a step of its own"
-            )
-        try:
-            with path.open("a", encoding="utf-8") as out:
-                out.write(text)
-        except OSError as err:
-            raise StackflowError(
-                f"writing the job summary to {path}: {err.strerror}; check GITHUB_STEP_SUMMARY"
-            ) from err
+        write_step_summary(markdown, self.summary_path)
 
     # -------------------------------------------------------------------- status
 

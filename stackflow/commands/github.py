@@ -1,7 +1,226 @@
-"""`stackflow` commands of this area (see stackflow/commands/__init__.py)."""
+"""`stackflow render`, `stackflow comment` and `stackflow summary`: a plan as Markdown,
+printed, posted as the pull request's sticky comment, or written to the job summary.
+
+Plan files may come from a workflow artifact of a fork's pull request, so they are read
+as untrusted data: size-capped, parsed as JSON, and checked field by field before any of
+it is rendered (rendering escapes everything it shows).
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
 import click
 
-COMMANDS: list[click.Command] = []
+from stackflow.errors import ExitCode, StackflowError
+from stackflow.plan.model import Plan
+
+MAX_PLAN_BYTES = 100 * 1024 * 1024
+"""A plan file larger than this is refused rather than parsed (10,000 changes ≈ 10 MB)."""
+
+_STRINGS = {
+    "stack": ("project", "stack"),
+    "change": ("urn", "type", "name"),
+    "diff": ("path",),
+    "output": ("name",),
+    "finding": ("policy", "message"),
+    "diagnostic": ("severity", "message"),
+}
+_OPTIONAL_STRINGS = {
+    "stack": ("base", "head", "environment"),
+    "change": ("oldUrn", "sourcePosition"),
+    "finding": ("urn", "pack"),
+    "diagnostic": ("urn",),
+}
+
+
+def _check_fields(kind: str, item: Any, where: str) -> None:
+    if not isinstance(item, dict):
+        raise ValueError(f"{where} is {type(item).__name__}, not an object")
+    for key in _STRINGS.get(kind, ()):
+        if not isinstance(item.get(key), str):
+            raise ValueError(f"{where}.{key} is {item.get(key)!r}, not a string")
+    for key in _OPTIONAL_STRINGS.get(kind, ()):
+        if item.get(key) is not None and not isinstance(item[key], str):
+            raise ValueError(f"{where}.{key} is {item[key]!r}, not a string")
+
+
+def _check_plan_data(data: Any) -> None:
+    """Every field the renderer reads has the type it expects (from_dict checks enums)."""
+    if not isinstance(data, dict) or not isinstance(data.get("stacks", []), list):
+        raise ValueError("the top level is not an object with a 'stacks' list")
+    for i, stack in enumerate(data.get("stacks", [])):
+        where = f"stacks[{i}]"
+        _check_fields("stack", stack, where)
+        counts = stack.get("counts", {})
+        if not isinstance(counts, dict) or not all(
+            isinstance(k, str) and isinstance(v, int) for k, v in counts.items()
+        ):
+            raise ValueError(f"{where}.counts is not an object of integers")
+        for key, kind in (
+            ("changes", "change"),
+            ("outputs", "output"),
+            ("policy", "finding"),
+            ("diagnostics", "diagnostic"),
+        ):
+            items = stack.get(key, [])
+            if not isinstance(items, list):
+                raise ValueError(f"{where}.{key} is not a list")
+            for j, item in enumerate(items):
+                _check_fields(kind, item, f"{where}.{key}[{j}]")
+                if kind == "change":
+                    diffs = item.get("diffs", [])
+                    if not isinstance(diffs, list):
+                        raise ValueError(f"{where}.{key}[{j}].diffs is not a list")
+                    for k, diff in enumerate(diffs):
+                        _check_fields("diff", diff, f"{where}.{key}[{j}].diffs[{k}]")
+
+
+def load_plan(path: str) -> Plan:
+    """One plan file (``-`` for standard input), validated as untrusted data."""
+    try:
+        if path == "-":
+            text = sys.stdin.read(MAX_PLAN_BYTES + 1)
+        else:
+            with Path(path).open(encoding="utf-8") as handle:
+                text = handle.read(MAX_PLAN_BYTES + 1)
+    except (OSError, UnicodeDecodeError) as err:
+        raise StackflowError(f"reading plan {path}: {err}; check the path") from err
+    if len(text) > MAX_PLAN_BYTES:
+        raise StackflowError(
+            f"reading plan {path}: larger than {MAX_PLAN_BYTES // 2**20} MiB; "
+            "is it really a stackflow plan?"
+        )
+    try:
+        data = json.loads(text)
+        _check_plan_data(data)
+        return Plan.from_dict(data)
+    except StackflowError:
+        raise
+    except (ValueError, KeyError, TypeError) as err:
+        raise StackflowError(
+            f"reading plan {path}: not a valid stackflow plan ({err}); "
+            "write it with `stackflow plan --json`"
+        ) from err
+
+
+def load_plans(paths: Sequence[str]) -> Plan:
+    """Several plan files as one (a later plan of the same stack wins)."""
+    plans = [load_plan(p) for p in paths]
+    return plans[0].merged(*plans[1:])
+
+
+def _check_exit(plan: Plan, check: bool) -> ExitCode:
+    if check and plan.has_errors:
+        return ExitCode.ERROR
+    if check and plan.has_mandatory_violations:
+        return ExitCode.POLICY_VIOLATION
+    return ExitCode.OK
+
+
+def run_url(env: Mapping[str, str]) -> str | None:
+    """This workflow run's page, where the job summary is."""
+    server, repo, run = (
+        env.get("GITHUB_SERVER_URL"),
+        env.get("GITHUB_REPOSITORY"),
+        env.get("GITHUB_RUN_ID"),
+    )
+    return f"{server}/{repo}/actions/runs/{run}" if server and repo and run else None
+
+
+_plan_option = click.option(
+    "--plan",
+    "plan_paths",
+    metavar="PLAN.json",
+    multiple=True,
+    required=True,
+    help="A plan written by `stackflow plan --json` or `preview --json` (repeatable; - for stdin).",
+)
+_check_option = click.option(
+    "--check",
+    is_flag=True,
+    help="Exit 2 when a mandatory policy is violated, 1 when a stack failed to plan.",
+)
+
+_EXIT_HELP = """
+
+\b
+Exit status: 0 done; 1 error; with --check also 2 on mandatory violations.
+"""
+
+
+@click.command(
+    "render",
+    help="Print the pull-request comment for plan files, without posting it." + _EXIT_HELP,
+)
+@_plan_option
+@click.option("--details-url", metavar="URL", help="Where the full plan is (job summary).")
+@click.option("--summary", "as_summary", is_flag=True, help="Print the job summary instead.")
+@_check_option
+def render_command(
+    plan_paths: tuple[str, ...], details_url: str | None, as_summary: bool, check: bool
+) -> int:
+    from stackflow.render.markdown import render_comment, render_summary
+
+    plan = load_plans(plan_paths)
+    text = render_summary(plan) if as_summary else render_comment(plan, details_url=details_url)
+    click.echo(text, nl=False)
+    return _check_exit(plan, check)
+
+
+@click.command(
+    "comment",
+    help="Post plan files as the pull request's one stackflow comment, editing it in place "
+    "(GITHUB_TOKEN, GITHUB_REPOSITORY; the pull request from the workflow event unless --pr)."
+    + _EXIT_HELP,
+)
+@_plan_option
+@click.option("--pr", type=click.IntRange(min=1), help="Pull request number.")
+@click.option(
+    "--details-url",
+    metavar="URL",
+    help="Where the full plan is; default: this workflow run's page.",
+)
+@_check_option
+def comment_command(
+    plan_paths: tuple[str, ...], pr: int | None, details_url: str | None, check: bool
+) -> int:
+    from stackflow.github import GitHubClient
+    from stackflow.render.markdown import PLAN_MARKER, render_comment
+
+    plan = load_plans(plan_paths)
+    client = GitHubClient.from_env(os.environ)
+    number = pr or client.pr_from_event()
+    if number is None:
+        raise StackflowError(
+            "posting the plan comment: this workflow event names no pull request; pass --pr N"
+        )
+    body = render_comment(plan, details_url=details_url or run_url(os.environ))
+    comment = client.upsert_comment(number, body, marker=PLAN_MARKER)
+    click.echo(f"stackflow: plan comment {comment} on pull request #{number} is up to date")
+    return _check_exit(plan, check)
+
+
+@click.command(
+    "summary",
+    help="Append the plan to this step's job summary (GITHUB_STEP_SUMMARY); needs no token."
+    + _EXIT_HELP,
+)
+@_plan_option
+@_check_option
+def summary_command(plan_paths: tuple[str, ...], check: bool) -> int:
+    from stackflow.github import write_step_summary
+    from stackflow.render.markdown import render_summary
+
+    plan = load_plans(plan_paths)
+    write_step_summary(render_summary(plan), os.environ.get("GITHUB_STEP_SUMMARY"))
+    click.echo(f"stackflow: job summary written for {len(plan.stacks)} stack(s)")
+    return _check_exit(plan, check)
+
+
+COMMANDS: list[click.Command] = [render_command, comment_command, summary_command]

@@ -1,0 +1,162 @@
+"""`stackflow render | comment | summary` end to end: plan files in, Markdown out, posted
+to the fake GitHub on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from stackflow.cli import main
+from stackflow.plan.model import Level, Op, Plan, PolicyFinding, Source, StackPlan
+from stackflow.render.markdown import PLAN_MARKER
+
+from .fakegithub import FakeGitHub
+
+
+def write_plan(
+    path: Path, *, stack: str = "dev", mandatory: bool = False, changes: int = 1
+) -> Path:
+    from stackflow.plan.model import Change
+
+    items = [
+        Change(
+            f"urn:pulumi:{stack}::app::aws:s3/bucket:Bucket::b{i}",
+            "aws:s3/bucket:Bucket",
+            f"b{i}",
+            Op.CREATE,
+        )
+        for i in range(changes)
+    ]
+    policy = (
+        (PolicyFinding("no-public", Level.MANDATORY, "bucket is public; make it private"),)
+        if mandatory
+        else ()
+    )
+    plan = Plan(
+        stacks=(
+            StackPlan.build(
+                project="app", stack=stack, source=Source.OFFLINE, changes=items, policy=policy
+            ),
+        )
+    )
+    path.write_text(plan.to_json())
+    return path
+
+
+@pytest.fixture
+def in_actions(actions_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    for key, value in actions_env.items():
+        monkeypatch.setenv(key, value)
+    return actions_env
+
+
+def test_render_prints_the_comment(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    plan = write_plan(tmp_path / "plan.json", changes=2)
+    assert main(["render", "--plan", str(plan)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(PLAN_MARKER)
+    assert "| `app/dev` | 2 |" in out
+
+
+def test_render_merges_several_plan_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dev = write_plan(tmp_path / "dev.json", stack="dev")
+    prod = write_plan(tmp_path / "prod.json", stack="prod", mandatory=True)
+    assert main(["render", "--plan", str(dev), "--plan", str(prod), "--check"]) == 2
+    out = capsys.readouterr().out
+    assert "`app/dev`" in out
+    assert "`app/prod`" in out
+
+
+def test_two_comment_runs_leave_one_comment_holding_the_second_plan(
+    tmp_path: Path, in_actions: dict[str, str], fake_github: FakeGitHub
+) -> None:
+    first = write_plan(tmp_path / "one.json", changes=1)
+    second = write_plan(tmp_path / "two.json", changes=3)
+    assert main(["comment", "--plan", str(first), "--pr", "5"]) == 0
+    assert main(["comment", "--plan", str(second), "--pr", "5"]) == 0
+    (comment,) = fake_github.comments_on(5)
+    assert "| `app/dev` | 3 |" in comment["body"]
+
+
+def test_comment_finds_the_pull_request_in_the_event(
+    tmp_path: Path, in_actions: dict[str, str], fake_github: FakeGitHub
+) -> None:
+    Path(in_actions["GITHUB_EVENT_PATH"]).write_text(json.dumps({"pull_request": {"number": 11}}))
+    assert main(["comment", "--plan", str(write_plan(tmp_path / "p.json"))]) == 0
+    assert len(fake_github.comments_on(11)) == 1
+
+
+def test_comment_links_the_run_for_the_full_plan(
+    tmp_path: Path,
+    in_actions: dict[str, str],
+    fake_github: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.com")
+    monkeypatch.setenv("GITHUB_RUN_ID", "99")
+    plan = write_plan(tmp_path / "p.json", changes=3000)
+    assert main(["comment", "--plan", str(plan), "--pr", "5"]) == 0
+    (comment,) = fake_github.comments_on(5)
+    assert "(https://github.com/acme/infra/actions/runs/99)" in comment["body"]
+    assert len(comment["body"]) <= 65_536
+
+
+def test_comment_without_a_pull_request_says_what_to_do(
+    tmp_path: Path, in_actions: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    Path(in_actions["GITHUB_EVENT_PATH"]).write_text(json.dumps({"ref": "refs/heads/main"}))
+    assert main(["comment", "--plan", str(write_plan(tmp_path / "p.json"))]) == 1
+    assert "pass --pr N" in capsys.readouterr().err
+
+
+def test_summary_writes_the_step_summary_and_checks(
+    tmp_path: Path, in_actions: dict[str, str]
+) -> None:
+    plan = write_plan(tmp_path / "p.json", mandatory=True)
+    assert main(["summary", "--plan", str(plan)]) == 0
+    assert main(["summary", "--plan", str(plan), "--check"]) == 2
+    text = Path(in_actions["GITHUB_STEP_SUMMARY"]).read_text()
+    assert text.count("## stackflow plan") == 2
+    assert PLAN_MARKER not in text
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "not a valid stackflow plan"),
+        (
+            '{"version": 1, "stacks": [{"project": 1, "stack": "dev", "source": "offline"}]}',
+            r"stacks\[0\]\.project is 1",
+        ),
+        (
+            '{"version": 1, "stacks": [{"project": "a", "stack": "b", "source": "hacked"}]}',
+            "not a valid stackflow plan",
+        ),
+        (
+            '{"version": 1, "stacks": [{"project": "a", "stack": "b", "source": "offline",'
+            ' "changes": [{"urn": "u", "type": "t", "name": ["x"], "op": "create"}]}]}',
+            r"changes\[0\]\.name is \['x'\]",
+        ),
+        ('{"version": 9, "stacks": []}', "format version 9"),
+        ("[]", "not an object"),
+    ],
+)
+def test_untrusted_plan_files_are_validated(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, message: str
+) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text(content)
+    assert main(["render", "--plan", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("stackflow: error: reading")
+    assert re.search(message, err)
+
+
+def test_a_missing_plan_file_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["render", "--plan", str(tmp_path / "nope.json")]) == 1
+    assert "nope.json" in capsys.readouterr().err
