@@ -13,7 +13,8 @@ The rules, in order, for each changed path (relative to the repository root):
    Markdown) touches nothing; anything else -- the program, components, shared code,
    ``Pulumi.yaml`` -- touches every stack of the project.
 
-Only long-lived stacks are listed: the ones with a ``Pulumi.<stack>.yaml`` in the working
+Paths under ``.stackflow/`` (stackflow's cache and keys) touch nothing. Only long-lived
+stacks are listed: the ones with a ``Pulumi.<stack>.yaml`` in the working
 tree. A branch's ephemeral stack has no file of its own (its settings template, say
 ``stacks/ephemeral.yaml``, is not a ``Pulumi.<stack>.yaml``), and a stack whose file was
 deleted cannot be planned.
@@ -51,6 +52,10 @@ DEFAULT_NOT_PROGRAM: tuple[str, ...] = (
 )
 """Paths inside a project's directory that are not part of its program (relative to the
 project); overridden with ``stackflow affected --not-program GLOB``."""
+
+
+WORKSPACE = ".stackflow"
+"""stackflow's own cache and keys (git-ignored): never a change to plan."""
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -125,6 +130,8 @@ def affected_stacks(
     policy_dir = config.policy_pack.strip("/")
     touched: set[AffectedStack] = set()
     for path in changed:
+        if _inside(path, WORKSPACE) is not None:
+            continue
         if path == FILE_NAME or _inside(path, policy_dir) is not None:
             return tuple(sorted(every))
         for rule in config.affected:

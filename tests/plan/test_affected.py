@@ -57,6 +57,7 @@ def touched(repo: GitRepo, *paths: str, **config: object) -> tuple[AffectedStack
         (["docs/x.md", "tests/test_x.py", "README.md", ".github/workflows/ci.yml"], []),
         (["apps/web/NOTES.md"], []),
         (["stacks/Pulumi.gone.yaml"], []),
+        ([".stackflow/cache/manifests/x.json", ".stackflow/digest-key"], []),
         ([], []),
     ],
 )
