@@ -94,7 +94,7 @@ SIZING: Mapping[str, KindSizing] = {
         db_skip_final_snapshot=False,
         replicas=2,
         max_replicas=4,
-        protect_stateful=False,
+        protect_stateful=True,
         customer_managed_key=True,
         force_destroy_buckets=False,
         flow_log_retention_days=30,
@@ -146,8 +146,9 @@ SIZING: Mapping[str, KindSizing] = {
     ),
 }
 """Per-kind sizing. ``ephemeral``: smallest sizes, no NAT, no deletion protection,
-buckets that can be destroyed with their objects. ``prod``: three zones, a NAT gateway
-per zone, multi-AZ database with 14 days of backups, ``protect`` on stateful resources."""
+buckets that can be destroyed with their objects. ``staging``: prod's shape, smaller,
+single-AZ, ``protect`` on stateful resources. ``prod``: three zones, a NAT gateway per
+zone, multi-AZ database with 14 days of backups, ``protect`` on stateful resources."""
 
 
 def sizing_for(kind: str) -> KindSizing:
