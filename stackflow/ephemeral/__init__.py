@@ -11,6 +11,7 @@ and a reaper that cannot destroy what it must not.
 from stackflow.ephemeral.lifecycle import (
     Environments,
     PullRequests,
+    RefusedError,
     TeardownOutcome,
     TeardownStatus,
     UpOutcome,
@@ -28,6 +29,7 @@ __all__ = [
     "Listing",
     "PullRequests",
     "ReapReport",
+    "RefusedError",
     "Registry",
     "State",
     "TeardownOutcome",

@@ -34,6 +34,10 @@ from stackflow.repoconfig import RepoConfig
 from stackflow.storage import BlobStore, open_store
 
 
+class RefusedError(StackflowError):
+    """A stack the ephemeral code must not touch: protected, or not a branch stack."""
+
+
 class PullRequests(Protocol):
     """What the reaper and ``list`` ask of GitHub (``stackflow.github.GitHubClient``)."""
 
@@ -94,17 +98,17 @@ class Environments:
         names = {stack} if record is None else {stack, record.stack}
         for name in names:
             if self.repo.is_protected(name):
-                raise StackflowError(
+                raise RefusedError(
                     f"tearing down stack {name!r}: it is protected in stackflow.yaml; "
                     "branch environments never touch protected stacks"
                 )
             if not is_ephemeral_name(name):
-                raise StackflowError(
+                raise RefusedError(
                     f"tearing down stack {name!r}: it is not a branch-stack name; only stacks "
                     "named by `stackflow stack-name` are managed here"
                 )
         if record is not None and (record.stack != stack or record.project != self.project.name):
-            raise StackflowError(
+            raise RefusedError(
                 f"tearing down stack {stack!r}: its registry record names "
                 f"{record.project}/{record.stack}; fix or delete the record by hand"
             )
@@ -184,6 +188,9 @@ class TeardownStatus(StrEnum):
     """No record: nothing to do."""
     CHANGED = "changed"
     """The record changed since the reaper decided (re-created); left alone."""
+    REFUSED = "refused"
+    """Protected, not a branch-stack name, or a record that disagrees with its key;
+    never touched."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,12 +228,12 @@ def down(envs: Environments, *, branch: str, pr: int | None = None) -> list[Tear
 def teardown(
     envs: Environments, stack: str, *, decided_on: EnvironmentRecord | None = None
 ) -> TeardownOutcome:
-    """Destroy a registered branch stack and forget it (see the module docstring).
+    """Destroy a registered branch stack and forget it (see the module docstring). A stack
+    the guards refuse is reported ``refused`` and left alone.
 
     ``decided_on``: the record a reaper decided on; when the record has since been
     re-created (another ``created_at``), nothing is done.
     """
-    envs.guard(stack)
     changed = False
 
     def doom(current: EnvironmentRecord | None) -> EnvironmentRecord | None:
@@ -242,7 +249,11 @@ def teardown(
             return replace(current, state=State.DESTROYING, last_error=None)
         return current
 
-    record = envs.registry.mutate(stack, doom)
+    try:
+        envs.guard(stack)
+        record = envs.registry.mutate(stack, doom)
+    except RefusedError as err:
+        return TeardownOutcome(stack, TeardownStatus.REFUSED, err.message)
     if record is None:
         return TeardownOutcome(stack, TeardownStatus.ABSENT, "not in the registry")
     if changed:

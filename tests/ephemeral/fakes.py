@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +88,8 @@ class InMemoryEngine(_Faults):
         """Seconds each call takes, to observe how many run at once."""
         self.in_flight = 0
         self.peak = 0
+        self.before_destroy: Callable[[str], None] | None = None
+        """Called with the stack name as each destroy starts (a test's safety check)."""
 
     def _run(self, op: str, target: EngineTarget, effect: Any) -> Any:
         with self.guard:
@@ -135,6 +137,8 @@ class InMemoryEngine(_Faults):
 
     def destroy(self, target: EngineTarget) -> StackPlan:
         def effect() -> StackPlan:
+            if self.before_destroy is not None:
+                self.before_destroy(target.stack)
             stack = self.stacks.get(target.stack)
             if stack is None:
                 raise StackflowError(f"destroy {target.stack}: no stack named {target.stack}")

@@ -134,12 +134,29 @@ def test_down_without_pr_tears_down_every_stack_of_the_branch(envs: Environments
     assert [e.record.branch for e in envs.registry.entries() if e.record] == ["other"]
 
 
-def test_down_and_teardown_refuse_protected_and_foreign_names(envs: Environments) -> None:
+def test_teardown_refuses_protected_and_foreign_names(
+    envs: Environments, engine: InMemoryEngine
+) -> None:
     from stackflow.ephemeral import teardown
 
     for name in ("prod", "Prod", "dev", "feature-x"):
-        with pytest.raises(StackflowError, match="tearing down stack"):
-            teardown(envs, name)
+        outcome = teardown(envs, name)
+        assert outcome.status is TeardownStatus.REFUSED
+        assert outcome.detail.startswith(f"tearing down stack {name!r}")
+    assert engine.calls == []
+
+
+def test_down_by_branch_skips_a_planted_protected_record(
+    envs: Environments, engine: InMemoryEngine
+) -> None:
+    record = up(envs, branch="login").record
+    envs.registry.store.put(
+        "registry/stackflow-test/prod.json", replace(record, stack="prod").to_bytes()
+    )
+    outcomes = {o.stack: o.status for o in down(envs, branch="login")}
+    assert outcomes == {"br-login": TeardownStatus.DESTROYED, "prod": TeardownStatus.REFUSED}
+    assert engine.destroyed == ["br-login"]
+    assert envs.registry.store.get("registry/stackflow-test/prod.json") is not None
 
 
 # -- reap -------------------------------------------------------------------------------
