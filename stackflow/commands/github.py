@@ -13,12 +13,15 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from stackflow.errors import ExitCode, StackflowError
 from stackflow.plan.model import Plan
+
+if TYPE_CHECKING:
+    from stackflow.render.markdown import DeployReport
 
 MAX_PLAN_BYTES = 100 * 1024 * 1024
 """A plan file larger than this is refused rather than parsed (10,000 changes ≈ 10 MB)."""
@@ -173,11 +176,80 @@ def render_command(
     return _check_exit(plan, check)
 
 
+def deploy_report(
+    results: Plan,
+    affected: Sequence[Mapping[str, Any]],
+    stage_results: Mapping[str, str],
+    *,
+    head: str | None = None,
+    run_url: str | None = None,
+) -> DeployReport:
+    """The deploy comment's content from what the workflow knows: the ``up`` results that
+    exist, the stacks that were affected, and how each stage's job ended. An affected
+    stack without a result failed when its stage's job failed, else it did not run."""
+    from stackflow.render.markdown import DeployReport, DeployStatus, StackDeployment
+
+    done = {s.key: s for s in results.stacks}
+    targets = [(str(a["project"]), str(a["stack"])) for a in affected]
+    targets += [(s.project, s.stack) for s in results.stacks if (s.project, s.stack) not in targets]
+    stages = list(stage_results)
+    targets.sort(key=lambda t: stages.index(t[1]) if t[1] in stages else len(stages))
+    deployed = []
+    for project, stack in targets:
+        result = done.get(f"{project}/{stack}")
+        if result is not None:
+            counts = {op: n for op, n in result.counts.items() if op != "same" and n}
+            status, message = DeployStatus.SUCCEEDED, None
+        elif stage_results.get(stack) == "failure":
+            counts, status = {}, DeployStatus.FAILED
+            message = "`stackflow up` failed; its log in the workflow run says why"
+        else:
+            counts, status = {}, DeployStatus.SKIPPED
+            message = f"not deployed (stage {stage_results.get(stack, 'unknown')})"
+        deployed.append(StackDeployment(project, stack, status, counts, message=message))
+    return DeployReport(stacks=tuple(deployed), head=head, run_url=run_url)
+
+
+def _stage_results(values: Sequence[str]) -> dict[str, str]:
+    stages: dict[str, str] = {}
+    for value in values:
+        stage, sep, result = value.partition("=")
+        if not sep or not stage:
+            raise StackflowError(
+                f"reading --stage-result: {value!r} is not STAGE=RESULT, e.g. dev=success"
+            )
+        stages[stage] = result
+    return stages
+
+
+def _affected(path: str | None) -> list[dict[str, Any]]:
+    if path is None:
+        return []
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise StackflowError(
+            f"reading --affected {path}: {err}; pass the output of `stackflow affected --json`"
+        ) from err
+    if not isinstance(data, list) or not all(
+        isinstance(a, dict)
+        and isinstance(a.get("project"), str)
+        and isinstance(a.get("stack"), str)
+        for a in data
+    ):
+        raise StackflowError(
+            f"reading --affected {path}: not a list of {{project, stack}} objects; "
+            "pass the output of `stackflow affected --json`"
+        )
+    return data
+
+
 @click.command(
     "comment",
     help="Post plan files as the pull request's one stackflow comment, editing it in place "
-    "(GITHUB_TOKEN, GITHUB_REPOSITORY; the pull request from the workflow event unless --pr)."
-    + _EXIT_HELP,
+    "(GITHUB_TOKEN, GITHUB_REPOSITORY; the pull request from the workflow event unless --pr; "
+    "on a push, the pull request the commit was merged from). With --deploy, post the "
+    "deploy result instead: --plan files are `stackflow up --json` results." + _EXIT_HELP,
 )
 @_plan_option
 @click.option("--pr", type=click.IntRange(min=1), help="Pull request number.")
@@ -186,23 +258,63 @@ def render_command(
     metavar="URL",
     help="Where the full plan is; default: this workflow run's page.",
 )
+@click.option("--deploy", is_flag=True, help="Post the deploy result comment.")
+@click.option(
+    "--affected",
+    "affected_path",
+    metavar="JSON",
+    help="With --deploy: `stackflow affected --json` output, to report stacks without a result.",
+)
+@click.option(
+    "--stage-result",
+    "stage_results",
+    multiple=True,
+    metavar="STAGE=RESULT",
+    help="With --deploy, in promotion order: how each stage's job ended (success, failure, "
+    "skipped, cancelled).",
+)
 @_check_option
 def comment_command(
-    plan_paths: tuple[str, ...], pr: int | None, details_url: str | None, check: bool
+    plan_paths: tuple[str, ...],
+    pr: int | None,
+    details_url: str | None,
+    deploy: bool,
+    affected_path: str | None,
+    stage_results: tuple[str, ...],
+    check: bool,
 ) -> int:
     from stackflow.github import GitHubClient
-    from stackflow.render.markdown import PLAN_MARKER, render_comment
+    from stackflow.render.markdown import (
+        DEPLOY_MARKER,
+        PLAN_MARKER,
+        render_comment,
+        render_deploy,
+    )
 
     plan = load_plans(plan_paths)
+    stages, affected = _stage_results(stage_results), _affected(affected_path)
     client = GitHubClient.from_env(os.environ)
     number = pr or client.pr_from_event()
+    sha = os.environ.get("GITHUB_SHA", "")
+    if number is None and deploy and sha:
+        number = client.pull_request_for_commit(sha)
+        if number is None:
+            click.echo(f"stackflow: commit {sha[:7]} came from no pull request; no comment")
+            return ExitCode.OK
     if number is None:
         raise StackflowError(
-            "posting the plan comment: this workflow event names no pull request; pass --pr N"
+            "posting the comment: this workflow event names no pull request; pass --pr N"
         )
-    body = render_comment(plan, details_url=details_url or run_url(os.environ))
-    comment = client.upsert_comment(number, body, marker=PLAN_MARKER)
-    click.echo(f"stackflow: plan comment {comment} on pull request #{number} is up to date")
+    if deploy:
+        report = deploy_report(
+            plan, affected, stages, head=sha or None, run_url=run_url(os.environ)
+        )
+        body, marker = render_deploy(report), DEPLOY_MARKER
+    else:
+        body = render_comment(plan, details_url=details_url or run_url(os.environ))
+        marker = PLAN_MARKER
+    comment = client.upsert_comment(number, body, marker=marker)
+    click.echo(f"stackflow: comment {comment} on pull request #{number} is up to date")
     return _check_exit(plan, check)
 
 

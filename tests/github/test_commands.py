@@ -160,3 +160,61 @@ def test_untrusted_plan_files_are_validated(
 def test_a_missing_plan_file_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["render", "--plan", str(tmp_path / "nope.json")]) == 1
     assert "nope.json" in capsys.readouterr().err
+
+
+def test_deploy_result_is_commented_on_the_merged_pull_request(
+    tmp_path: Path,
+    in_actions: dict[str, str],
+    fake_github: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sha = "f" * 40
+    monkeypatch.setenv("GITHUB_SHA", sha)
+    Path(in_actions["GITHUB_EVENT_PATH"]).write_text(
+        json.dumps({"ref": "refs/heads/main", "after": sha})
+    )
+    fake_github.add_pull(21, state="closed", merged=True, merge_commit_sha=sha)
+    fake_github.commit_pulls[sha] = [21]
+    affected = tmp_path / "affected.json"
+    affected.write_text(
+        json.dumps([{"project": "app", "dir": ".", "stack": s} for s in ("prod", "dev", "staging")])
+    )
+    dev = write_plan(tmp_path / "up-dev.json", stack="dev", changes=2)
+    args = ["comment", "--deploy", "--plan", str(dev), "--affected", str(affected)]
+    stages = [
+        "--stage-result",
+        "dev=success",
+        "--stage-result",
+        "staging=failure",
+        "--stage-result",
+        "prod=skipped",
+    ]
+    assert main([*args, *stages]) == 0
+    (comment,) = fake_github.comments_on(21)
+    body = comment["body"]
+    assert body.startswith("<!-- stackflow:deploy -->")
+    assert "Deploy failed on 1 stack" in body
+    rows = [line for line in body.splitlines() if line.startswith("| `app/")]
+    assert rows[0].startswith("| `app/dev` | ✅ succeeded | 2 to create |")
+    assert rows[1].startswith("| `app/staging` | ❌ failed |")
+    assert rows[2].startswith("| `app/prod` | ⏭️ skipped |")
+
+
+def test_a_direct_push_gets_no_deploy_comment(
+    tmp_path: Path,
+    in_actions: dict[str, str],
+    fake_github: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GITHUB_SHA", "e" * 40)
+    Path(in_actions["GITHUB_EVENT_PATH"]).write_text(json.dumps({"ref": "refs/heads/main"}))
+    assert main(["comment", "--deploy", "--plan", str(write_plan(tmp_path / "p.json"))]) == 0
+    assert fake_github.comments == {}
+
+
+def test_a_malformed_stage_result_is_quoted(
+    tmp_path: Path, in_actions: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = str(write_plan(tmp_path / "p.json"))
+    assert main(["comment", "--deploy", "--plan", plan, "--pr", "1", "--stage-result", "dev"]) == 1
+    assert "'dev' is not STAGE=RESULT" in capsys.readouterr().err

@@ -1,0 +1,251 @@
+"""Security properties of .github/workflows, checked structurally (zizmor and the schema
+check run in `make workflows`; these say what *we* require, and why, one rule each).
+
+Each rule is a function from a parsed workflow to a list of problems, so the same rules
+are shown to catch a deliberately bad workflow below."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+WORKFLOWS = Path(__file__).resolve().parents[2] / ".github" / "workflows"
+EXPECTED = {
+    "ci.yml",
+    "preview.yml",
+    "preview-comment.yml",
+    "deploy.yml",
+    "ephemeral.yml",
+    "reaper.yml",
+    "drift.yml",
+}
+PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+(\.\d+)*$")
+OIDC_ACTION = "aws-actions/configure-aws-credentials"
+
+
+class Workflow:
+    def __init__(self, name: str, text: str) -> None:
+        self.name = name
+        self.text = text
+        self.data: dict[Any, Any] = yaml.safe_load(text)
+
+    @property
+    def triggers(self) -> dict[str, Any]:
+        on = self.data.get("on", self.data.get(True))  # YAML 1.1 reads `on` as True
+        if isinstance(on, str):
+            return {on: None}
+        if isinstance(on, list):
+            return dict.fromkeys(on)
+        return dict(on or {})
+
+    def jobs(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        yield from self.data.get("jobs", {}).items()
+
+    def steps(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        for name, job in self.jobs():
+            for step in job.get("steps", []):
+                yield name, step
+
+
+def uses_lines(wf: Workflow) -> list[str]:
+    return [m.group(1).strip() for m in re.finditer(r"uses:\s*(.+)$", wf.text, re.M)]
+
+
+# -------------------------------------------------------------------------- rules
+
+
+def no_default_permissions(wf: Workflow) -> list[str]:
+    """Top-level `permissions: {}`; every job states its own."""
+    problems = [] if wf.data.get("permissions") == {} else ["top-level permissions is not {}"]
+    for name, job in wf.jobs():
+        perms = job.get("permissions")
+        if not isinstance(perms, dict):
+            problems.append(f"job {name} has no permissions map ({perms!r})")
+        elif any(level not in ("read", "write", "none") for level in perms.values()):
+            problems.append(f"job {name} has an odd permission level: {perms}")
+    return problems
+
+
+def id_token_only_with_oidc(wf: Workflow) -> list[str]:
+    """`id-token: write` exactly in the jobs that assume an AWS role."""
+    problems = []
+    for name, job in wf.jobs():
+        oidc = any(str(s.get("uses", "")).startswith(OIDC_ACTION) for s in job.get("steps", []))
+        token = (job.get("permissions") or {}).get("id-token") == "write"
+        if oidc != token:
+            problems.append(f"job {name}: OIDC step {oidc}, id-token: write {token}")
+    return problems
+
+
+def no_pull_request_target(wf: Workflow) -> list[str]:
+    return ["pull_request_target trigger"] if "pull_request_target" in wf.triggers else []
+
+
+def no_expressions_in_run(wf: Workflow) -> list[str]:
+    """Values reach shell scripts through env:, never pasted into the script (the
+    injection zizmor calls template-injection): no `${{` in any run: at all."""
+    return [
+        f"job {job}: `${{{{` in run: {step['run'][:60]!r}"
+        for job, step in wf.steps()
+        if "${{" in str(step.get("run", ""))
+    ]
+
+
+def actions_pinned_by_sha(wf: Workflow) -> list[str]:
+    return [
+        f"not pinned to a commit with a version comment: {line}"
+        for line in uses_lines(wf)
+        if not PINNED.match(line)
+    ]
+
+
+def checkouts_drop_credentials(wf: Workflow) -> list[str]:
+    return [
+        f"job {job}: checkout without persist-credentials: false"
+        for job, step in wf.steps()
+        if str(step.get("uses", "")).startswith("actions/checkout@")
+        and (step.get("with") or {}).get("persist-credentials") is not False
+    ]
+
+
+def pulumi_action_only_installs(wf: Workflow) -> list[str]:
+    return [
+        f"job {job}: pulumi/actions runs a command"
+        for job, step in wf.steps()
+        if str(step.get("uses", "")).startswith("pulumi/actions@")
+        and "command" in (step.get("with") or {})
+    ]
+
+
+def workflow_run_never_runs_pr_code(wf: Workflow) -> list[str]:
+    """A workflow_run job has a write token: it may not check out the triggering run's
+    code (no ref: at all means the default branch)."""
+    if "workflow_run" not in wf.triggers:
+        return []
+    return [
+        f"job {job}: workflow_run checkout of {step['with']['ref']!r}"
+        for job, step in wf.steps()
+        if str(step.get("uses", "")).startswith("actions/checkout@")
+        and (step.get("with") or {}).get("ref")
+    ]
+
+
+RULES: list[Callable[[Workflow], list[str]]] = [
+    no_default_permissions,
+    id_token_only_with_oidc,
+    no_pull_request_target,
+    no_expressions_in_run,
+    actions_pinned_by_sha,
+    checkouts_drop_credentials,
+    pulumi_action_only_installs,
+    workflow_run_never_runs_pr_code,
+]
+
+
+def load(name: str) -> Workflow:
+    return Workflow(name, (WORKFLOWS / name).read_text(encoding="utf-8"))
+
+
+def test_every_workflow_is_there() -> None:
+    assert {p.name for p in WORKFLOWS.glob("*.yml")} == EXPECTED
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.__name__)
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_workflow_follows_rule(name: str, rule: Callable[[Workflow], list[str]]) -> None:
+    assert rule(load(name)) == []
+
+
+BAD = """
+name: bad
+on:
+  pull_request_target:
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          ref: ${{ github.event.pull_request.head.sha }}
+      - uses: pulumi/actions@8e5e406f4007fca908480587cb9893c07090f58d
+        with:
+          command: up
+      - uses: aws-actions/configure-aws-credentials@b47578312673ae6fa5b5096b330d9fbac3d116df
+      - run: echo "${{ github.event.pull_request.title }}"
+  other:
+    runs-on: ubuntu-latest
+    permissions:
+      id-token: write
+    steps:
+      - run: true
+"""
+
+
+def test_the_rules_catch_a_bad_workflow() -> None:
+    bad = Workflow("bad.yml", BAD)
+    caught = {rule.__name__ for rule in RULES if rule(bad)}
+    assert caught == {r.__name__ for r in RULES} - {"workflow_run_never_runs_pr_code"}
+    run_bad = Workflow("bad.yml", BAD.replace("pull_request_target:", "workflow_run:"))
+    assert workflow_run_never_runs_pr_code(run_bad)
+
+
+# ------------------------------------------------------------- workflow shapes
+
+
+def test_deploy_promotes_through_environments_one_stack_at_a_time() -> None:
+    jobs = dict(load("deploy.yml").jobs())
+    assert [jobs[s]["environment"] for s in ("dev", "staging", "prod")] == [
+        "dev",
+        "staging",
+        "prod",
+    ]
+    assert "dev" in jobs["staging"]["needs"]
+    assert "staging" in jobs["prod"]["needs"]
+    for stage in ("dev", "staging", "prod"):
+        concurrency = jobs[stage]["concurrency"]
+        assert concurrency["cancel-in-progress"] is False
+        assert "matrix.target.project" in concurrency["group"]
+        assert "matrix.target.stack" in concurrency["group"]
+    assert jobs["report"]["permissions"] == {"contents": "read", "pull-requests": "write"}
+
+
+def test_preview_gives_forks_no_credentials_and_fails_on_violations() -> None:
+    wf = load("preview.yml")
+    jobs = dict(wf.jobs())
+    assert jobs["plan"]["permissions"] == {"contents": "read"}
+    assert "head.repo.full_name == github.repository" in jobs["engine"]["if"]
+    comment = next(s for s in jobs["result"]["steps"] if s.get("name") == "Sticky comment")
+    assert "head.repo.full_name == github.repository" in comment["if"]
+    assert any("--check" in str(s.get("run", "")) for s in jobs["result"]["steps"])
+    assert "secrets." not in yaml.safe_dump(jobs["plan"])
+
+
+def test_fork_comments_come_from_a_data_only_workflow_run() -> None:
+    wf = load("preview-comment.yml")
+    assert wf.triggers["workflow_run"]["workflows"] == ["preview"]
+    (job,) = (j for _, j in wf.jobs())
+    assert "head_repository.full_name != github.repository" in job["if"]
+    download = next(
+        s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/download-artifact@")
+    )
+    assert download["with"]["pattern"] == "plan-*"
+    assert "secrets." not in wf.text
+
+
+def test_ephemeral_is_opt_in_and_destroys_on_close() -> None:
+    jobs = dict(load("ephemeral.yml").jobs())
+    assert "'preview'" in jobs["up"]["if"]
+    assert "action != 'closed'" in jobs["up"]["if"]
+    assert "action == 'closed'" in jobs["down"]["if"]
+    assert any("ephemeral down" in str(s.get("run", "")) for s in jobs["down"]["steps"])
+
+
+@pytest.mark.parametrize("name", ["reaper.yml", "drift.yml"])
+def test_scheduled_workflows_can_also_be_run_by_hand(name: str) -> None:
+    triggers = load(name).triggers
+    assert set(triggers) == {"schedule", "workflow_dispatch"}
