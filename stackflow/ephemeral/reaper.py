@@ -1,8 +1,10 @@
 """``ephemeral list`` and ``ephemeral reap``: what runs, for how long, and what must go.
 
 Both read every record of the registry, then ask GitHub (when there is a client) about
-each record's pull request and branch. Reads and questions run with bounded concurrency;
-a question GitHub fails to answer counts as "unknown", which is never a reason to destroy.
+each record's pull request and branch. Reads and questions run with bounded concurrency.
+A question GitHub fails to answer counts as "unknown", which is never a reason to destroy,
+and holds back a TTL-based destroy of that pull request's stack (a label extending the TTL
+could be unseen). Without a GitHub client at all, the TTL in the record is the rule.
 
 The reaper destroys a registered branch stack when its pull request is closed or merged,
 its branch is gone, or its TTL (from creation; a label ``<extend_label_prefix><hours>`` on
@@ -48,6 +50,9 @@ class Facts:
     """``open``, ``closed``, ``merged``, ``unknown`` (no PR, no client, or no answer)."""
     labels: tuple[str, ...] = ()
     branch_exists: bool | None = None
+    answered: bool = True
+    """False when GitHub failed to answer about the pull request: a TTL label may then be
+    unseen, so an expired TTL is not acted on until it answers."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,26 +77,22 @@ def observe(envs: Environments) -> list[Observed]:
 def _facts(github: PullRequests, record: EnvironmentRecord) -> Facts:
     pr_state = UNKNOWN
     labels: tuple[str, ...] = ()
+    answered = True
     pr = record.pr
     if pr is not None:
-        pr_state = _ask(lambda: github.pull_request_state(pr), UNKNOWN)
-        if pr_state == "open":
-            no_labels: list[str] = []
-            labels = tuple(_ask(lambda: github.pull_request_labels(pr), no_labels))
+        try:
+            pr_state = github.pull_request_state(pr)
+            if pr_state == "open":
+                labels = tuple(github.pull_request_labels(pr))
+        except StackflowError:
+            answered = False
     exists = None
     if pr_state not in ("closed", "merged"):
-        exists = _ask(lambda: github.branch_exists(record.branch), None)
-    return Facts(pr_state=pr_state, labels=labels, branch_exists=exists)
-
-
-Answer = TypeVar("Answer")
-
-
-def _ask(question: Callable[[], Answer], fallback: Answer) -> Answer:
-    try:
-        return question()
-    except StackflowError:
-        return fallback
+        try:
+            exists = github.branch_exists(record.branch)
+        except StackflowError:
+            exists = None
+    return Facts(pr_state=pr_state, labels=labels, branch_exists=exists, answered=answered)
 
 
 def effective_ttl(envs: Environments, record: EnvironmentRecord, labels: Iterable[str]) -> float:
@@ -149,6 +150,12 @@ def decide(envs: Environments, observed: Observed, now: datetime) -> Decision:
         return verdict(Action.DESTROY, f"pull request #{record.pr} is {facts.pr_state}")
     if facts.branch_exists is False:
         return verdict(Action.DESTROY, f"branch {record.branch!r} no longer exists")
+    if now >= expires and not facts.answered:
+        return verdict(
+            Action.KEEP,
+            f"TTL ran out at {iso_time(expires)}, but GitHub did not answer about "
+            f"pull request #{record.pr} (a TTL label may extend it); a later run decides",
+        )
     if now >= expires:
         return verdict(Action.DESTROY, f"TTL ran out at {iso_time(expires)}")
     return verdict(Action.KEEP, f"{_hours(expires - now)} h of TTL left")

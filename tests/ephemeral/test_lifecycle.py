@@ -219,16 +219,27 @@ def test_dry_run_reports_and_changes_nothing(
     assert {e.key_stack: e.record for e in envs.registry.entries()} == before
 
 
-def test_without_github_only_the_ttl_counts(
+def test_without_a_github_client_only_the_ttl_counts(
     envs: Environments, github: FakeGitHub, clock: Clock
 ) -> None:
     setup_fleet(envs, github, clock)
-    github.down = True
-    report = reap(envs, dry_run=True)
+    report = reap(replace(envs, github=None), dry_run=True)
     destroy = {i.decision.reason for i in report.items if i.decision.action is Action.DESTROY}
     assert destroy == {"TTL ran out at 2026-11-23T04:00:00Z"}
     assert {i.decision.facts.pr_state for i in report.items} == {"unknown"}
     assert sum(i.decision.action is Action.DESTROY for i in report.items) == 4
+
+
+def test_when_github_does_not_answer_nothing_is_destroyed_by_ttl(
+    envs: Environments, github: FakeGitHub, clock: Clock
+) -> None:
+    """A TTL label could extend the stack, and the reaper cannot see it: wait."""
+    setup_fleet(envs, github, clock)
+    github.down = True
+    report = reap(envs, dry_run=True)
+    assert {i.decision.action for i in report.items} == {Action.KEEP}
+    reasons = [i.decision.reason for i in report.items]
+    assert sum("GitHub did not answer" in r for r in reasons) == 4
 
 
 def test_reap_never_touches_protected_foreign_or_unregistered_stacks(
