@@ -338,9 +338,30 @@ def _partition(args: Mapping[str, Any], w: Where) -> dict[str, Any]:
     }
 
 
+_DIRECTIONS = {
+    "east": "e",
+    "west": "w",
+    "north": "n",
+    "south": "s",
+    "central": "c",
+    "northeast": "ne",
+    "northwest": "nw",
+    "southeast": "se",
+    "southwest": "sw",
+}
+
+
+def _zone_prefix(region: str) -> str:
+    """AWS zone-id prefix: ``us-east-1`` -> ``use1``, ``ap-southeast-2`` -> ``apse2``."""
+    parts = region.split("-")
+    if len(parts) != 3:
+        return region
+    return parts[0] + _DIRECTIONS.get(parts[1], parts[1][:1]) + parts[2]
+
+
 def _availability_zones(args: Mapping[str, Any], w: Where) -> dict[str, Any]:
     region = str(args.get("region") or w.region)
-    short = "".join(part[:1] for part in region.split("-")[:2]) + region.rsplit("-", 1)[-1]
+    short = _zone_prefix(region)
     return {
         "id": region,
         "names": [f"{region}{letter}" for letter in "abc"],

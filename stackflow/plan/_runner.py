@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import gc
 import hashlib
 import hmac
 import json
@@ -207,6 +208,7 @@ def _monitor_class() -> type:
             self.provider_regions: dict[str, str] = {}
             self.aliases_by_urn: dict[str, tuple[str, ...]] = {}
             self.names: dict[str, str] = {}
+            self.paths: dict[str, str] = {}
             self.fatal: OfflineAnswerError | None = None
 
         # -- resources --
@@ -402,11 +404,14 @@ def _monitor_class() -> type:
             return tuple(sorted((own | inherited) - {urn}))
 
         def _source_position(self, request: Any) -> str | None:
-            if not request.HasField("sourcePosition") or not request.sourcePosition.uri:
-                return None
             pos = request.sourcePosition
-            path = Path(unquote(urlparse(pos.uri).path))
-            return f"{_display_path(path, self.ctx)}:{pos.line}"
+            if not pos.uri:
+                return None
+            display = self.paths.get(pos.uri)
+            if display is None:
+                path = Path(unquote(urlparse(pos.uri).path))
+                display = self.paths[pos.uri] = _display_path(path, self.ctx)
+            return f"{display}:{pos.line}"
 
         def _stack_reference(self, name: str) -> dict[str, Any]:
             from stackflow.errors import StackflowError
@@ -533,44 +538,60 @@ class InlineExecutor(concurrent.futures.ThreadPoolExecutor):
         return future
 
 
-def speed_up_sdk() -> None:
-    """Confined patches of pulumi SDK internals for the synth process (pinned SDK 3.272).
+def _in_sdk(filename: str) -> bool:
+    """Frames of the Pulumi SDKs (pulumi, pulumi_aws, ...) are never the user's code."""
+    return f"{os.sep}site-packages{os.sep}pulumi" in filename
 
-    Measured with cProfile on 1,000 buckets (docs/PERFORMANCE.md):
+
+def fast_stack_trace() -> Any:
+    """``pulumi.runtime.resource._get_stack_trace`` without reading the whole stack.
+
+    Same rule as the SDK: the caller of the third ``__init__`` from the top is the user's
+    code (Resource <- Custom/ComponentResource <- the concrete class). One refinement:
+    when that caller is still inside an SDK (a provider resource has one more
+    ``__init__`` level), the first frame outside the SDKs is used instead.
+    """
+    from pulumi.runtime.proto import source_pb2
+
+    frame = sys._getframe(1)
+    seen = 0
+    while frame is not None:
+        if frame.f_code.co_name == "__init__":
+            seen += 1
+            if seen == 3:
+                break
+        frame = frame.f_back  # type: ignore[assignment]
+    caller = frame.f_back if frame is not None else None
+    while caller is not None and _in_sdk(caller.f_code.co_filename):
+        caller = caller.f_back
+    if caller is None:
+        return source_pb2.StackTrace()
+    uri = Path(caller.f_code.co_filename).as_uri()
+    position = source_pb2.SourcePosition(uri=uri, line=caller.f_lineno)
+    return source_pb2.StackTrace(frames=[source_pb2.StackFrame(pc=position)])
+
+
+def _no_debug(*_args: Any, **_kwargs: Any) -> None:
+    return None
+
+
+def speed_up_sdk() -> None:
+    """Confined patches of pulumi SDK internals, in the synth process only (SDK 3.272).
+
+    Measured with cProfile on 1,000 buckets (docs/PERFORMANCE.md), and tested in
+    tests/synth/test_runtime_patches.py against the installed SDK:
 
     * ``_get_stack_trace`` walks the whole stack with ``traceback.extract_stack`` (reading
       source lines) on every registration, to build a stack trace of which only the first
-      frame (the ``sourcePosition``) matters here. The replacement walks frames without
-      reading source and returns just that frame, so ``sourcePosition`` is unchanged.
-    * ``pulumi.log.debug`` formats and sends a log request to the engine for every step of
-      every registration; the mock engine throws debug messages away.
+      frame -- the ``sourcePosition`` -- is used here. :func:`fast_stack_trace` walks frames
+      without reading source and returns just that frame.
+    * ``pulumi.log.debug`` formats and sends a log request to the engine for each step of
+      each registration; the mock engine throws debug messages away.
     """
     import pulumi.log
     import pulumi.runtime.resource as resource_module
-    from pulumi.runtime.proto import source_pb2
 
-    def _get_stack_trace() -> Any:
-        # Same rule as the SDK: the caller of the third ``__init__`` from the top is the
-        # user's code (Resource <- Custom/ComponentResource <- the concrete class).
-        frame = sys._getframe(1)
-        seen = 0
-        while frame is not None:
-            if frame.f_code.co_name == "__init__":
-                seen += 1
-                if seen == 3:
-                    break
-            frame = frame.f_back  # type: ignore[assignment]
-        if frame is None or frame.f_back is None:
-            return source_pb2.StackTrace()
-        caller = frame.f_back
-        uri = Path(caller.f_code.co_filename).as_uri()
-        position = source_pb2.SourcePosition(uri=uri, line=caller.f_lineno)
-        return source_pb2.StackTrace(frames=[source_pb2.StackFrame(pc=position)])
-
-    def _no_debug(*_args: Any, **_kwargs: Any) -> None:
-        return None
-
-    resource_module._get_stack_trace = _get_stack_trace
+    resource_module._get_stack_trace = fast_stack_trace
     pulumi.log.debug = _no_debug
 
 
@@ -645,6 +666,12 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     asyncio.set_event_loop(loop)
     if request.get("fast", True):
         loop.set_default_executor(InlineExecutor())
+        # The SDK keeps every Output, task and future of every resource alive until the end
+        # of the run, so each garbage collection walks all of them and finds nearly nothing:
+        # with collection on, 3/4 of a 1,000-bucket synth was spent in it. This process ends
+        # after one program; the memory a cycle would have freed is bounded by the run
+        # (5,000 resources stay far within 1 GiB, docs/PERFORMANCE.md).
+        gc.disable()
     try:
         loop.run_until_complete(run_in_stack(lambda: _run_program(main)))
     except BaseException as err:  # reported to the parent, not re-raised

@@ -1,0 +1,61 @@
+"""The synth process patches two SDK internals; check them against the installed SDK."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import pulumi
+import pulumi.log
+import pulumi.runtime.resource as resource_module
+import pytest
+
+from stackflow.plan import _runner
+
+
+def test_the_patched_names_exist_in_this_sdk() -> None:
+    assert callable(resource_module._get_stack_trace)
+    assert callable(pulumi.log.debug)
+    assert "_get_stack_trace()" in _source(resource_module.register_resource)
+
+
+def _source(fn: Any) -> str:
+    import inspect
+
+    return inspect.getsource(fn)
+
+
+class Base:
+    def __init__(self) -> None:  # the SDK's Resource.__init__
+        self.original = resource_module._get_stack_trace()
+        self.fast = _runner.fast_stack_trace()
+
+
+class Middle(Base):
+    def __init__(self) -> None:  # CustomResource / ComponentResource
+        super().__init__()
+
+
+class Concrete(Middle):
+    def __init__(self) -> None:  # e.g. aws.s3.Bucket
+        super().__init__()
+
+
+def test_fast_stack_trace_gives_the_sdks_source_position() -> None:
+    line = sys._getframe().f_lineno + 1
+    made = Concrete()
+    original = resource_module._get_source_position(made.original)
+    fast = resource_module._get_source_position(made.fast)
+    assert (fast.uri, fast.line) == (original.uri, original.line)
+    assert fast.uri.endswith("test_runtime_patches.py")
+    assert fast.line == line
+
+
+def test_speed_up_sdk_patches_only_what_it_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(resource_module, "_get_stack_trace", resource_module._get_stack_trace)
+    monkeypatch.setattr(pulumi.log, "debug", pulumi.log.debug)
+    info = pulumi.log.info
+    _runner.speed_up_sdk()
+    assert resource_module._get_stack_trace is _runner.fast_stack_trace
+    assert pulumi.log.debug is _runner._no_debug
+    assert pulumi.log.info is info
