@@ -14,7 +14,7 @@ token = aws.ssm.Parameter(
     value=planted,
     tags={"nested": planted.apply(lambda p: f"{p}-nested")},
 )
-print("the program may print; the synth does not")
+print("the program may print; the synth does not")  # noqa: T201 -- its own output
 pulumi.export("username", config.require("username"))
 pulumi.export("token", planted)
 pulumi.export("tokenLength", planted.apply(len))

@@ -1,4 +1,4 @@
-"""Three levels of components, an explicit provider, and every resource option a reviewer cares about."""
+"""Three levels of components, an explicit provider, every option a reviewer cares about."""
 
 import pulumi
 import pulumi_aws as aws

@@ -32,7 +32,9 @@ class Cluster(pulumi.ComponentResource):
             "acme:cluster:Cluster",
             name,
             None,
-            pulumi.ResourceOptions(providers=[provider], aliases=[pulumi.Alias(name=f"{name}-old")]),
+            pulumi.ResourceOptions(
+                providers=[provider], aliases=[pulumi.Alias(name=f"{name}-old")]
+            ),
         )
         self.group = NodeGroup(f"{name}-workers", size, pulumi.ResourceOptions(parent=self))
         self.node_names = [n.queue.name for n in self.group.nodes]
