@@ -16,12 +16,12 @@ whose own fields disagree with its key -- checked here when deciding and again i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
 from stackflow.ephemeral.lifecycle import (
     Environments,
@@ -31,15 +31,17 @@ from stackflow.ephemeral.lifecycle import (
     teardown,
 )
 from stackflow.ephemeral.registry import (
-    READ_WORKERS,
     Entry,
     EnvironmentRecord,
     State,
     iso_time,
+    parallel,
 )
 from stackflow.errors import StackflowError
 
 UNKNOWN = "unknown"
+GITHUB_WORKERS = 4
+"""Records whose pull request and branch are looked up on GitHub at once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,14 +66,18 @@ class Observed:
 
 
 def observe(envs: Environments) -> list[Observed]:
-    """Every registry entry with its facts, GitHub asked with bounded concurrency."""
+    """Every registry entry with its facts: records read ``registry.read_workers`` at a
+    time, then GitHub asked at most :data:`GITHUB_WORKERS` questions at a time (GitHub
+    asks integrators not to hammer it; the client also spaces and retries its requests)."""
     entries = envs.registry.entries()
     github = envs.github
     if github is None:
         return [Observed(e, Facts()) for e in entries]
-    return _parallel(
-        lambda e: Observed(e, _facts(github, e.record) if e.record else Facts()), entries
-    )
+
+    def one(entry: Entry) -> Observed:
+        return Observed(entry, _facts(github, entry.record) if entry.record else Facts())
+
+    return parallel(one, entries, GITHUB_WORKERS)
 
 
 def _facts(github: PullRequests, record: EnvironmentRecord) -> Facts:
@@ -87,7 +93,7 @@ def _facts(github: PullRequests, record: EnvironmentRecord) -> Facts:
         except StackflowError:
             answered = False
     exists = None
-    if pr_state not in ("closed", "merged"):
+    if pr_state == UNKNOWN:  # an open PR's branch exists: deleting it closes the PR
         try:
             exists = github.branch_exists(record.branch)
         except StackflowError:
@@ -289,17 +295,6 @@ def list_environments(envs: Environments) -> Listing:
             )
         )
     return Listing(environments=tuple(listed), unreadable=tuple(unreadable))
-
-
-Item = TypeVar("Item")
-Result = TypeVar("Result")
-
-
-def _parallel(work: Callable[[Item], Result], items: Sequence[Item]) -> list[Result]:
-    if len(items) <= 1:
-        return [work(i) for i in items]
-    with ThreadPoolExecutor(max_workers=min(READ_WORKERS, len(items))) as pool:
-        return list(pool.map(work, items))
 
 
 def _hours(delta: timedelta) -> float:

@@ -11,7 +11,7 @@ record cannot lose each other's update.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -163,18 +163,17 @@ class Registry:
             f"under {CAS_ATTEMPTS} attempts; another job is busy with this stack, retry later"
         )
 
+    def stacks(self) -> list[str]:
+        """The stacks that have a record (one LIST), sorted."""
+        names = (k[len(self.prefix) :] for k in self.store.list(self.prefix))
+        return [n[: -len(".json")] for n in names if n.endswith(".json") and "/" not in n]
+
     def entries(self) -> list[Entry]:
         """Every record of the project, read with bounded concurrency, sorted by key."""
-        keys = [k for k in self.store.list(self.prefix) if k.endswith(".json")]
-        stacks = [
-            k[len(self.prefix) : -len(".json")] for k in keys if "/" not in k[len(self.prefix) :]
-        ]
-        if len(stacks) <= 1 or self.read_workers <= 1:
-            return [self._entry(s) for s in stacks]
-        with ThreadPoolExecutor(max_workers=self.read_workers) as pool:
-            return list(pool.map(self._entry, stacks))
+        return parallel(self.entry, self.stacks(), self.read_workers)
 
-    def _entry(self, stack: str) -> Entry:
+    def entry(self, stack: str) -> Entry:
+        """The record of ``stack`` as listed: unreadable or vanished ones say why."""
         try:
             record = self.get(stack)
         except StackflowError as err:
@@ -191,6 +190,18 @@ class Registry:
                 f"reading the registry record {self.key(stack)} in {self.store.describe()}: "
                 f"it is not a valid record ({err}); fix or delete it by hand"
             ) from err
+
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+def parallel(work: Callable[[Item], Result], items: Sequence[Item], workers: int) -> list[Result]:
+    """``work`` over ``items`` in order, at most ``workers`` at once (I/O-bound work)."""
+    if len(items) <= 1 or workers <= 1:
+        return [work(i) for i in items]
+    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+        return list(pool.map(work, items))
 
 
 def utc_now() -> datetime:

@@ -163,10 +163,14 @@ def test_down_by_branch_skips_a_planted_protected_record(
 
 
 def setup_fleet(envs: Environments, github: FakeGitHub, clock: Clock) -> dict[str, str]:
-    """Five stacks: open+fresh, closed, merged, branch gone, and one whose TTL ran out."""
+    """Five stacks: open+fresh, closed, merged, a branch without PR that is gone, and one
+    whose TTL ran out."""
     stacks = {}
-    for pr, branch in enumerate(["fresh", "closed", "merged", "gone", "old"], start=1):
-        open_pr(github, branch, pr)
+    for number, branch in enumerate(["fresh", "closed", "merged", "gone", "old"], start=1):
+        pr = None if branch == "gone" else number
+        if pr is not None:
+            open_pr(github, branch, pr)
+        github.branches.add(branch)
         if branch == "old":
             clock.advance(20)
         stacks[branch] = up(envs, branch=branch, pr=pr).record.stack
@@ -230,16 +234,22 @@ def test_without_a_github_client_only_the_ttl_counts(
     assert sum(i.decision.action is Action.DESTROY for i in report.items) == 4
 
 
-def test_when_github_does_not_answer_nothing_is_destroyed_by_ttl(
+def test_when_github_does_not_answer_no_pull_request_stack_is_destroyed_by_ttl(
     envs: Environments, github: FakeGitHub, clock: Clock
 ) -> None:
-    """A TTL label could extend the stack, and the reaper cannot see it: wait."""
+    """A TTL label could extend the stack, and the reaper cannot see it: wait. A stack
+    without a pull request has no label to wait for."""
     setup_fleet(envs, github, clock)
     github.down = True
     report = reap(envs, dry_run=True)
-    assert {i.decision.action for i in report.items} == {Action.KEEP}
+    actions = {i.decision.stack: i.decision.action for i in report.items}
+    assert actions.pop("br-gone") is Action.DESTROY
+    assert set(actions.values()) == {Action.KEEP}
     reasons = [i.decision.reason for i in report.items]
-    assert sum("GitHub did not answer" in r for r in reasons) == 4
+    assert sum("GitHub did not answer" in r for r in reasons) == 3
+    assert "13.0 h of TTL left" not in reasons  # no TTL label seen: 24 h, expired
+    gone = next(i for i in report.items if i.decision.stack == "br-gone")
+    assert gone.decision.reason == "TTL ran out at 2026-11-23T04:00:00Z"
 
 
 def test_reap_never_touches_protected_foreign_or_unregistered_stacks(

@@ -181,7 +181,11 @@ class EphemeralLifecycle(RuleBasedStateMachine):
 
     @rule(index=branch_index)
     def delete_branch(self, index: int) -> None:
-        self.github.branches.discard(BRANCHES[index][0])
+        """As on GitHub, deleting a pull request's head branch closes the pull request."""
+        branch, pr = BRANCHES[index]
+        self.github.branches.discard(branch)
+        if pr is not None and self.github.prs[pr] == "open":
+            self.github.prs[pr] = "closed"
 
     @rule(index=branch_index, hours=st.sampled_from([48, 96]))
     def extend_ttl(self, index: int, hours: int) -> None:
