@@ -4,6 +4,7 @@ plan JSON contract. Everything runs for real, offline."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -160,6 +161,16 @@ def test_every_documented_plan_key_is_in_a_real_plan_and_mandatory_exits_2(
     monkeypatch.chdir(git_repo.root)
     assert cli.main(["plan", "--no-base", "--stack", "dev"]) == ExitCode.POLICY_VIOLATION
     assert "allowed-instance-classes" in capsys.readouterr().out
+
+    relaxed = json.loads((git_repo.root / "policies" / "config" / "dev.json").read_text())
+    relaxed["allowed-instance-classes"]["enforcementLevel"] = "advisory"
+    (git_repo.root.parent / "relaxed.json").write_text(json.dumps(relaxed))
+    args = ["plan", "--no-base", "--stack", "dev", "--policy-config", "../relaxed.json"]
+    assert cli.main(args) == ExitCode.OK
+    assert "advisory  allowed-instance-classes" in capsys.readouterr().out
+
+    assert cli.main(["plan", "--no-base", "--policy-pack", "nowhere"]) == ExitCode.ERROR
+    assert "there is no PulumiPolicy.yaml" in capsys.readouterr().err
 
 
 def test_the_documented_example_is_a_valid_plan() -> None:
