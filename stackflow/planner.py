@@ -165,7 +165,6 @@ def plan_stacks(
     policy_pack: Path | None = None,
     policy_config: Path | None = None,
     use_cache: bool = True,
-    jobs: int | None = None,
 ) -> Plan:
     """The offline Plan of the chosen stacks of the repository holding ``start``."""
     if stack is not None and all_stacks:
@@ -209,7 +208,7 @@ def plan_stacks(
                 cached[i] = hit
     need_tree = base_sha is not None and len(cached) < len(targets)
 
-    workers = max(1, min(jobs or os.cpu_count() or 1, 2 * len(targets) or 1))
+    workers = max(1, min(os.cpu_count() or 1, 2 * len(targets)))
     with (
         _maybe_worktree(repo, base_sha, need_tree) as tree,
         ThreadPoolExecutor(max_workers=workers) as pool,
