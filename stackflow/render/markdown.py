@@ -70,8 +70,8 @@ TEXT_WIDTH: Final = 1_000
 _PULUMI_SECRET_SIG: Final = "4dabf18193072939515e22adb298388d"  # noqa: S105 -- a wire-format key
 _PULUMI_SECRET_VALUE: Final = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105 -- ditto
 
-# Tiers: the order in which content is given room.
-_ESSENTIAL, _TABLE, _MANDATORY, _DETAIL = 0, 1, 2, 3
+# Tiers: the order in which content is given room (changes before advisory notes).
+_ESSENTIAL, _TABLE, _MANDATORY, _DETAIL, _ADVISORY = 0, 1, 2, 3, 4
 
 # Operations in the order a reviewer should read them: destructive first.
 _OP_ORDER: Final = (Op.DELETE, Op.REPLACE, Op.UPDATE, Op.CREATE, Op.IMPORT, Op.READ)
@@ -504,7 +504,7 @@ def _stack_details(stack: StackPlan, *, open_: bool) -> _Block:
     if advisory:
         section = _Block("**Advisory findings**\n\n", "\n")
         section.children.extend(
-            _Leaf(_finding_line(label, f), _DETAIL, "advisory finding") for f in advisory
+            _Leaf(_finding_line(label, f), _ADVISORY, "advisory finding") for f in advisory
         )
         details.children.append(section)
     changes = _listed_changes(stack)
@@ -529,7 +529,7 @@ def _stack_details(stack: StackPlan, *, open_: bool) -> _Block:
     if notes:
         section = _Block("**Diagnostics**\n\n", "\n")
         section.children.extend(
-            _Leaf(_diagnostic_line(label, d), _DETAIL, "diagnostic") for d in notes
+            _Leaf(_diagnostic_line(label, d), _ADVISORY, "diagnostic") for d in notes
         )
         details.children.append(section)
     return details
