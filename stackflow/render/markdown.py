@@ -595,9 +595,9 @@ def render_comment(
     starting with :data:`PLAN_MARKER`."""
     where = (
         f"The full plan is in the [job summary]({_safe_url(details_url)}) and the run's "
-        "`plan` artifact."
+        "`plan-*` artifacts."
         if details_url and _safe_url(details_url)
-        else "The full plan is in the workflow run's job summary and its `plan` artifact."
+        else "The full plan is in the workflow run's job summary and its `plan-*` artifacts."
     )
     parts = _plan_parts(plan, heading=f"{PLAN_MARKER}\n## stackflow plan\n\n", open_details=False)
     return _fit(parts, limit=limit, measure=len, note=_left_out_note(where))
@@ -611,7 +611,7 @@ def render_summary(plan: Plan, *, limit_bytes: int = SUMMARY_LIMIT_BYTES) -> str
         parts,
         limit=limit_bytes,
         measure=lambda text: len(text.encode("utf-8")),
-        note=_left_out_note("The full plan is in the workflow run's `plan` artifact (JSON)."),
+        note=_left_out_note("The full plan is in the workflow run's `plan-*` artifacts (JSON)."),
     )
 
 

@@ -396,4 +396,4 @@ def test_summary_is_bounded_in_utf8_bytes(markdown: MarkdownIt) -> None:
     text = render_summary(plan, limit_bytes=200_000)
     assert len(text.encode()) <= 200_000
     assert_balanced(markdown, text)
-    assert "plan` artifact" in text
+    assert "`plan-*` artifacts" in text
