@@ -1,14 +1,16 @@
 """Reaper benchmark: ``reap --dry-run`` deciding over 1,000 registry records on S3.
 
-    python benchmarks/reap_bench.py [--records 1000] [--repeat 5] [--latency-ms 20]
+    python benchmarks/reap_bench.py [--records 1000] [--repeat 5] [--latency-ms 20] [--server]
 
 Target (issue 7): the dry-run decision over 1,000 records on moto S3 takes at most 5 s.
 
 S3 is moto's ``mock_aws`` in-process (botocore requests answered inside this process: the
 figures include botocore's request building and parsing and moto's handling, not network
-round trips). The registry holds ``--records`` records: a third expired, a tenth left
-``destroying``, the rest fresh, each with a pull request. Timed, as medians of
-``--repeat`` runs:
+round trips), or with ``--server`` moto's server in a process of its own on 127.0.0.1
+(each GET a real HTTP round trip through a loopback socket).
+
+The registry holds ``--records`` records: a third expired, a tenth left ``destroying``, the
+rest fresh, each with a pull request. Timed, as medians of ``--repeat`` runs:
 
 * ``list``            -- listing the registry prefix alone;
 * ``reap serial``     -- the whole dry run (list, GET every record, decide), one GET at a time;
@@ -24,13 +26,17 @@ The engine is never called by a dry run; the benchmark's engine raises if it is.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -106,6 +112,31 @@ def seed(store: Any, records: int) -> None:
         store.put(f"registry/{PROJECT}/{record.stack}.json", record.to_bytes())
 
 
+@contextlib.contextmanager
+def moto_server_process() -> Iterator[str]:
+    """moto's S3 as an HTTP server in its own process; yields its endpoint URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(endpoint, timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield endpoint
+    finally:
+        server.terminate()
+        server.wait()
+
+
 def median_seconds(run: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     times, result = [], None
     for _ in range(repeat):
@@ -121,6 +152,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=16, help="concurrent reads")
+    parser.add_argument(
+        "--server", action="store_true", help="moto as an HTTP server (real round trips)"
+    )
     args = parser.parse_args()
 
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
@@ -131,8 +165,14 @@ def main() -> None:
 
     from stackflow.storage import S3Store
 
-    with mock_aws(), tempfile.TemporaryDirectory() as tmp:
-        client = boto3.client("s3", region_name="us-east-1")
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory())
+        if args.server:
+            endpoint = stack.enter_context(moto_server_process())
+            client = boto3.client("s3", region_name="us-east-1", endpoint_url=endpoint)
+        else:
+            stack.enter_context(mock_aws())
+            client = boto3.client("s3", region_name="us-east-1")
         client.create_bucket(Bucket="state")
         store = S3Store("state", "team/.stackflow", client=client)
         started = time.perf_counter()
@@ -160,7 +200,8 @@ def main() -> None:
         raise SystemExit(f"FAIL: {len(keys)} keys, {len(report.items)} decisions")
     print(
         f"machine: {platform.python_implementation()} {platform.python_version()}, "
-        f"{os.cpu_count()} CPUs; S3: moto mock_aws in-process"
+        f"{os.cpu_count()} CPUs; S3: moto "
+        + ("server in another process, HTTP on 127.0.0.1" if args.server else "mock_aws in-process")
     )
     print(f"records: {args.records} (seeded in {seeded:.2f} s)")
     print(f"list prefix                    {t_list * 1000:8.0f} ms")
