@@ -47,7 +47,9 @@ fmt: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/synth_bench.py
+	$(BIN)/python benchmarks/plan_bench.py
 	$(BIN)/python benchmarks/policy_bench.py
+	$(BIN)/python benchmarks/engine_events_bench.py
 	$(BIN)/python benchmarks/reap_bench.py
 
 docs: $(STAMP)
