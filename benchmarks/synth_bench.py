@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -125,14 +126,22 @@ class Run:
     """Peak resident set of that process."""
 
 
-def measure(fn: Callable[[], Run], repeat: int) -> Run:
-    """Best wall and CPU time over ``repeat`` runs, and the largest peak RSS."""
-    runs = [fn() for _ in range(repeat)]
+def best(runs: list[Run]) -> Run:
+    """Best wall and CPU time over the runs, and the largest peak RSS."""
     return Run(
         wall=min(r.wall for r in runs),
         cpu=min(r.cpu for r in runs),
         rss_mb=max(r.rss_mb for r in runs),
     )
+
+
+def measure_interleaved(fns: list[Callable[[], Run]], repeat: int) -> list[Run]:
+    """Each variant ``repeat`` times, taking turns, so load from elsewhere hits all alike."""
+    runs: list[list[Run]] = [[] for _ in fns]
+    for _ in range(repeat):
+        for i, fn in enumerate(fns):
+            runs[i].append(fn())
+    return [best(r) for r in runs]
 
 
 def run_stock(project: Path, count: int, kind: str) -> Run:
@@ -160,54 +169,65 @@ def run_synth(project: Path, *, capture: bool) -> Run:
     return Run(float(wall), float(cpu), int(maxrss_kb) / 1024)
 
 
-def cdk_synth_seconds(work: Path, count: int) -> float | None:
-    """``cdk synth`` of ``count`` buckets; None when node/npm are missing."""
+def cdk_app(work: Path, count: int) -> Path | None:
+    """An app of ``count`` s3.Buckets with aws-cdk-lib installed; None without node/npm."""
     npm, node = shutil.which("npm"), shutil.which("node")
     if npm is None or node is None:
         return None
     cache = ROOT / "benchmarks" / ".cdk"
-    if not (cache / "node_modules" / "aws-cdk-lib").is_dir():
+    cli = cache / "node_modules" / "aws-cdk" / "package.json"
+    if not cli.is_file() or not json.loads(cli.read_text())["version"].startswith("2."):
         cache.mkdir(parents=True, exist_ok=True)
         (cache / "package.json").write_text('{"name": "cdk-bench", "private": true}\n')
+        # aws-cdk@2: the registry's "latest" CLI (3.0.0) cannot read aws-cdk-lib 2's output.
         subprocess.run(
             [
-                npm,
-                "install",
-                "--no-audit",
-                "--no-fund",
-                "--silent",
-                "aws-cdk-lib",
-                "aws-cdk",
-                "constructs",
+                *(npm, "install", "--no-audit", "--no-fund", "--silent"),
+                *("aws-cdk-lib@2", "aws-cdk@2", "constructs@10"),
             ],
             cwd=cache,
             check=True,
         )
     app = work / "cdk-app"
-    app.mkdir()
+    app.mkdir(exist_ok=True)
     (app / "app.js").write_text(
         "const cdk = require('aws-cdk-lib');\n"
         "const s3 = require('aws-cdk-lib/aws-s3');\n"
         "const app = new cdk.App();\n"
         "const stack = new cdk.Stack(app, 'Bench');\n"
         f"for (let i = 0; i < {count}; i++) {{\n"
-        "  new s3.Bucket(stack, `bucket-${i}`, {});\n"
-        "  cdk.Tags.of(stack).add('team', 'bench');\n"
+        "  const bucket = new s3.Bucket(stack, `bucket-${i}`, {});\n"
+        "  cdk.Tags.of(bucket).add('index', `${i}`);\n"
+        "  cdk.Tags.of(bucket).add('team', 'bench');\n"
         "}\n"
         "app.synth();\n"
     )
-    (app / "cdk.json").write_text(json.dumps({"app": f"{node} app.js"}))
-    env = {**os.environ, "NODE_PATH": str(cache / "node_modules"), "CDK_DISABLE_VERSION_CHECK": "1"}
-    cdk = cache / "node_modules" / ".bin" / "cdk"
+    # One stack of 1,000 like the Pulumi program; CloudFormation's default cap is 500.
+    context = {"@aws-cdk/core:stackResourceLimit": count}
+    (app / "cdk.json").write_text(json.dumps({"app": f"{node} app.js", "context": context}))
+    return app
+
+
+def run_cdk(app: Path) -> Run:
+    """``cdk synth`` of the app: wall time, and CPU of the cdk CLI and the node app."""
+    cache = ROOT / "benchmarks" / ".cdk"
+    env = {**os.environ, "NODE_PATH": str(cache / "node_modules")}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(
-        [str(cdk), "synth", "--quiet", "--no-notices", "--no-version-reporting"],
+        [
+            *(str(cache / "node_modules" / ".bin" / "cdk"), "synth"),
+            *("--quiet", "--no-notices", "--no-version-reporting"),
+        ],
         cwd=app,
         env=env,
         check=True,
         capture_output=True,
     )
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return Run(wall, cpu, after.ru_maxrss / 1024)
 
 
 def main() -> None:
@@ -229,30 +249,36 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="stackflow-bench-") as tmp:
         work = Path(tmp)
         print(header)
-        results = {}
         for count, kind in cases:
             project = make_program(work, count, kind)
             repeat = 1 if count >= 5000 else args.repeat
-            stock = measure(lambda p=project, n=count, k=kind: run_stock(p, n, k), repeat)
-            bare = measure(lambda p=project: run_synth(p, capture=False), repeat)
-            synth = measure(lambda p=project: run_synth(p, capture=True), repeat)
-            results[(count, kind)] = synth
+            stock, bare, synth = measure_interleaved(
+                [
+                    lambda p=project, n=count, k=kind: run_stock(p, n, k),
+                    lambda p=project: run_synth(p, capture=False),
+                    lambda p=project: run_synth(p, capture=True),
+                ],
+                repeat,
+            )
             print(
                 f"{f'{count} {kind}':>14} | {stock.wall:13.2f} {bare.wall:6.2f} "
                 f"{synth.wall:6.2f} | {stock.cpu:12.2f} {bare.cpu:6.2f} {synth.cpu:6.2f} | "
                 f"{synth.cpu / bare.cpu:10.2f} {synth.cpu / stock.cpu:11.2f}       | "
                 f"{synth.rss_mb:11.0f} (stock {stock.rss_mb:.0f})"
             )
-        if not args.no_cdk:
-            cdk = cdk_synth_seconds(work, 1000)
-            if cdk is None:
-                print("cdk synth: skipped (node/npm not found)")
-            else:
-                ours = results[(1000, "buckets")].wall
-                print(
-                    f"cdk synth 1000 buckets: {cdk:.2f} s wall; stackflow synth 1000 buckets "
-                    f"{ours:.2f} s wall = {ours / cdk:.2f}x cdk"
-                )
+        app = None if args.no_cdk else cdk_app(work, 1000)
+        if app is None:
+            print("cdk synth: skipped (--no-cdk, or node/npm not found)")
+            return
+        buckets = work / "buckets-1000"
+        cdk, ours = measure_interleaved(
+            [lambda: run_cdk(app), lambda: run_synth(buckets, capture=True)], args.repeat
+        )
+        print(
+            f"cdk synth, 1000 buckets: {cdk.wall:.2f} s wall, {cdk.cpu:.2f} s cpu; "
+            f"stackflow synth, 1000 buckets: {ours.wall:.2f} s wall, {ours.cpu:.2f} s cpu; "
+            f"ratio {ours.wall / cdk.wall:.2f} (wall), {ours.cpu / cdk.cpu:.2f} (cpu)"
+        )
 
 
 if __name__ == "__main__":
