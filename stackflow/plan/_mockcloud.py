@@ -33,6 +33,10 @@ def stable_uuid(*parts: str) -> str:
     return str(uuid.UUID(digest(*parts)[:32]))
 
 
+class UnknownInputError(Exception):
+    """An answer depends on an input that is itself unknown (or secret) before deploy."""
+
+
 @dataclass(frozen=True, slots=True)
 class Context:
     """What an answer may depend on: the resource and where it would live."""
@@ -47,12 +51,19 @@ class Context:
     def h(self, n: int, salt: str = "") -> str:
         return digest(self.urn, salt)[:n]
 
+    def get(self, key: str, default: Any = None) -> Any:
+        """An input the answer depends on; unknown or secret makes the whole answer unknown."""
+        value = self.inputs.get(key, default)
+        if isinstance(value, dict) and len(value) == 1 and next(iter(value)).startswith("$"):
+            raise UnknownInputError(key)
+        return value
+
     def autoname(self, key: str, *, sep: str = "-", n: int = 7, lower: bool = False) -> str:
         """The input ``key`` when the program set it, else Pulumi's ``<name>-<random>``."""
-        value = self.inputs.get(key)
+        value = self.get(key)
         if isinstance(value, str):
             return value
-        prefix = self.inputs.get("namePrefix") or self.inputs.get(f"{key}Prefix")
+        prefix = self.get("namePrefix") or self.get(f"{key}Prefix")
         base = f"{prefix}" if isinstance(prefix, str) else f"{self.name}{sep}"
         name = f"{base}{self.h(n)}"
         return name.lower() if lower else name
@@ -84,7 +95,7 @@ def _named_arn(service: str, fmt: str, *, id_is: str = "name", region: bool = Tr
 
     def answer(c: Context) -> tuple[str, dict[str, Any]]:
         name = c.autoname("name")
-        arn = c.arn(service, fmt.format(name=name, path=c.inputs.get("path", "/")), region=region)
+        arn = c.arn(service, fmt.format(name=name, path=c.get("path", "/")), region=region)
         return (arn if id_is == "arn" else name), {"name": name, "arn": arn}
 
     return answer
@@ -92,7 +103,7 @@ def _named_arn(service: str, fmt: str, *, id_is: str = "name", region: bool = Tr
 
 def _role(c: Context) -> tuple[str, dict[str, Any]]:
     name = c.autoname("name")
-    path = c.inputs.get("path", "/")
+    path = c.get("path", "/")
     return name, {
         "name": name,
         "arn": c.arn("iam", f"role{path}{name}", region=False),
@@ -102,7 +113,7 @@ def _role(c: Context) -> tuple[str, dict[str, Any]]:
 
 def _queue(c: Context) -> tuple[str, dict[str, Any]]:
     name = c.autoname("name")
-    if c.inputs.get("fifoQueue") and not name.endswith(".fifo"):
+    if c.get("fifoQueue") and not name.endswith(".fifo"):
         name += ".fifo"
     url = f"https://sqs.{c.region}.amazonaws.com/{c.account}/{name}"
     return url, {"name": name, "arn": c.arn("sqs", name), "url": url}
@@ -136,8 +147,8 @@ def _ec2(prefix: str, kind: str) -> Answer:
 
 def _db_instance(c: Context) -> tuple[str, dict[str, Any]]:
     ident = c.autoname("identifier", lower=True)
-    engine = str(c.inputs.get("engine", ""))
-    port = c.inputs.get("port") or (5432 if "postgres" in engine else 3306)
+    engine = str(c.get("engine", ""))
+    port = c.get("port") or (5432 if "postgres" in engine else 3306)
     address = f"{ident}.{c.h(12, 'endpoint')}.{c.region}.rds.amazonaws.com"
     resource_id = "db-" + c.h(26).upper()
     return resource_id, {
@@ -163,10 +174,10 @@ def _db_cluster(c: Context) -> tuple[str, dict[str, Any]]:
 
 def _load_balancer(c: Context) -> tuple[str, dict[str, Any]]:
     name = c.autoname("name")
-    kind = "net" if c.inputs.get("loadBalancerType") == "network" else "app"
+    kind = "net" if c.get("loadBalancerType") == "network" else "app"
     suffix = f"{kind}/{name}/{c.h(16)}"
     arn = c.arn("elasticloadbalancing", f"loadbalancer/{suffix}")
-    internal = "internal-" if c.inputs.get("internal") else ""
+    internal = "internal-" if c.get("internal") else ""
     number = int(c.h(8, "dns"), 16) % 10**10
     return arn, {
         "name": name,
@@ -263,12 +274,10 @@ K8S_CLUSTER_SCOPED = frozenset(
 
 def _kubernetes(c: Context) -> tuple[str | None, dict[str, Any]]:
     """Kubernetes objects: ``metadata.name`` autonamed ``<name>-<8 chars>`` as the provider does."""
-    metadata = c.inputs.get("metadata")
+    metadata = c.get("metadata")
     if not isinstance(metadata, dict):
         metadata = {}
-    name = metadata.get("name")
-    if not isinstance(name, str):
-        name = f"{c.name}-{c.h(8)}"
+    name = Context(c.urn, c.type, c.name, metadata, c.region, c.account).autoname("name", n=8)
     namespace = metadata.get("namespace")
     kind = c.type.rsplit(":", 1)[-1]
     if kind in K8S_CLUSTER_SCOPED:
@@ -277,18 +286,30 @@ def _kubernetes(c: Context) -> tuple[str | None, dict[str, Any]]:
         id_ = f"{namespace}/{name}"
     else:
         id_ = None  # the namespace comes from the kubeconfig context: unknown offline
-    return id_, {"metadata": {**metadata, "name": name}}
+    return id_, {"metadata": {"name": name}}
+
+
+def _is_kubernetes_object(type_: str) -> bool:
+    """Kubernetes API objects (not Helm releases or YAML/kustomize groups of them)."""
+    return type_.startswith("kubernetes:") and not type_.startswith(
+        ("kubernetes:helm.sh/", "kubernetes:yaml:", "kubernetes:kustomize:")
+    )
 
 
 def answer_resource(context: Context) -> tuple[str | None, dict[str, Any]]:
-    """The id (``None``: known after deploy) and computed outputs of a custom resource."""
+    """The id (``None``: known after deploy) and computed outputs of a custom resource.
+
+    Nested objects in the outputs are merged into the inputs (``metadata.name`` joins the
+    program's labels), never replace them.
+    """
     answer = AWS_ANSWERS.get(context.type)
+    if answer is None and _is_kubernetes_object(context.type):
+        answer = _kubernetes
     if answer is not None:
-        return answer(context)
-    if context.type.startswith("kubernetes:") and not context.type.startswith(
-        ("kubernetes:helm.sh/", "kubernetes:yaml:", "kubernetes:kustomize:")
-    ):
-        return _kubernetes(context)
+        try:
+            return answer(context)
+        except UnknownInputError:
+            return None, {}
     if context.type.startswith("pulumi:providers:"):
         return stable_uuid(context.urn), {}
     return None, {}

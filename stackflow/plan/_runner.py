@@ -243,7 +243,7 @@ def _monitor_class() -> type:
                     )
                 )
                 if computed:
-                    obj.update(computed)
+                    _merge_into(obj, computed)
                 if request.type == "pulumi:providers:aws" and isinstance(inputs.get("region"), str):
                     self.provider_regions[urn] = inputs["region"]
             self.names[urn] = request.name
@@ -426,6 +426,19 @@ def _monitor_class() -> type:
                 raise self.fatal from err
 
     return CaptureMonitor
+
+
+def _merge_into(struct: Any, values: dict[str, Any]) -> None:
+    """Set ``values`` in a Struct, merging nested objects into the ones already there."""
+    for key, value in values.items():
+        if (
+            isinstance(value, dict)
+            and key in struct.fields
+            and struct.fields[key].HasField("struct_value")
+        ):
+            _merge_into(struct.fields[key].struct_value, value)
+        else:
+            struct.update({key: value})
 
 
 def _is_secret_marker(value: Any) -> bool:

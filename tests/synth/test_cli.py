@@ -24,7 +24,7 @@ def test_synth_writes_the_manifest(tmp_path: Path) -> None:
     data = json.loads(out.read_text())
     assert data["schemaVersion"] == 1
     assert data["stack"] == "dev"
-    assert len(data["resources"]) == 5
+    assert len(data["resources"]) == 7
 
 
 def test_synth_to_stdout(

@@ -31,10 +31,12 @@ def test_engine_urns_types_and_inputs(synthesized: Synth) -> None:
     assert (m.project, m.stack, m.environment) == ("webapp", "dev", "dev")
     assert sorted(r.urn for r in m.resources) == [
         "urn:pulumi:dev::webapp::aws:s3/bucket:Bucket::assets",
+        "urn:pulumi:dev::webapp::aws:s3/bucket:Bucket::mirror",
         "urn:pulumi:dev::webapp::aws:s3/bucketPolicy:BucketPolicy::assets-policy",
         "urn:pulumi:dev::webapp::aws:sqs/queue:Queue::jobs",
         "urn:pulumi:dev::webapp::kubernetes:apps/v1:Deployment::web",
         "urn:pulumi:dev::webapp::kubernetes:core/v1:ConfigMap::settings",
+        "urn:pulumi:dev::webapp::kubernetes:core/v1:ConfigMap::tagged",
     ]
     deployment = by_name(m, "web")
     assert deployment.type == "kubernetes:apps/v1:Deployment"
@@ -69,10 +71,22 @@ def test_computed_values_are_realistic_and_unknowns_marked(synthesized: Synth) -
     assert env == [{"name": "QUEUE_URL", "value": url}]
     assert m.outputs == {
         "bucket": bucket,
+        "taggedLabel": {"$unknown": True},
         "queueUrl": url,
         "deployment": by_name(m, "web").outputs["metadata"]["name"],
         "configMapId": configmap.outputs["id"],
     }
+
+
+def test_values_that_depend_on_unknowns_stay_unknown(synthesized: Synth) -> None:
+    m = synthesized("webapp", "dev")
+    mirror = by_name(m, "mirror")
+    assert mirror.inputs == {"bucket": {"$unknown": True}}
+    assert mirror.outputs == {"id": {"$unknown": True}}
+    tagged = by_name(m, "tagged")
+    assert tagged.inputs["metadata"] == {"labels": {"policy": {"$unknown": True}}}
+    assert tagged.inputs["data"] == {"mirror": {"$unknown": True}}
+    assert tagged.outputs["metadata"]["name"].startswith("tagged-")
 
 
 def test_dependencies_providers_and_source_positions(synthesized: Synth) -> None:

@@ -18,7 +18,7 @@ queue = aws.sqs.Queue("jobs", visibility_timeout_seconds=45, delay_seconds=0)
 policy_doc = assets.arn.apply(
     lambda arn: json.dumps({"Statement": [{"Effect": "Allow", "Resource": f"{arn}/*"}]})
 )
-aws.s3.BucketPolicy("assets-policy", bucket=assets.id, policy=policy_doc)
+policy = aws.s3.BucketPolicy("assets-policy", bucket=assets.id, policy=policy_doc)
 
 app_labels = {"app": "web", **labels}
 deployment = k8s.apps.v1.Deployment(
@@ -46,7 +46,14 @@ config_map = k8s.core.v1.ConfigMap(
     data={"bucket": assets.bucket, "ratio": "0.5"},
 )
 
+# Values that hang on something unknown before deploy stay unknown, however nested.
+mirror = aws.s3.Bucket("mirror", bucket=policy.id.apply(lambda i: f"mirror-{i}"))
+tagged = k8s.core.v1.ConfigMap(
+    "tagged", metadata={"labels": {"policy": policy.id}}, data={"mirror": mirror.arn}
+)
+
 pulumi.export("bucket", assets.bucket)
+pulumi.export("taggedLabel", tagged.metadata.apply(lambda m: str(m.labels["policy"])))
 pulumi.export("queueUrl", queue.url)
 pulumi.export("deployment", deployment.metadata.name)
 pulumi.export("configMapId", config_map.id)
