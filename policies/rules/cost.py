@@ -95,7 +95,7 @@ def _check_nat_gateways(args: StackValidationArgs, report: ReportViolation) -> N
         report(
             f"The stack creates {len(gateways)} NAT gateways; at most {limit} are allowed "
             "here (each costs about 32 USD a month plus data). Share one NAT gateway across "
-            "availability zones (Network nat_strategy=\"single\", config stackflow:natStrategy).",
+            'availability zones (Network nat_strategy="single", config stackflow:natStrategy).',
             None,
         )
 
