@@ -70,3 +70,14 @@ def test_a_missing_template_says_what_to_do(tmp_path: Path) -> None:
     (tmp_path / "Pulumi.yaml").write_text("name: web\nruntime: python\n")
     with pytest.raises(StackflowError, match="create the ephemeral stack config template"):
         write_config(load_project(tmp_path), stack="br-x", branch="x", pr=None)
+
+
+def test_the_repository_template_renders_for_hostile_branches(hostile_branches: list[str]) -> None:
+    template = Path(__file__).resolve().parents[2] / "stacks" / "ephemeral.yaml"
+    text = template.read_text(encoding="utf-8")
+    for branch in hostile_branches[:20]:
+        stack = stack_name(branch, 9)
+        config = yaml.safe_load(render_config(text, stack=stack, branch=branch, pr=9))["config"]
+        assert config["stackflow:environment"] == "ephemeral"
+        assert config["stackflow:namespace"] == stack
+        assert config["stackflow:tags"] == {"branch": branch, "pr": "9"}
