@@ -588,6 +588,26 @@ def _no_debug(*_args: Any, **_kwargs: Any) -> None:
     return None
 
 
+def _fast_create_urn(sdk_create_urn: Callable[..., Any]) -> Callable[..., Any]:
+    """``create_urn`` with a direct path for plain strings (the SDK's own mock URN)."""
+    from pulumi import Output
+
+    def create_urn(
+        name: Any, type_: Any, parent: Any = None, project: Any = None, stack: Any = None
+    ) -> Any:
+        if (
+            type(name) is str
+            and type(type_) is str
+            and type(parent) is str
+            and project is None
+            and stack is None
+        ):
+            return Output.from_input(f"{parent[0 : parent.rfind('::')]}${type_}::{name}")
+        return sdk_create_urn(name, type_, parent, project, stack)
+
+    return create_urn
+
+
 def speed_up_sdk() -> None:
     """Confined patches of pulumi SDK internals, in the synth process only (SDK 3.272).
 
@@ -600,11 +620,16 @@ def speed_up_sdk() -> None:
       without reading source and returns just that frame.
     * ``pulumi.log.debug`` formats and sends a log request to the engine for each step of
       each registration; the mock engine throws debug messages away.
+    * ``create_urn`` builds the URN a registration would have without a monitor from three
+      Outputs joined by ``Output.all(...).apply`` -- on every registration, though with a
+      monitor the result is thrown away. For plain strings the same string is now made
+      directly (10% of a 1,000-bucket run).
     """
     import pulumi.log
     import pulumi.runtime.resource as resource_module
 
     resource_module._get_stack_trace = fast_stack_trace
+    resource_module.create_urn = _fast_create_urn(resource_module.create_urn)
     pulumi.log.debug = _no_debug
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from typing import Any
 
@@ -51,11 +52,35 @@ def test_fast_stack_trace_gives_the_sdks_source_position() -> None:
     assert fast.line == line
 
 
+@pytest.mark.parametrize(
+    ("name", "type_", "parent"),
+    [
+        ("logs", "aws:s3/bucket:Bucket", "urn:pulumi:dev::app::pulumi:pulumi:Stack::app-dev"),
+        ("q", "aws:sqs/queue:Queue", "urn:pulumi:dev::app::x:a:A$x:b:B::b"),
+        ("odd::name", "x:c:C", ""),
+    ],
+)
+def test_fast_create_urn_matches_the_sdk(name: str, type_: str, parent: str) -> None:
+    sdk = resource_module.create_urn
+    fast = _runner._fast_create_urn(sdk)
+
+    async def both() -> tuple[str, str]:
+        return (
+            await sdk(name, type_, parent).future(),
+            await fast(name, type_, parent).future(),
+        )
+
+    expected, actual = asyncio.run(both())
+    assert actual == expected
+
+
 def test_speed_up_sdk_patches_only_what_it_says(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(resource_module, "_get_stack_trace", resource_module._get_stack_trace)
+    monkeypatch.setattr(resource_module, "create_urn", resource_module.create_urn)
     monkeypatch.setattr(pulumi.log, "debug", pulumi.log.debug)
     info = pulumi.log.info
     _runner.speed_up_sdk()
     assert resource_module._get_stack_trace is _runner.fast_stack_trace
+    assert resource_module.create_urn.__qualname__.startswith("_fast_create_urn")
     assert pulumi.log.debug is _runner._no_debug
     assert pulumi.log.info is info
