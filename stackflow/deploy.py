@@ -47,6 +47,8 @@ class StackOutcome:
     started_at: str | None = None
     finished_at: str | None = None
     duration_seconds: float | None = None
+    error: StackflowError | None = field(default=None, compare=False)
+    """Why a FAILED stack failed, with its exit code (e.g. 2 for a mandatory policy)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -129,6 +131,57 @@ def _record(
     )
 
 
+def deploy_stack(
+    engine: Engine,
+    repo: RepoConfig,
+    item: AffectedStack,
+    *,
+    log: DeploymentLog,
+    commit: str,
+    actor: str,
+    pull_request: int | None = None,
+    clock: Callable[[], datetime] = _now,
+) -> StackOutcome:
+    """``up`` one stack and append its record to the deployment log, whatever the result:
+    ``stackflow deploy`` runs this per stack, and so does ``stackflow up`` (the deploy
+    workflow's per-environment jobs), so every engine change lands in the audit trail."""
+    started, tick = clock(), time.monotonic()
+    plan: StackPlan | None = None
+    outputs: dict[str, Any] = {}
+    message: str | None = None
+    error: StackflowError | None = None
+    try:
+        result = engine.up(make_target(repo, repo.root / item.dir, item.stack))
+        plan, outputs = result.plan, result.outputs
+        status = DeployStatus.SUCCEEDED
+    except StackflowError as err:
+        status, message, error = DeployStatus.FAILED, err.message, err
+    except Exception as err:
+        # A bug, not a user error: keep the traceback, but the audit trail still
+        # records that this stack's deploy started and did not succeed.
+        log.append(
+            _record(item, commit, actor, pull_request, started, clock(), "failed", repr(err))
+        )
+        raise
+    record = _record(
+        item, commit, actor, pull_request, started, clock(), status.value, message, plan
+    )
+    log.append(record)
+    return StackOutcome(
+        item.project,
+        item.stack,
+        item.dir,
+        status,
+        plan=plan,
+        outputs=outputs,
+        message=message,
+        started_at=record.started_at,
+        finished_at=record.finished_at,
+        duration_seconds=round(time.monotonic() - tick, 3),
+        error=error,
+    )
+
+
 def deploy(
     engine: Engine,
     repo: RepoConfig,
@@ -158,40 +211,16 @@ def deploy(
             continue
         if on_stack is not None:
             on_stack(item)
-        started, tick = clock(), time.monotonic()
-        plan: StackPlan | None = None
-        outputs: dict[str, Any] = {}
-        message: str | None = None
-        try:
-            result = engine.up(make_target(repo, repo.root / item.dir, item.stack))
-            plan, outputs = result.plan, result.outputs
-            status = DeployStatus.SUCCEEDED
-        except StackflowError as err:
-            status, message, failed = DeployStatus.FAILED, err.message, True
-        except Exception as err:
-            # A bug, not a user error: keep the traceback, but the audit trail still
-            # records that this stack's deploy started and did not succeed.
-            log.append(
-                _record(item, commit, actor, pull_request, started, clock(), "failed", repr(err))
-            )
-            raise
-        finished = clock()
-        record = _record(
-            item, commit, actor, pull_request, started, finished, status.value, message, plan
+        outcome = deploy_stack(
+            engine,
+            repo,
+            item,
+            log=log,
+            commit=commit,
+            actor=actor,
+            pull_request=pull_request,
+            clock=clock,
         )
-        log.append(record)
-        outcomes.append(
-            StackOutcome(
-                item.project,
-                item.stack,
-                item.dir,
-                status,
-                plan=plan,
-                outputs=outputs,
-                message=message,
-                started_at=record.started_at,
-                finished_at=record.finished_at,
-                duration_seconds=round(time.monotonic() - tick, 3),
-            )
-        )
+        failed = outcome.status is DeployStatus.FAILED
+        outcomes.append(outcome)
     return DeployResult(outcomes=tuple(outcomes), commit=commit, pull_request=pull_request)

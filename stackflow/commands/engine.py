@@ -99,18 +99,51 @@ def preview_command(
 @click.command("up")
 @_stack_options
 @click.option("--secrets-provider", help="Used if the stack is created (e.g. awskms://alias/x).")
+@click.option("--pr", "pull_request", type=int, help="Pull request number, for the log.")
 def up_command(
-    stack: str, project: Path, json_target: str | None, secrets_provider: str | None
+    stack: str,
+    project: Path,
+    json_target: str | None,
+    secrets_provider: str | None,
+    pull_request: int | None,
 ) -> ExitCode:
-    """Deploy a stack with the Pulumi engine; prints its outputs (secrets masked)."""
-    from stackflow.engine.automation import make_target
+    """Deploy a stack with the Pulumi engine; prints its outputs (secrets masked) and
+    appends a record to the deployment log beside the state."""
+    from stackflow import gitrepo
+    from stackflow.affected import AffectedStack
+    from stackflow.deploy import deploy_stack
+    from stackflow.deploylog import DeploymentLog, current_actor, records_location
+    from stackflow.engine.automation import backend_url
     from stackflow.plan.values import display
+    from stackflow.project import load_project
 
     repo = _repo(project)
-    result = _engine(repo, secrets_provider).up(make_target(repo, project, stack))
-    _show_plan(result.plan, json_target)
+    project_dir = project.resolve()
+    item = AffectedStack(
+        dir=project_dir.relative_to(repo.root).as_posix() if project_dir != repo.root else ".",
+        project=load_project(project_dir).name,
+        stack=stack,
+    )
+    try:
+        git = gitrepo.open_repo(repo.root)
+        commit = gitrepo.head_sha(git) + ("+dirty" if gitrepo.is_dirty(git) else "")
+    except StackflowError:
+        commit = "(not a git repository)"
+    outcome = deploy_stack(
+        _engine(repo, secrets_provider),
+        repo,
+        item,
+        log=DeploymentLog.open(records_location(repo, backend_url(repo))),
+        commit=commit,
+        actor=current_actor(),
+        pull_request=pull_request,
+    )
+    if outcome.error is not None:
+        raise outcome.error
+    if outcome.plan is not None:
+        _show_plan(outcome.plan, json_target)
     if json_target != "-":
-        for name, value in result.outputs.items():
+        for name, value in outcome.outputs.items():
             click.echo(f"{name}: {json.dumps(display(value))}")
     return ExitCode.OK
 

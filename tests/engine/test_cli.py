@@ -131,6 +131,27 @@ def test_up_prints_outputs_with_secrets_masked(
     assert "hunter2" not in out
 
 
+def test_up_appends_to_the_deployment_log(
+    repo: RepoConfig,
+    fake_on_path: FakePulumi,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The deploy workflow runs `stackflow up` per GitHub Environment: each must be audited.
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "x")
+    monkeypatch.setenv("GITHUB_ACTOR", "octocat")
+    fake_on_path.script(responses={"up": [{"events": "up_create.jsonl"}]})
+    fake_on_path.stacks("dev")
+    root = str(repo.root)
+    assert main(["up", "--stack", "dev", "--project", root, "--pr", "7"]) == 0
+    capsys.readouterr()
+    assert main(["history", "--root", root, "--json"]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    record = json.loads(line)
+    assert (record["stack"], record["result"], record["actor"]) == ("dev", "succeeded", "octocat")
+    assert record["pull_request"] == 7
+
+
 def test_destroying_a_protected_stack_needs_yes(
     repo: RepoConfig, capsys: pytest.CaptureFixture[str]
 ) -> None:
