@@ -8,6 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests check properties, not speed: on a loaded 2-core CI machine a generous
+# example can take longer than hypothesis's default 200 ms deadline, which would make
+# the suite flaky without telling us anything. Benchmarks measure speed.
+settings.register_profile("stackflow", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("stackflow")
 
 ISOLATED_PREFIXES = ("PULUMI_", "AWS_", "GITHUB_", "KUBECONFIG", "STACKFLOW_")
 
