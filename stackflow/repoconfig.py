@@ -95,6 +95,11 @@ class RepoConfig:
         return stack.casefold() in {s.casefold() for s in self.protected_stacks}
 
     @classmethod
+    def discover(cls, start: Path) -> RepoConfig:
+        """Settings of the repository holding ``start`` (see :func:`find_root`)."""
+        return cls.load(find_root(start))
+
+    @classmethod
     def load(cls, root: Path) -> RepoConfig:
         """Settings from ``root/stackflow.yaml``, or the defaults when it does not exist."""
         root = root.resolve()
@@ -166,6 +171,19 @@ class RepoConfig:
         if "ephemeral" in raw:
             kwargs["ephemeral"] = _ephemeral(raw["ephemeral"], bad)
         return cls(root=root, **kwargs)
+
+
+def find_root(start: Path) -> Path:
+    """The repository root for ``start``: the nearest directory at or above it holding
+    ``stackflow.yaml``, else the nearest holding ``.git``, else ``start`` itself. Every
+    command finds the root this way, so they agree when run from a subdirectory."""
+    start = start.resolve()
+    candidates = (start, *start.parents)
+    for marker in (FILE_NAME, ".git"):
+        for directory in candidates:
+            if (directory / marker).exists():
+                return directory
+    return start
 
 
 def _ephemeral(raw: Any, bad: Any) -> EphemeralSettings:

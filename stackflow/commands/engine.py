@@ -23,19 +23,10 @@ if TYPE_CHECKING:
 _PATH = click.Path(file_okay=False, path_type=Path)
 
 
-def _find_root(start: Path) -> Path:
-    """The nearest directory at or above ``start`` with a stackflow.yaml, else ``start``."""
-    start = start.resolve()
-    for directory in (start, *start.parents):
-        if (directory / "stackflow.yaml").exists():
-            return directory
-    return start
-
-
 def _repo(start: Path) -> RepoConfig:
     from stackflow.repoconfig import RepoConfig
 
-    return RepoConfig.load(_find_root(start))
+    return RepoConfig.discover(start)
 
 
 def _progress(line: str) -> None:

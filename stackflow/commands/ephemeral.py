@@ -30,7 +30,7 @@ def _root(func: Callable[..., Any]) -> Callable[..., Any]:
         type=click.Path(file_okay=False, path_type=Path),
         default=Path(),
         show_default=True,
-        help="Repository root (holds stackflow.yaml).",
+        help="A directory in the repository (the root is found above it).",
     )(func)
 
 
@@ -50,7 +50,7 @@ def stack_name_command(branch: str, pr: int | None, root: Path) -> ExitCode:
     from stackflow.naming import stack_name
     from stackflow.repoconfig import RepoConfig
 
-    repo = RepoConfig.load(root)
+    repo = RepoConfig.discover(root)
     click.echo(stack_name(branch, pr, protected=repo.protected_stacks))
     return ExitCode.OK
 
@@ -88,7 +88,7 @@ def _open(
     from stackflow.ephemeral import Environments
     from stackflow.repoconfig import RepoConfig
 
-    repo = RepoConfig.load(root)
+    repo = RepoConfig.discover(root)
     github = _github(required=comment)
     envs = Environments.open(repo, _engine(repo, secrets_provider), github=github)
     return envs, github

@@ -17,7 +17,7 @@ def _pack_dir(pack: str | None) -> Path:
         return Path(pack)
     from stackflow.repoconfig import RepoConfig
 
-    return RepoConfig.load(Path.cwd()).policy_pack_dir
+    return RepoConfig.discover(Path.cwd()).policy_pack_dir
 
 
 @click.group(name="policy", help="The policy pack: its rules and their levels per environment.")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from stackflow.errors import StackflowError
-from stackflow.repoconfig import RepoConfig
+from stackflow.repoconfig import RepoConfig, find_root
 
 
 def test_defaults_without_a_file(tmp_path: Path) -> None:
@@ -47,3 +47,13 @@ def test_mistakes_name_the_key_and_value(tmp_path: Path, text: str, message: str
         RepoConfig.load(tmp_path)
     assert message in str(caught.value)
     assert "\n" not in str(caught.value).strip()
+
+
+def test_every_command_finds_the_same_root_from_a_subdirectory(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    deep = tmp_path / "stacks" / "sub"
+    deep.mkdir(parents=True)
+    assert find_root(deep) == tmp_path.resolve()  # the git root, without a stackflow.yaml
+    (tmp_path / "stacks" / "stackflow.yaml").write_text("promotion: [qa]\n")
+    assert find_root(deep) == (tmp_path / "stacks").resolve()  # stackflow.yaml wins
+    assert RepoConfig.discover(deep).promotion == ("qa",)
