@@ -36,9 +36,9 @@ from stackflow.plan.cache import CacheKey, ManifestCache
 from stackflow.plan.diff import diff_manifests
 from stackflow.plan.manifest import Manifest
 from stackflow.plan.model import Diagnostic, Plan, Source, StackPlan
-from stackflow.plan.synth import digest_key, find_repo_root, synth
+from stackflow.plan.synth import digest_key, synth
 from stackflow.project import PROJECT_FILE, Project, find_projects, load_project
-from stackflow.repoconfig import RepoConfig
+from stackflow.repoconfig import RepoConfig, find_root
 
 if TYPE_CHECKING:
     from git import Repo
@@ -179,7 +179,7 @@ def plan_stacks(
             repo = None
     else:
         repo = gitrepo.open_repo(start)
-    root = gitrepo.repo_root(repo) if repo is not None else find_repo_root(start)
+    root = gitrepo.repo_root(repo) if repo is not None else find_root(start)
     config = RepoConfig.load(root)
     base_sha = None
     if not no_base and repo is not None:

@@ -656,6 +656,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     if request.get("fast", True):
         speed_up_sdk()
     import pulumi.runtime.config as pulumi_config
+    from pulumi.errors import RunError
     from pulumi.runtime import settings as pulumi_settings
     from pulumi.runtime.mocks import MockEngine, MockSettings
     from pulumi.runtime.stack import run_in_stack
@@ -719,6 +720,10 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
             raise
         if isinstance(err, SystemExit) and not err.code:
             pass
+        elif isinstance(err, RunError):
+            # The program's own way of saying "bad input" (e.g. an invalid config value):
+            # the Pulumi language host prints only its message, and so do we.
+            return {"error": {"kind": "run", "message": str(err)}}
         else:
             return {
                 "error": {

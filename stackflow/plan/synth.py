@@ -34,6 +34,7 @@ from stackflow.plan.manifest import Manifest
 from stackflow.plan.offline import FILE_NAME as OFFLINE_FILE
 from stackflow.plan.offline import load_offline_answers
 from stackflow.project import Project, find_projects
+from stackflow.repoconfig import find_root
 
 DIGEST_KEY_ENV = "STACKFLOW_DIGEST_KEY"
 DIGEST_KEY_FILE = Path(".stackflow") / "digest-key"
@@ -100,15 +101,6 @@ def digest_key(repo_root: Path) -> bytes:
 
 
 _repository_digest_key = digest_key  # synth() has a parameter of the same name
-
-
-def find_repo_root(start: Path) -> Path:
-    """The nearest directory holding ``.git`` or ``stackflow.yaml``; ``start`` when none."""
-    start = start.resolve()
-    for candidate in (start, *start.parents):
-        if (candidate / ".git").exists() or (candidate / "stackflow.yaml").is_file():
-            return candidate
-    return start
 
 
 def stack_config(
@@ -186,7 +178,7 @@ def synth(
     followed (cycle guard). ``capture=False`` and ``fast_runtime=False`` exist for the
     benchmark: the bare mock runtime, and the SDK without stackflow's runtime patches.
     """
-    root = repo_root.resolve() if repo_root is not None else find_repo_root(project.dir)
+    root = repo_root.resolve() if repo_root is not None else find_root(project.dir)
     key = digest_key if digest_key is not None else _repository_digest_key(root)
     config = stack_config(project, stack, key=key, config_file=config_file)
     offline_path = project.stack_config_dir / OFFLINE_FILE
@@ -243,6 +235,8 @@ def _error(error: dict[str, Any], project: Project, stack: str) -> StackflowErro
             "its traceback is above",
             traceback=error.get("traceback", ""),
         )
+    if error["kind"] == "run":
+        return StackflowError(f"{doing}: {error['message']}")
     if error["kind"] == "offline":
         return StackflowError(f"{doing}: {error['message']}")
     return SynthError(
@@ -278,4 +272,4 @@ def synth_in_repository(
     return None
 
 
-__all__ = ["SynthError", "digest_key", "find_repo_root", "stack_config", "synth"]
+__all__ = ["SynthError", "digest_key", "stack_config", "synth"]

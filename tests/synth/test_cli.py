@@ -53,3 +53,24 @@ def test_unknown_stack_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
 def test_missing_project_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["synth", "--project", str(tmp_path), "--stack", "dev"]) == 1
     assert "there is no Pulumi.yaml" in capsys.readouterr().err
+
+
+def test_a_bad_config_value_is_one_line_naming_key_and_value(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # pulumi.RunError is how a program says "bad input"; the language host prints only
+    # its message, and so must the offline synth (the repository's StackConfigError is one).
+    (tmp_path / "Pulumi.yaml").write_text("name: cfg\nruntime: python\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  cfg:replicas: '0'\n")
+    (tmp_path / "__main__.py").write_text(
+        "import pulumi\n"
+        "replicas = pulumi.Config().require_int('replicas')\n"
+        "if replicas < 1:\n"
+        "    raise pulumi.RunError(f'cfg:replicas={replicas!r} is invalid: use 1 or more')\n"
+    )
+    code = main(["synth", "--project", str(tmp_path), "--stack", "dev", "--out", "-"])
+    err = capfd.readouterr().err
+    assert code == 1
+    assert err == (
+        "stackflow: error: synthesizing stack dev: cfg:replicas=0 is invalid: use 1 or more\n"
+    )
