@@ -10,14 +10,10 @@ resolve as they would after a deploy.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
-from string import Template
 from typing import Any
 
 import pulumi
-import yaml
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.stack import wait_for_rpcs
@@ -25,8 +21,6 @@ from pulumi.runtime.sync_await import _sync_await
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 """The key Pulumi marks a secret value with on the wire."""
-SECRET_PLACEHOLDER = "placeholder-secret-from-the-test-harness"
-"""What a ``secure:`` config value reads as in tests: the harness never decrypts."""
 
 
 @dataclass(frozen=True)
@@ -161,57 +155,6 @@ def run_program(
 def is_secret(value: Any) -> bool:
     """Whether a wire value carries Pulumi's secret marker."""
     return isinstance(value, dict) and SECRET_SIG in value
-
-
-def load_stack_config(
-    project_dir: Path, stack_file: Path, *, placeholders: dict[str, str] | None = None
-) -> tuple[dict[str, str], list[str]]:
-    """The config a program sees for a stack file: project defaults, then the stack's values.
-
-    Returns ``(config, secret_keys)`` in the form ``pulumi.runtime.set_all_config`` takes.
-    ``secure:`` values are replaced by :data:`SECRET_PLACEHOLDER` and listed as secret,
-    as the offline synth does; nothing is decrypted. ``placeholders`` fills a template's
-    ``${name}`` strings (the ephemeral template).
-    """
-    project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
-    name = project["name"]
-    config: dict[str, str] = {}
-    secret_keys: list[str] = []
-
-    def full_key(key: str) -> str:
-        return key if ":" in key else f"{name}:{key}"
-
-    def as_text(value: Any) -> str:
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, (dict, list)):
-            return json.dumps(value)
-        return str(value)
-
-    for key, spec in (project.get("config") or {}).items():
-        if isinstance(spec, dict) and "value" in spec:
-            config[full_key(key)] = as_text(spec["value"])
-    document = yaml.safe_load(stack_file.read_text())
-    if placeholders:
-        document = _substitute(document, placeholders)
-    for key, value in (document.get("config") or {}).items():
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            config[full_key(key)] = SECRET_PLACEHOLDER
-            secret_keys.append(full_key(key))
-        else:
-            config[full_key(key)] = as_text(value)
-    return config, secret_keys
-
-
-def _substitute(value: Any, placeholders: dict[str, str]) -> Any:
-    """Fill ``${name}`` inside string values only, as the ephemeral renderer does."""
-    if isinstance(value, str):
-        return Template(value).substitute(placeholders)
-    if isinstance(value, dict):
-        return {key: _substitute(item, placeholders) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_substitute(item, placeholders) for item in value]
-    return value
 
 
 def aws_taggable(type_token: str) -> bool:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.pulumi_capture import SECRET_PLACEHOLDER, Capture, aws_taggable, is_secret, resolve
+from tests.pulumi_capture import Capture, aws_taggable, is_secret, resolve
+
+from .conftest import config_of
 
 Synth = Callable[[str], Capture]
 STACKS = ("dev", "staging", "prod", "local", "ephemeral")
@@ -110,12 +113,13 @@ def test_ephemeral_is_small_cheap_and_named_after_the_branch(synth: Synth) -> No
     assert outputs["url"] == "https://br-feature-login-3f9a2c.preview.example.com"
 
 
-def test_the_dev_password_stays_a_secret_everywhere(synth: Synth) -> None:
+def test_the_dev_password_stays_a_secret_everywhere(synth: Synth, tmp_path: Path) -> None:
+    placeholder = config_of("dev", tmp_path).values["stackflow:dbPassword"]
     capture = synth("dev")
     assert is_secret(capture.one("aws:rds/instance:Instance").inputs["password"])
     for resource in capture.resources:
         text = json.dumps(resource.inputs)
-        if SECRET_PLACEHOLDER in text:
+        if placeholder in text:
             assert resource.type == "aws:rds/instance:Instance", resource.name
 
 
