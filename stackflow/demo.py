@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from stackflow import gitrepo
-from stackflow.errors import StackflowError
+from stackflow.errors import StackflowError, yaml_problem
 from stackflow.plan.model import Plan
 from stackflow.project import find_projects
 from stackflow.repoconfig import RepoConfig
@@ -63,7 +63,8 @@ def _apply(config_file: Path) -> str:
         document = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as err:
         raise StackflowError(
-            f"preparing the demo: cannot read {config_file.name} ({err}); fix the file"
+            f"preparing the demo: cannot read {config_file.name} "
+            f"({yaml_problem(err)}); fix the file"
         ) from err
     before = dict(document.get("config") or {})
     after = sample_change(before)

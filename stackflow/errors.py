@@ -38,3 +38,11 @@ class StackflowError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+def yaml_problem(err: Exception) -> str:
+    """A YAML parser error on one line: the problem and the line it is on (PyYAML's own
+    message spans several lines, which would break the one-line rule)."""
+    problem = getattr(err, "problem", None) or (str(err).splitlines() or [type(err).__name__])[0]
+    mark = getattr(err, "problem_mark", None)
+    return f"{problem} at line {mark.line + 1}" if mark is not None else str(problem)

@@ -58,7 +58,7 @@ from pulumi_policy import (
 from pulumi_policy.policy import _NotApplicableError
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 
-from stackflow.errors import StackflowError
+from stackflow.errors import StackflowError, yaml_problem
 from stackflow.plan.manifest import Manifest, Resource
 from stackflow.plan.model import Level, PolicyFinding
 from stackflow.plan.values import SECRET_KEY, UNKNOWN_KEY
@@ -138,7 +138,9 @@ def _load_pack(pack_dir: Path) -> Pack:
     try:
         project = yaml.safe_load(project_file.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:
-        raise StackflowError(f"reading {project_file}: not valid YAML ({err}); fix it") from err
+        raise StackflowError(
+            f"reading {project_file}: not valid YAML ({yaml_problem(err)}); fix it"
+        ) from err
     rules = _import_rules(rules_init)
     policies = getattr(rules, "POLICIES", None)
     if not isinstance(policies, list) or not all(isinstance(p, Policy) for p in policies):

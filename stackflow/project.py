@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from stackflow.errors import StackflowError
+from stackflow.errors import StackflowError, yaml_problem
 
 PROJECT_FILE = "Pulumi.yaml"
 _SKIPPED_DIRS = frozenset({".venv", "venv", "node_modules", "__pycache__"})
@@ -67,7 +67,9 @@ def load_project(dir: Path) -> Project:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
-        raise StackflowError(f"reading {path}: not valid YAML ({err}); fix the file") from err
+        raise StackflowError(
+            f"reading {path}: not valid YAML ({yaml_problem(err)}); fix the file"
+        ) from err
     if not isinstance(raw, dict):
         raise StackflowError(f"reading {path}: the document is {raw!r}; it must be a mapping")
     name = raw.get("name")

@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from stackflow.errors import StackflowError
+from stackflow.errors import StackflowError, yaml_problem
 
 FILE_NAME = "stackflow.yaml"
 DEFAULT_PROMOTION = ("dev", "staging", "prod")
@@ -110,7 +110,7 @@ class RepoConfig:
             raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as err:
             raise StackflowError(
-                f"reading {path}: not valid YAML ({_yaml_problem(err)}); fix it"
+                f"reading {path}: not valid YAML ({yaml_problem(err)}); fix it"
             ) from err
         return cls.from_dict(root, raw, source=str(path))
 
@@ -206,10 +206,3 @@ def _ephemeral(raw: Any, bad: Any) -> EphemeralSettings:
     if settings.max_parallel < 1:
         raise bad("ephemeral.max_parallel", settings.max_parallel, "at least 1")
     return settings
-
-
-def _yaml_problem(err: yaml.YAMLError) -> str:
-    """A YAML error on one line: the problem and where it is."""
-    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-    mark = getattr(err, "problem_mark", None)
-    return f"{problem} at line {mark.line + 1}" if mark is not None else str(problem)

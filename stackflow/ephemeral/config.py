@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from stackflow.errors import StackflowError
+from stackflow.errors import StackflowError, yaml_problem
 from stackflow.project import Project
 
 TEMPLATE_NAME = "ephemeral.yaml"
@@ -41,8 +41,8 @@ def render_config(template: str, *, stack: str, branch: str, pr: int | None) -> 
         doc = yaml.safe_load(template)
     except yaml.YAMLError as err:
         raise StackflowError(
-            f"rendering the config of stack {stack}: the template is not valid YAML ({err}); "
-            f"fix {TEMPLATE_NAME}"
+            f"rendering the config of stack {stack}: the template is not valid YAML "
+            f"({yaml_problem(err)}); fix {TEMPLATE_NAME}"
         ) from err
     if doc is None:
         doc = {}

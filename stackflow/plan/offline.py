@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from stackflow.errors import StackflowError
+from stackflow.errors import StackflowError, yaml_problem
 
 FILE_NAME = "offline.yaml"
 
@@ -117,5 +117,7 @@ def load_offline_answers(path: Path) -> OfflineAnswers:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
-        raise StackflowError(f"reading {path}: not valid YAML ({err}); fix the file") from err
+        raise StackflowError(
+            f"reading {path}: not valid YAML ({yaml_problem(err)}); fix the file"
+        ) from err
     return OfflineAnswers.from_dict(raw, source=str(path))

@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from stackflow.errors import StackflowError
+from stackflow.errors import StackflowError, yaml_problem
 from stackflow.plan.manifest import Manifest
 from stackflow.plan.offline import FILE_NAME as OFFLINE_FILE
 from stackflow.plan.offline import load_offline_answers
@@ -122,7 +122,9 @@ def stack_config(
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:
-        raise StackflowError(f"reading {path}: not valid YAML ({err}); fix the file") from err
+        raise StackflowError(
+            f"reading {path}: not valid YAML ({yaml_problem(err)}); fix the file"
+        ) from err
     if not isinstance(raw, dict):
         raise StackflowError(f"reading {path}: the document is {raw!r}; it must be a mapping")
     stack_values = raw.get("config") or {}
