@@ -58,14 +58,16 @@ from stackflow.plan.model import (
     StackPlan,
 )
 from stackflow.plan.values import ARCHIVE_KEY, ASSET_KEY, secret, unknown
+from stackflow.plan.wire import (
+    ARCHIVE_SIG,
+    ASSET_SIG,
+    OUTPUT_SIG,
+    RESOURCE_SIG,
+    SECRET_SIG,
+    SIG_KEY,
+    UNKNOWN_SENTINEL,
+)
 
-SIG_KEY: Final = "4dabf18193072939515e22adb298388d"
-SECRET_SIG: Final = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105 -- a type signature
-ASSET_SIG: Final = "c44067f5952c0a294b673a41bacd8c17"
-ARCHIVE_SIG: Final = "0def7320c3a5731c473e5ecbe6d01bc7"
-RESOURCE_REF_SIG: Final = "5cf8f73096256a8f31e491e813e4eb8e"
-OUTPUT_SIG: Final = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
-COMPUTED: Final = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 BLINDED_TEXT: Final = "[secret]"
 
 BLINDED_SECRET: Final[dict[str, str]] = secret("")
@@ -127,7 +129,7 @@ _MISSING: Final = object()
 def engine_value(value: Any) -> Any:
     """An engine-serialized property value as a plan value (markers, never plaintext)."""
     if isinstance(value, str):
-        if value == COMPUTED:
+        if value == UNKNOWN_SENTINEL:
             return unknown()
         if value == BLINDED_TEXT:
             return dict(BLINDED_SECRET)
@@ -143,7 +145,7 @@ def engine_value(value: Any) -> Any:
         return {ASSET_KEY: _by_reference(value)}
     if sig == ARCHIVE_SIG:
         return {ARCHIVE_KEY: _by_reference(value)}
-    if sig == RESOURCE_REF_SIG:
+    if sig == RESOURCE_SIG:
         return value.get("urn")
     if sig == OUTPUT_SIG:
         if value.get("secret"):

@@ -49,6 +49,7 @@ from stackflow.plan.values import (
     UNKNOWN_DISPLAY,
     is_unknown,
 )
+from stackflow.plan.wire import SECRET_SIG, SIG_KEY
 
 PLAN_MARKER: Final = "<!-- stackflow:plan -->"
 """Hidden marker of the plan comment (one per pull request)."""
@@ -67,8 +68,6 @@ VALUE_WIDTH: Final = 160
 TEXT_WIDTH: Final = 1_000
 """Longer free text (messages) is shortened."""
 
-_PULUMI_SECRET_SIG: Final = "4dabf18193072939515e22adb298388d"  # noqa: S105 -- a wire-format key
-_PULUMI_SECRET_VALUE: Final = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105 -- ditto
 
 # Tiers: the order in which content is given room (changes before advisory notes).
 _ESSENTIAL, _TABLE, _MANDATORY, _DETAIL, _ADVISORY = 0, 1, 2, 3, 4
@@ -169,9 +168,7 @@ def html_text(text: str, *, width: int = 200) -> str:
 def _is_secretish(value: Any) -> bool:
     """A secret marker, or anything that carries one or Pulumi's secret signature (a
     producer bug that left the plaintext beside it)."""
-    return isinstance(value, dict) and (
-        SECRET_KEY in value or value.get(_PULUMI_SECRET_SIG) == _PULUMI_SECRET_VALUE
-    )
+    return isinstance(value, dict) and (SECRET_KEY in value or value.get(SIG_KEY) == SECRET_SIG)
 
 
 def _displayable(value: Any) -> Any:
