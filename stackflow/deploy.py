@@ -12,11 +12,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from stackflow.affected import AffectedStack
-from stackflow.deploylog import DeploymentLog, DeployRecord, utc_iso
+from stackflow.clock import utc_iso, utc_now
+from stackflow.deploylog import DeploymentLog, DeployRecord
 from stackflow.engine.api import Engine
 from stackflow.engine.automation import make_target
 from stackflow.errors import StackflowError
@@ -102,10 +103,6 @@ class DeployResult:
         }
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _record(
     item: AffectedStack,
     commit: str,
@@ -140,7 +137,7 @@ def deploy_stack(
     commit: str,
     actor: str,
     pull_request: int | None = None,
-    clock: Callable[[], datetime] = _now,
+    clock: Callable[[], datetime] = utc_now,
 ) -> StackOutcome:
     """``up`` one stack and append its record to the deployment log, whatever the result:
     ``stackflow deploy`` runs this per stack, and so does ``stackflow up`` (the deploy
@@ -191,7 +188,7 @@ def deploy(
     commit: str,
     actor: str,
     pull_request: int | None = None,
-    clock: Callable[[], datetime] = _now,
+    clock: Callable[[], datetime] = utc_now,
     on_stack: Callable[[AffectedStack], None] | None = None,
 ) -> DeployResult:
     """Run ``up`` on ``stacks`` in promotion order, stopping at the first failure."""

@@ -20,7 +20,7 @@ import os
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from stackflow.errors import StackflowError
@@ -28,11 +28,6 @@ from stackflow.repoconfig import RepoConfig
 from stackflow.storage import BlobStore, open_store
 
 PREFIX = "deployments"
-
-
-def utc_iso(moment: datetime) -> str:
-    """``2026-11-22T10:00:00Z``: UTC, seconds, the form every record uses."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def current_actor(environ: Mapping[str, str] | None = None) -> str:

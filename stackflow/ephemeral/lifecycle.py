@@ -23,9 +23,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
+from stackflow.clock import utc_now
 from stackflow.engine.api import Engine, EngineTarget
 from stackflow.ephemeral.config import ENVIRONMENT_KIND, remove_config, write_config
-from stackflow.ephemeral.registry import EnvironmentRecord, Registry, State, utc_now
+from stackflow.ephemeral.registry import EnvironmentRecord, Registry, State
 from stackflow.errors import StackflowError
 from stackflow.naming import is_ephemeral_name, stack_name
 from stackflow.plan.model import StackPlan

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from stackflow.clock import utc_iso
 from stackflow.ephemeral.lifecycle import (
     Environments,
     PullRequests,
@@ -34,7 +35,6 @@ from stackflow.ephemeral.registry import (
     Entry,
     EnvironmentRecord,
     State,
-    iso_time,
     parallel,
 )
 from stackflow.errors import StackflowError
@@ -159,11 +159,11 @@ def decide(envs: Environments, observed: Observed, now: datetime) -> Decision:
     if now >= expires and not facts.answered:
         return verdict(
             Action.KEEP,
-            f"TTL ran out at {iso_time(expires)}, but GitHub did not answer about "
+            f"TTL ran out at {utc_iso(expires)}, but GitHub did not answer about "
             f"pull request #{record.pr} (a TTL label may extend it); a later run decides",
         )
     if now >= expires:
-        return verdict(Action.DESTROY, f"TTL ran out at {iso_time(expires)}")
+        return verdict(Action.DESTROY, f"TTL ran out at {utc_iso(expires)}")
     return verdict(Action.KEEP, f"{_hours(expires - now)} h of TTL left")
 
 
@@ -182,7 +182,7 @@ class ReapItem:
             "action": d.action.value,
             "reason": d.reason,
             "pr_state": d.facts.pr_state,
-            "expires_at": iso_time(d.expires_at) if d.expires_at else None,
+            "expires_at": utc_iso(d.expires_at) if d.expires_at else None,
             "outcome": self.outcome.status.value if self.outcome else None,
             "detail": self.outcome.detail if self.outcome else None,
         }
@@ -235,8 +235,8 @@ class Listed:
             "pr": r.pr,
             "state": r.state.value,
             "pr_state": self.facts.pr_state,
-            "created_at": iso_time(r.created_at),
-            "last_deployed_at": iso_time(r.last_deployed_at) if r.last_deployed_at else None,
+            "created_at": utc_iso(r.created_at),
+            "last_deployed_at": utc_iso(r.last_deployed_at) if r.last_deployed_at else None,
             "head": r.head,
             "age_hours": self.age_hours,
             "ttl_left_hours": self.ttl_left_hours,

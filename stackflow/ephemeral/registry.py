@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from stackflow.clock import utc_iso
 from stackflow.errors import StackflowError
 from stackflow.storage import BlobStore, PreconditionFailedError
 
@@ -68,10 +69,10 @@ class EnvironmentRecord:
             "stack": self.stack,
             "branch": self.branch,
             "pr": self.pr,
-            "created_at": iso_time(self.created_at),
+            "created_at": utc_iso(self.created_at),
             "ttl_hours": self.ttl_hours,
             "state": self.state.value,
-            "last_deployed_at": iso_time(self.last_deployed_at) if self.last_deployed_at else None,
+            "last_deployed_at": utc_iso(self.last_deployed_at) if self.last_deployed_at else None,
             "head": self.head,
             "outputs": self.outputs,
             "last_error": self.last_error,
@@ -202,15 +203,6 @@ def parallel(work: Callable[[Item], Result], items: Sequence[Item], workers: int
         return [work(i) for i in items]
     with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
         return list(pool.map(work, items))
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def iso_time(moment: datetime) -> str:
-    """``2026-11-22T04:05:41Z``: UTC, to the second."""
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _parse_time(text: Any) -> datetime:
