@@ -662,12 +662,9 @@ def render_table(listing: PolicyListing) -> str:
         ]
         for info in listing.policies
     ]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = [
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in [header, *rows]
-    ]
-    return "\n".join(lines) + "\n"
+    from stackflow.render.terminal import columns
+
+    return columns([header, *rows]) + "\n"
 
 
 def render_docs(listing: PolicyListing) -> str:

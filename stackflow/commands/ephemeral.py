@@ -101,11 +101,9 @@ def _show(text: object) -> str:
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    cells = [list(headers), *([_show(c) for c in row] for row in rows)]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    return "\n".join(
-        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells
-    )
+    from stackflow.render.terminal import columns
+
+    return columns([list(headers), *([_show(c) for c in row] for row in rows)])
 
 
 def _emit(data: object) -> None:

@@ -10,7 +10,7 @@ terminal. Colour only when asked (the command asks when standard output is a tty
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import click
 
@@ -164,3 +164,13 @@ def render_table(plan: Plan, *, color: bool = False) -> str:
     if errors:
         out.add(out.style(f"{errors} stack(s) could not be planned.", fg="red", bold=True))
     return "\n".join(out.lines) + "\n"
+
+
+def columns(rows: Sequence[Sequence[str]]) -> str:
+    """Rows of cells as aligned plain-text columns (two spaces apart, no trailing blanks);
+    the first row is usually the header. No final newline."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
