@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from stackflow.plan import wire
+
 UNKNOWN_KEY: Final = "$unknown"
 SECRET_KEY: Final = "$secret"  # noqa: S105 -- a marker key, not a password
 ASSET_KEY: Final = "$asset"
@@ -66,13 +68,25 @@ def contains_unknown(value: Any) -> bool:
 
 
 def display(value: Any) -> Any:
-    """The value with markers replaced by their display strings (for humans)."""
-    if is_secret(value):
+    """The value as humans see it: secrets as ``[secret]``, unknowns as ``(known after
+    deploy)``, assets and archives as ``asset(...)``. Every sink that shows values goes
+    through here.
+
+    Defence in depth: a mapping that carries a secret marker, or Pulumi's raw secret
+    signature, beside other keys (a producer bug that left the plaintext next to it)
+    shows as ``[secret]`` as a whole.
+    """
+    if isinstance(value, dict) and (
+        SECRET_KEY in value or value.get(wire.SIG_KEY) == wire.SECRET_SIG
+    ):
         return SECRET_DISPLAY
     if is_unknown(value):
         return UNKNOWN_DISPLAY
     if isinstance(value, dict):
-        return {k: display(v) for k, v in value.items()}
-    if isinstance(value, list):
+        if len(value) == 1 and next(iter(value)) in (ASSET_KEY, ARCHIVE_KEY):
+            key = next(iter(value))
+            return f"{key[1:]}({display(value[key])})"
+        return {str(k): display(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
         return [display(v) for v in value]
     return value

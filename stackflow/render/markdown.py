@@ -42,14 +42,10 @@ from stackflow.plan.model import (
     StackPlan,
 )
 from stackflow.plan.values import (
-    ARCHIVE_KEY,
-    ASSET_KEY,
     SECRET_DISPLAY,
-    SECRET_KEY,
     UNKNOWN_DISPLAY,
-    is_unknown,
+    display,
 )
-from stackflow.plan.wire import SECRET_SIG, SIG_KEY
 
 PLAN_MARKER: Final = "<!-- stackflow:plan -->"
 """Hidden marker of the plan comment (one per pull request)."""
@@ -165,31 +161,10 @@ def html_text(text: str, *, width: int = 200) -> str:
 # ----------------------------------------------------------------------------- values
 
 
-def _is_secretish(value: Any) -> bool:
-    """A secret marker, or anything that carries one or Pulumi's secret signature (a
-    producer bug that left the plaintext beside it)."""
-    return isinstance(value, dict) and (SECRET_KEY in value or value.get(SIG_KEY) == SECRET_SIG)
-
-
-def _displayable(value: Any) -> Any:
-    if _is_secretish(value):
-        return SECRET_DISPLAY
-    if is_unknown(value):
-        return UNKNOWN_DISPLAY
-    if isinstance(value, dict):
-        if len(value) == 1 and next(iter(value)) in (ASSET_KEY, ARCHIVE_KEY):
-            key = next(iter(value))
-            return f"{key[1:]}({_displayable(value[key])})"
-        return {str(k): _displayable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_displayable(v) for v in value]
-    return value
-
-
 def format_value(value: Any, *, width: int = VALUE_WIDTH) -> str:
     """One value on one line: secrets as ``[secret]``, unknowns as ``(known after
     deploy)``, strings quoted, structures as compact JSON, long ones shortened."""
-    shown = _displayable(value)
+    shown = display(value)
     if shown in (SECRET_DISPLAY, UNKNOWN_DISPLAY) and not isinstance(value, str):
         text = str(shown)
     else:

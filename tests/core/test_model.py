@@ -163,3 +163,16 @@ def test_markers() -> None:
         "a": values.SECRET_DISPLAY,
         "b": values.UNKNOWN_DISPLAY,
     }
+
+
+def test_display_masks_plaintext_left_beside_a_secret() -> None:
+    # Every sink shows values through display(): a producer bug that keeps the plaintext
+    # next to a marker, or Pulumi's raw secret form, must still show as [secret].
+    leaky = {"$secret": "ab12", "value": "hunter2"}
+    raw = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": "x"}
+    shown = values.display({"a": leaky, "b": [raw], "c": {"$asset": {"path": "f.txt"}}})
+    assert shown == {
+        "a": values.SECRET_DISPLAY,
+        "b": [values.SECRET_DISPLAY],
+        "c": "asset({'path': 'f.txt'})",
+    }

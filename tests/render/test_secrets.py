@@ -39,7 +39,7 @@ from stackflow.plan.model import (
     Source,
     StackPlan,
 )
-from stackflow.plan.values import display, secret
+from stackflow.plan.values import SECRET_DISPLAY, is_secret, secret
 from stackflow.render.markdown import (
     EnvironmentReport,
     EnvironmentStatus,
@@ -278,12 +278,23 @@ def test_the_property_catches_a_renderer_that_dumps_values() -> None:
 
 
 def test_the_property_catches_a_renderer_that_trusts_exact_markers_only() -> None:
-    """values.display masks only one-key markers: a renderer built on it alone shows the
-    plaintext a producer left beside a marker. Ours must not be that renderer."""
+    """A renderer that masks only exact one-key markers shows the plaintext a producer
+    left beside a marker. Ours must not be that renderer."""
+
+    def exact_markers_only(value: object) -> object:
+        if is_secret(value):
+            return SECRET_DISPLAY
+        if isinstance(value, dict):
+            return {k: exact_markers_only(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [exact_markers_only(v) for v in value]
+        return value
 
     def naive(case: Case) -> str:
         return "\n".join(
-            json.dumps(display(d.new)) for c in case.plan.stacks[0].changes for d in c.diffs
+            json.dumps(exact_markers_only(d.new))
+            for c in case.plan.stacks[0].changes
+            for d in c.diffs
         )
 
     found = find(cases(), lambda c: not coincidental(naive, c) and bool(leaks(naive, c)))
