@@ -20,6 +20,8 @@ import yaml
 from stackflow.errors import StackflowError, yaml_problem
 
 PROJECT_FILE = "Pulumi.yaml"
+ENVIRONMENT_KEY = "stackflow:environment"
+"""The stack config key naming a stack's environment kind (dev, staging, prod, ephemeral)."""
 _SKIPPED_DIRS = frozenset({".venv", "venv", "node_modules", "__pycache__"})
 
 

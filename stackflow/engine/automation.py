@@ -36,7 +36,7 @@ from stackflow.engine.api import EngineTarget, UpResult
 from stackflow.engine.events import BLINDED_SECRET, PlanCollector, ProgressFn
 from stackflow.errors import ExitCode, StackflowError
 from stackflow.plan.model import StackPlan
-from stackflow.project import load_project
+from stackflow.project import ENVIRONMENT_KEY, load_project
 from stackflow.repoconfig import RepoConfig
 
 T = TypeVar("T")
@@ -47,7 +47,6 @@ INSTALL_HINT = (
 )
 PASSPHRASE_VARS = ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE")
 KMS_PROVIDERS = ("awskms://", "azurekeyvault://", "gcpkms://", "hashivault://")
-ENVIRONMENT_KEY = "stackflow:environment"
 _LOCK_HOLDER = re.compile(r"created by (.+?) at (\S+)")
 _DIAGNOSTICS_SHOWN = 3
 

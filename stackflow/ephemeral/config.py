@@ -24,10 +24,9 @@ from typing import Any
 import yaml
 
 from stackflow.errors import StackflowError, yaml_problem
-from stackflow.project import Project
+from stackflow.project import ENVIRONMENT_KEY, Project
 
 TEMPLATE_NAME = "ephemeral.yaml"
-ENVIRONMENT_KEY = "stackflow:environment"
 ENVIRONMENT_KIND = "ephemeral"
 
 

@@ -42,6 +42,7 @@ from stackflow.plan.wire import (
     SIG_KEY,
     UNKNOWN_SENTINEL,
 )
+from stackflow.project import ENVIRONMENT_KEY
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
@@ -769,7 +770,7 @@ def _manifest(capture: Capture, ctx: RunContext, config: dict[str, str]) -> dict
         "schemaVersion": 1,
         "project": ctx.project,
         "stack": ctx.stack,
-        "environment": config.get("stackflow:environment"),
+        "environment": config.get(ENVIRONMENT_KEY),
         "resources": resources,
         "outputs": capture.stack_outputs,
     }

@@ -38,7 +38,6 @@ from stackflow.repoconfig import find_root
 
 DIGEST_KEY_ENV = "STACKFLOW_DIGEST_KEY"
 DIGEST_KEY_FILE = Path(".stackflow") / "digest-key"
-ENVIRONMENT_KEY = "stackflow:environment"
 # Environment variables the Pulumi CLI sets for a program; a synth sets its own state.
 _PULUMI_RUNTIME_ENV = (
     "PULUMI_CONFIG",
