@@ -22,15 +22,3 @@ def write_output(target: str, text: str, *, what: str) -> None:
         raise StackflowError(
             f"writing {what} to {target}: {err.strerror}; choose a writable path"
         ) from err
-
-
-def read_input(source: str, *, what: str) -> str:
-    """Read a file, or standard input when ``source`` is ``-``."""
-    if source == "-":
-        return sys.stdin.read()
-    try:
-        return Path(source).read_text(encoding="utf-8")
-    except OSError as err:
-        raise StackflowError(
-            f"reading {what} from {source}: {err.strerror}; check the path"
-        ) from err

@@ -665,6 +665,8 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     from pulumi.runtime.mocks import MockEngine, MockSettings
     from pulumi.runtime.stack import run_in_stack
 
+    from stackflow.plan import _mockcloud
+
     project_dir = Path(request["projectDir"])
     repo_root = Path(request["repoRoot"]) if request.get("repoRoot") else None
     config: dict[str, str] = request["config"]
@@ -673,7 +675,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
         stack=request["stack"],
         project_dir=project_dir,
         repo_root=repo_root,
-        region=config.get("aws:region", "us-east-1"),
+        region=config.get("aws:region", _mockcloud.DEFAULT_REGION),
         account=_account(config),
         key=bytes.fromhex(request["digestKey"]),
         answers=OfflineAnswers.from_dict(request.get("offline") or {}),
