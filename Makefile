@@ -33,7 +33,9 @@ types: $(STAMP)
 	$(BIN)/mypy
 
 workflows: $(STAMP)
+	$(BIN)/stackflow workflows --check
 	$(BIN)/zizmor --offline --no-progress .github/workflows
+	$(BIN)/zizmor --offline --no-progress --persona auditor .github/workflows
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 unit: $(STAMP)

@@ -17,10 +17,20 @@ stackflow takes the frozen result. Every key is optional::
       ttl_hours: 72                        # lifetime from creation
       extend_label_prefix: "ttl:"          # label "ttl:48": that PR stack lives 48 h
       max_parallel: 4                      # reaper destroys at most this many at once
+    workflows:                             # what `stackflow workflows` generates
+      branch: main                         # merges to this branch deploy
+      preview_environment: preview         # GitHub Environment of pull-request-code jobs
+      deploy_environment: "{stage}"        # GitHub Environment of each deploy stage
+      drift_environment: "{stage}"         # ... of each stage's nightly drift check
+      engine_preview: []                   # stacks same-repo PRs preview with the engine
+
+Every ``promotion`` entry is also a protected stack (added to ``protected_stacks`` when
+missing): a deploy stage must never be a branch's ephemeral stack nor reaped.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +63,37 @@ class EphemeralSettings:
     """At most this many destroys run at once in ``ephemeral reap``."""
 
 
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*\Z")
+"""A stage or GitHub Environment name the generated workflows can use as is (in job ids,
+concurrency groups and ``environment:``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowSettings:
+    """What ``stackflow workflows`` generates into ``.github/workflows/``."""
+
+    branch: str = "main"
+    """The default branch: a push (merge) to it deploys, stage by stage."""
+    preview_environment: str = "preview"
+    """GitHub Environment of every job that runs pull-request code (engine preview,
+    ``ephemeral up``) or holds branch stacks' credentials (``ephemeral down``, the reaper):
+    a read-only role for long-lived stacks and its own passphrase or KMS key."""
+    deploy_environment: str = "{stage}"
+    """GitHub Environment of a stage's deploy job; ``{stage}`` is the promotion entry."""
+    drift_environment: str = "{stage}"
+    """GitHub Environment of a stage's nightly drift check; e.g. ``"{stage}-drift"`` for an
+    environment with a read-only role and no required reviewers."""
+    engine_preview: tuple[str, ...] = ()
+    """Stacks same-repository pull requests also preview with the engine, in the preview
+    environment: their state must be readable by its role and their secrets encrypted with
+    its passphrase or key, so never list a stack whose secrets PR authors may not read."""
+
+    def environment(self, kind: str, stage: str) -> str:
+        """The environment of a ``deploy`` or ``drift`` job of ``stage``."""
+        template = self.deploy_environment if kind == "deploy" else self.drift_environment
+        return template.replace("{stage}", stage)
+
+
 @dataclass(frozen=True, slots=True)
 class RepoConfig:
     root: Path
@@ -68,6 +109,7 @@ class RepoConfig:
     """Pulumi backend URL; a relative file:// path is relative to the repository root."""
     affected: tuple[AffectedRule, ...] = ()
     ephemeral: EphemeralSettings = field(default_factory=EphemeralSettings)
+    workflows: WorkflowSettings = field(default_factory=WorkflowSettings)
 
     @property
     def policy_pack_dir(self) -> Path:
@@ -129,6 +171,7 @@ class RepoConfig:
             "backend",
             "affected",
             "ephemeral",
+            "workflows",
         }
         for key in raw:
             if key not in known:
@@ -170,6 +213,16 @@ class RepoConfig:
             kwargs["affected"] = tuple(parsed)
         if "ephemeral" in raw:
             kwargs["ephemeral"] = _ephemeral(raw["ephemeral"], bad)
+        if "workflows" in raw:
+            kwargs["workflows"] = _workflows(raw["workflows"], bad, str_list)
+        promotion = kwargs.get("promotion", DEFAULT_PROMOTION)
+        for stage in promotion:
+            if not NAME.match(stage):
+                raise bad("promotion", list(promotion), "stack names of letters, digits, - and _")
+        protected = kwargs.get("protected_stacks", DEFAULT_PROMOTION)
+        missing = [s for s in promotion if s.casefold() not in {p.casefold() for p in protected}]
+        if missing:
+            kwargs["protected_stacks"] = (*protected, *missing)
         return cls(root=root, **kwargs)
 
 
@@ -206,3 +259,27 @@ def _ephemeral(raw: Any, bad: Any) -> EphemeralSettings:
     if settings.max_parallel < 1:
         raise bad("ephemeral.max_parallel", settings.max_parallel, "at least 1")
     return settings
+
+
+def _workflows(raw: Any, bad: Any, str_list: Any) -> WorkflowSettings:
+    if not isinstance(raw, dict):
+        raise bad("workflows", raw, "a mapping")
+    defaults = WorkflowSettings()
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key == "engine_preview":
+            values[key] = str_list("workflows.engine_preview", value)
+            if not all(NAME.match(v) for v in values[key]):
+                raise bad(f"workflows.{key}", value, "stack names of letters, digits, - and _")
+            continue
+        if not hasattr(defaults, key):
+            raise bad(f"workflows.{key}", value, "a known key (branch, preview_environment, ...)")
+        if not isinstance(value, str) or not value:
+            raise bad(f"workflows.{key}", value, "a non-empty string")
+        if key == "branch":
+            if not re.fullmatch(r"[A-Za-z0-9._/-]+", value):
+                raise bad("workflows.branch", value, "a branch name")
+        elif not NAME.match(value.replace("{stage}", "x")):
+            raise bad(f"workflows.{key}", value, "an environment name of letters, digits, - and _")
+        values[key] = value
+    return WorkflowSettings(**values)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from stackflow.commands import engine, ephemeral, github, plan, policy, synth
+from stackflow.commands import engine, ephemeral, github, gitops, plan, policy, synth
 
 ALL_COMMANDS: list[click.Command] = [
     *synth.COMMANDS,
@@ -17,4 +17,5 @@ ALL_COMMANDS: list[click.Command] = [
     *github.COMMANDS,
     *engine.COMMANDS,
     *ephemeral.COMMANDS,
+    *gitops.COMMANDS,
 ]

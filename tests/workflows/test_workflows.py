@@ -197,21 +197,26 @@ def test_the_rules_catch_a_bad_workflow() -> None:
 # ------------------------------------------------------------- workflow shapes
 
 
-def test_deploy_promotes_through_environments_one_stack_at_a_time() -> None:
+def test_deploy_promotes_through_environments_one_stage_at_a_time() -> None:
     jobs = dict(load("deploy.yml").jobs())
-    assert [jobs[s]["environment"] for s in ("dev", "staging", "prod")] == [
-        "dev",
-        "staging",
-        "prod",
-    ]
-    assert "dev" in jobs["staging"]["needs"]
-    assert "staging" in jobs["prod"]["needs"]
-    for stage in ("dev", "staging", "prod"):
+    stages = ("deploy-dev", "deploy-staging", "deploy-prod")
+    assert [jobs[s]["environment"] for s in stages] == ["dev", "staging", "prod"]
+    assert "deploy-dev" in jobs["deploy-staging"]["needs"]
+    assert {"deploy-dev", "deploy-staging"} <= set(jobs["deploy-prod"]["needs"])
+    for stage in stages:
+        assert "if" not in jobs[stage]  # GitHub's default: run only if every need succeeded
         concurrency = jobs[stage]["concurrency"]
         assert concurrency["cancel-in-progress"] is False
-        assert "matrix.target.project" in concurrency["group"]
-        assert "matrix.target.stack" in concurrency["group"]
+        assert concurrency["group"] == f"stackflow-{stage}"
     assert jobs["report"]["permissions"] == {"contents": "read", "pull-requests": "write"}
+
+
+def test_secrets_only_reach_jobs_in_an_environment() -> None:
+    """zizmor's auditor persona calls the opposite secrets-outside-env; say it here too."""
+    for name in sorted(EXPECTED):
+        for job_name, job in load(name).jobs():
+            if "secrets." in yaml.safe_dump(job):
+                assert job.get("environment"), f"{name}: job {job_name} has secrets, no env"
 
 
 def test_preview_gives_forks_no_credentials_and_fails_on_violations() -> None:
@@ -219,6 +224,7 @@ def test_preview_gives_forks_no_credentials_and_fails_on_violations() -> None:
     jobs = dict(wf.jobs())
     assert jobs["plan"]["permissions"] == {"contents": "read"}
     assert "head.repo.full_name == github.repository" in jobs["engine"]["if"]
+    assert jobs["engine"]["environment"] == "preview"
     comment = next(s for s in jobs["result"]["steps"] if s.get("name") == "Sticky comment")
     assert "head.repo.full_name == github.repository" in comment["if"]
     assert any("--check" in str(s.get("run", "")) for s in jobs["result"]["steps"])
@@ -242,6 +248,8 @@ def test_ephemeral_is_opt_in_and_destroys_on_close() -> None:
     assert "'preview'" in jobs["up"]["if"]
     assert "action != 'closed'" in jobs["up"]["if"]
     assert "action == 'closed'" in jobs["down"]["if"]
+    assert "action == 'unlabeled' && github.event.label.name == 'preview'" in jobs["down"]["if"]
+    assert "action != 'unlabeled'" in jobs["up"]["if"]
     assert any("ephemeral down" in str(s.get("run", "")) for s in jobs["down"]["steps"])
 
 
@@ -249,3 +257,13 @@ def test_ephemeral_is_opt_in_and_destroys_on_close() -> None:
 def test_scheduled_workflows_can_also_be_run_by_hand(name: str) -> None:
     triggers = load(name).triggers
     assert set(triggers) == {"schedule", "workflow_dispatch"}
+
+
+def test_the_required_check_reports_in_a_merge_queue() -> None:
+    wf = load("preview.yml")
+    assert "merge_group" in wf.triggers
+    jobs = dict(wf.jobs())
+    affected = next(s for s in jobs["affected"]["steps"] if s.get("id") == "affected")
+    assert "github.event.merge_group.base_sha" in affected["env"]["BASE"]
+    comment = next(s for s in jobs["result"]["steps"] if s.get("name") == "Sticky comment")
+    assert "github.event_name == 'pull_request'" in comment["if"]
