@@ -13,7 +13,9 @@ The rules, in order, for each changed path (relative to the repository root):
    Markdown) touches nothing; anything else -- the program, components, shared code,
    ``Pulumi.yaml`` -- touches every stack of the project.
 
-Paths under ``.stackflow/`` (stackflow's cache and keys) touch nothing. Only long-lived
+Paths under ``.stackflow/`` (stackflow's cache and keys) touch nothing. A base of all
+zeros (GitHub's ``before`` on a branch's first push) has nothing to compare with: every
+stack is affected. Only long-lived
 stacks are listed: the ones with a ``Pulumi.<stack>.yaml`` in the working
 tree. A branch's ephemeral stack has no file of its own (its settings template, say
 ``stacks/ephemeral.yaml``, is not a ``Pulumi.<stack>.yaml``), and a stack whose file was
@@ -116,6 +118,16 @@ def _inside(path: str, directory: str) -> str | None:
     return None
 
 
+def every_stack(projects: Sequence[Project], config: RepoConfig) -> tuple[AffectedStack, ...]:
+    """Every long-lived stack of ``projects``, sorted."""
+    root = config.root
+    return tuple(
+        sorted(
+            {AffectedStack(_relative(p.dir, root), p.name, s) for p in projects for s in p.stacks()}
+        )
+    )
+
+
 def affected_stacks(
     changed: Iterable[str],
     projects: Sequence[Project],
@@ -125,7 +137,7 @@ def affected_stacks(
 ) -> tuple[AffectedStack, ...]:
     """The stacks touched by ``changed`` paths (relative to ``config.root``), sorted."""
     root = config.root
-    every = {AffectedStack(_relative(p.dir, root), p.name, s) for p in projects for s in p.stacks()}
+    every = set(every_stack(projects, config))
     by_dir = sorted(((_relative(p.dir, root), p) for p in projects), key=lambda item: -len(item[0]))
     policy_dir = config.policy_pack.strip("/")
     touched: set[AffectedStack] = set()
@@ -184,8 +196,10 @@ def affected_between(
     repo = gitrepo.open_repo(repo_root)
     root = gitrepo.repo_root(repo)
     config = RepoConfig.load(root)
-    base_sha = gitrepo.resolve(repo, base) if base else gitrepo.default_base(repo)
-    head_sha = gitrepo.resolve(repo, head) if head else None
-    changed = gitrepo.changed_paths(repo, base_sha, head_sha)
     projects = find_projects(root, config.projects)
+    head_sha = gitrepo.resolve(repo, head) if head else None
+    if base is not None and gitrepo.is_null(base):
+        return every_stack(projects, config)
+    base_sha = gitrepo.resolve(repo, base) if base else gitrepo.default_base(repo)
+    changed = gitrepo.changed_paths(repo, base_sha, head_sha)
     return affected_stacks(changed, projects, config, not_program=not_program)

@@ -22,6 +22,12 @@ if TYPE_CHECKING:
 DEFAULT_BRANCHES = ("main", "master")
 
 
+def is_null(rev: str) -> bool:
+    """True for the all-zeros object name GitHub sends as ``github.event.before`` on a
+    branch's first push: there is no earlier commit to compare with."""
+    return len(rev) in (40, 64) and set(rev) == {"0"}
+
+
 def open_repo(path: Path) -> Repo:
     """The repository holding ``path`` (searching parent directories)."""
     from git import InvalidGitRepositoryError, NoSuchPathError, Repo

@@ -182,6 +182,8 @@ def plan_stacks(
     root = gitrepo.repo_root(repo) if repo is not None else find_root(start)
     config = RepoConfig.load(root)
     base_sha = None
+    if base is not None and gitrepo.is_null(base):
+        no_base = True  # GitHub's `before` of a first push: every stack, against nothing
     if not no_base and repo is not None:
         base_sha = gitrepo.resolve(repo, base) if base else gitrepo.default_base(repo)
     head_rev = None

@@ -126,3 +126,31 @@ def test_between_revisions_and_against_the_working_tree(repo: GitRepo) -> None:
     assert json.dumps([s.to_dict() for s in affected_between(repo.root, base, head)]) == (
         '[{"project": "platform", "dir": ".", "stack": "prod"}]'
     )
+
+
+ZEROS = "0" * 40
+
+
+def test_a_first_push_without_a_before_commit_affects_every_stack(repo: GitRepo) -> None:
+    """GitHub sends `before` as forty zeros on a branch's first push (and the deploy
+    workflow passes it on a manual run): there is nothing to compare with, so every stack
+    is affected, never a traceback from `git diff 0000...`."""
+    head = repo.git("rev-parse", "HEAD")
+    assert affected_between(repo.root, ZEROS, head) == (ROOT_DEV, ROOT_PROD, WEB_DEV)
+    assert affected_between(repo.root, ZEROS) == (ROOT_DEV, ROOT_PROD, WEB_DEV)
+
+
+def test_the_cli_takes_a_zero_base_for_affected_and_plan(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stackflow.cli import main
+
+    monkeypatch.chdir(repo.root)
+    code = main(["affected", "--base", ZEROS, "--head", "HEAD", "--json"])
+    out = capsys.readouterr()
+    assert (code, out.err) == (0, "")
+    assert [s["stack"] for s in json.loads(out.out)] == ["dev", "prod", "dev"]
+    code = main(["plan", "--base", ZEROS, "--json", "-"])
+    out = capsys.readouterr()
+    assert "Traceback" not in out.err
+    assert "bad object" not in out.err
