@@ -23,6 +23,22 @@ if TYPE_CHECKING:
 _PATH = click.Path(file_okay=False, path_type=Path)
 
 
+class _OptionalPR(click.ParamType):
+    """A pull request number, or empty for none: the deploy workflow passes what its
+    context job found, which is empty for a direct push."""
+
+    name = "N"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value is None or isinstance(value, int):
+            return value
+        if str(value).strip() == "":
+            return None
+        if str(value).isdigit() and int(value) > 0:
+            return int(value)
+        self.fail(f"{value!r} is not a pull request number", param, ctx)
+
+
 def _repo(start: Path) -> RepoConfig:
     from stackflow.repoconfig import RepoConfig
 
@@ -187,7 +203,14 @@ def refresh_command(
 @click.command("deploy")
 @click.option("--base", required=True, help="Revision before the merge.")
 @click.option("--head", required=True, help="The merged revision (must be checked out).")
-@click.option("--pr", "pull_request", type=int, help="Pull request number, for the log.")
+@click.option(
+    "--pr", "pull_request", type=_OptionalPR(), help="Pull request number, for the log ('': none)."
+)
+@click.option(
+    "--stage",
+    help="Only the stacks named STAGE (a promotion entry) in every project: one job of the "
+    "deploy workflow.",
+)
 @click.option("--root", type=_PATH, default=Path(), show_default=True, help="Repository root.")
 @click.option("--json", "json_target", metavar="PATH|-", help="Write the result as JSON.")
 @click.option("--markdown", metavar="PATH|-", help="Write the PR comment (Markdown).")
@@ -196,6 +219,7 @@ def deploy_command(
     base: str,
     head: str,
     pull_request: int | None,
+    stage: str | None,
     root: Path,
     json_target: str | None,
     markdown: str | None,
@@ -222,7 +246,15 @@ def deploy_command(
             f"deploying {head}: the working tree has uncommitted changes that no commit "
             "holds; commit or stash them first"
         )
+    if stage is not None and stage.casefold() not in {s.casefold() for s in repo.promotion}:
+        raise StackflowError(
+            f"deploying stage {stage}: {stage} is not a promotion stage "
+            f"({', '.join(repo.promotion)}); add it to promotion in stackflow.yaml and run "
+            "`stackflow workflows`"
+        )
     stacks = affected_between(repo.root, base, head)
+    if stage is not None:
+        stacks = tuple(s for s in stacks if s.stack.casefold() == stage.casefold())
     log = DeploymentLog.open(records_location(repo, backend_url(repo)))
 
     def announce(item: Any) -> None:

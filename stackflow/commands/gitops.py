@@ -55,7 +55,10 @@ def pull_request_command(sha: str, output: Path | None) -> ExitCode:
     from stackflow.github import GitHubClient
     from stackflow.gitops.pullrequest import merged_pull_request
 
-    number = merged_pull_request(GitHubClient.from_env(), sha, root=Path())
+    warnings: list[str] = []
+    number = merged_pull_request(GitHubClient.from_env(), sha, root=Path(), warn=warnings)
+    for warning in warnings:
+        click.echo(f"stackflow: warning: {warning}", err=True)
     if output is not None:
         try:
             with output.open("a", encoding="utf-8") as out:
