@@ -23,20 +23,14 @@ if TYPE_CHECKING:
 _PATH = click.Path(file_okay=False, path_type=Path)
 
 
-class _OptionalPR(click.ParamType):
+def _optional_pr(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
     """A pull request number, or empty for none: the deploy workflow passes what its
     context job found, which is empty for a direct push."""
-
-    name = "N"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if value is None or isinstance(value, int):
-            return value
-        if str(value).strip() == "":
-            return None
-        if str(value).isdigit() and int(value) > 0:
-            return int(value)
-        self.fail(f"{value!r} is not a pull request number", param, ctx)
+    if value is None or not value.strip():
+        return None
+    if value.strip().isdigit() and int(value) > 0:
+        return int(value)
+    raise click.BadParameter(f"{value!r} is not a pull request number")
 
 
 def _repo(start: Path) -> RepoConfig:
@@ -204,7 +198,10 @@ def refresh_command(
 @click.option("--base", required=True, help="Revision before the merge.")
 @click.option("--head", required=True, help="The merged revision (must be checked out).")
 @click.option(
-    "--pr", "pull_request", type=_OptionalPR(), help="Pull request number, for the log ('': none)."
+    "--pr",
+    "pull_request",
+    callback=_optional_pr,
+    help="Pull request number, for the log ('': none).",
 )
 @click.option(
     "--stage",
