@@ -244,14 +244,85 @@ def _affected(path: str | None) -> list[dict[str, Any]]:
     return data
 
 
+def deploy_results_report(
+    directory: Path,
+    stage_results: Mapping[str, str],
+    *,
+    head: str | None = None,
+    run_url: str | None = None,
+) -> DeployReport:
+    """The deploy comment from the deploy workflow's stage jobs: every ``stackflow deploy
+    --json`` result under ``directory`` (one per stage that got that far), then a row
+    ``*/<stage>`` for each stage whose job did not succeed and left no result (failed
+    before deploying, skipped after an earlier failure, or cancelled)."""
+    from stackflow.render.markdown import DeployReport, DeployStatus, StackDeployment
+
+    rows: list[StackDeployment] = []
+    statuses = {s.value for s in DeployStatus}
+    for path in sorted(directory.rglob("*.json")) if directory.is_dir() else []:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            for item in data["stacks"]:
+                counts = item.get("counts") or {}
+                if not (
+                    isinstance(item["project"], str)
+                    and isinstance(item["stack"], str)
+                    and item["status"] in statuses
+                    and isinstance(item.get("message"), str | None)
+                    and all(isinstance(n, int) for n in counts.values())
+                ):
+                    raise TypeError(f"stack entry {item!r:.80}")
+                rows.append(
+                    StackDeployment(
+                        project=item["project"],
+                        stack=item["stack"],
+                        status=DeployStatus(item["status"]),
+                        counts={op: n for op, n in counts.items() if op != "same" and n},
+                        message=item.get("message"),
+                    )
+                )
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+            raise StackflowError(
+                f"reading the deploy result {path}: not a `stackflow deploy --json` result "
+                f"({err}); pass the directory the stage jobs' results were downloaded to"
+            ) from err
+    seen = {row.stack.casefold() for row in rows}
+    for stage, outcome in stage_results.items():
+        if outcome == "success" or stage.casefold() in seen:
+            continue
+        status = DeployStatus.FAILED if outcome == "failure" else DeployStatus.SKIPPED
+        message = f"the {stage} stage job ended: {outcome}; its log in the workflow run says why"
+        rows.append(StackDeployment("*", stage, status, message=message))
+    order = [s.casefold() for s in stage_results]
+
+    def rank(row: StackDeployment) -> int:
+        key = row.stack.casefold()
+        return order.index(key) if key in order else len(order)
+
+    return DeployReport(stacks=tuple(sorted(rows, key=rank)), head=head, run_url=run_url)
+
+
 @click.command(
     "comment",
     help="Post plan files as the pull request's one stackflow comment, editing it in place "
     "(GITHUB_TOKEN, GITHUB_REPOSITORY; the pull request from the workflow event unless --pr; "
     "on a push, the pull request the commit was merged from). With --deploy, post the "
-    "deploy result instead: --plan files are `stackflow up --json` results." + _EXIT_HELP,
+    "deploy result instead: --plan files are `stackflow up --json` results, or --results "
+    "holds `stackflow deploy --json` results." + _EXIT_HELP,
 )
-@_plan_option
+@click.option(
+    "--plan",
+    "plan_paths",
+    metavar="PLAN.json",
+    multiple=True,
+    help="A plan written by `stackflow plan --json` or `preview --json` (repeatable; - for stdin).",
+)
+@click.option(
+    "--results",
+    "results_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="With --deploy: a directory of `stackflow deploy --json` results (the stage jobs').",
+)
 @click.option("--pr", type=click.IntRange(min=1), help="Pull request number.")
 @click.option(
     "--details-url",
@@ -282,6 +353,7 @@ def comment_command(
     affected_path: str | None,
     stage_results: tuple[str, ...],
     check: bool,
+    results_dir: Path | None,
 ) -> int:
     from stackflow.github import GitHubClient
     from stackflow.render.markdown import (
@@ -291,7 +363,9 @@ def comment_command(
         render_deploy,
     )
 
-    plan = load_plans(plan_paths)
+    if not plan_paths and not (deploy and results_dir is not None):
+        raise StackflowError("posting the comment: pass --plan FILE (or --deploy --results DIR)")
+    plan = load_plans(plan_paths) if plan_paths else Plan(stacks=())
     stages, affected = _stage_results(stage_results), _affected(affected_path)
     client = GitHubClient.from_env(os.environ)
     number = pr or client.pr_from_event()
@@ -305,7 +379,12 @@ def comment_command(
         raise StackflowError(
             "posting the comment: this workflow event names no pull request; pass --pr N"
         )
-    if deploy:
+    if deploy and results_dir is not None:
+        report = deploy_results_report(
+            results_dir, stages, head=sha or None, run_url=run_url(os.environ)
+        )
+        body, marker = render_deploy(report), DEPLOY_MARKER
+    elif deploy:
         report = deploy_report(
             plan, affected, stages, head=sha or None, run_url=run_url(os.environ)
         )
