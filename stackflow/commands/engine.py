@@ -336,6 +336,11 @@ def drift_command(
     candidates = long_lived_stacks(repo, find_projects(repo.root, repo.projects))
     if stack:
         candidates = [(p, s) for p, s in candidates if s == stack]
+        if not candidates and stack.casefold() in {s.casefold() for s in repo.promotion}:
+            # The drift workflow has a job per promotion stage, also before any project
+            # has that stage's stack file.
+            click.echo(f"No project has a stack file for stage {stack}: nothing to check.")
+            return ExitCode.OK
         if not candidates:
             raise StackflowError(
                 f"checking drift: stack {stack!r} is not a protected stack with a stack file "

@@ -97,3 +97,20 @@ def test_a_stage_outside_promotion_is_one_line(
     assert code == 1
     assert "qa is not a promotion stage" in err
     assert "Traceback" not in err
+
+
+def test_a_stage_with_no_stack_file_yet_has_nothing_to_deploy_or_check(
+    repo: RepoConfig, merged: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`promotion: [dev, qa, prod]` before any project has Pulumi.qa.yaml: the generated
+    qa jobs succeed with nothing to do, so prod still follows, and say so."""
+    config = repo.root / "stackflow.yaml"
+    config.write_text(config.read_text().replace("staging", "qa"), "utf-8")
+    git(repo.root, "commit", "-qam", "promotion: [dev, qa, prod]")
+    head = git(repo.root, "rev-parse", "HEAD")
+    root = str(repo.root)
+    assert main(["deploy", "--stage", "qa", "--base", merged, "--head", head, "--root", root]) == 0
+    assert "Nothing to deploy" in capsys.readouterr().out
+    assert main(["drift", "--stack", "qa", "--root", root]) == 0
+    assert "nothing to check" in capsys.readouterr().out
+    assert main(["drift", "--stack", "nope", "--root", root]) == 1
