@@ -255,7 +255,21 @@ def plan_stacks(
                 policy_config=policy_config,
             )
         )
+    stacks = [_unpromoted_note(plan, config) for plan in stacks]
     return Plan(stacks=tuple(sorted(stacks, key=lambda s: (s.project, s.stack))))
+
+
+def _unpromoted_note(plan: StackPlan, config: RepoConfig) -> StackPlan:
+    """The deploy workflow deploys promotion stages only: say so on any other stack."""
+    if plan.stack.casefold() in {s.casefold() for s in config.promotion}:
+        return plan
+    note = Diagnostic(
+        "info",
+        f"not deployed on merge: {plan.stack} is not in stackflow.yaml's promotion "
+        f"({', '.join(config.promotion)}); deploy it with `stackflow up --stack {plan.stack}`, "
+        "or add it to promotion and run `stackflow workflows`",
+    )
+    return replace(plan, diagnostics=(*plan.diagnostics, note))
 
 
 def _stack_plan(

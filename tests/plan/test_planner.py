@@ -167,3 +167,18 @@ def test_cli_affected_json_is_a_job_matrix(
     assert json.loads(capsys.readouterr().out) == [{"project": "shop", "dir": ".", "stack": "prod"}]
     assert cli.main(["affected", "--base", "HEAD"]) == ExitCode.OK
     assert capsys.readouterr().out == "shop/prod\t.\n"
+
+
+def test_a_stack_outside_promotion_is_planned_and_says_a_merge_will_not_deploy_it(
+    shop: GitRepo,
+) -> None:
+    """The deploy workflow has a job per promotion stage only: the plan must not let a
+    reviewer believe merging deploys `qa` (break 4: such stacks silently never deployed)."""
+    shop.write({"app/Pulumi.qa.yaml": "config:\n  shop:owner: qa\n"})
+    plan = planner.plan_stacks(shop.root, base="HEAD")
+    (qa,) = plan.stacks
+    notes = [d.message for d in qa.diagnostics if d.severity == "info"]
+    assert any("not deployed on merge" in n and "promotion" in n for n in notes), notes
+    assert not qa.has_errors
+    dev = planner.plan_stacks(shop.root, stack="dev", base="HEAD")
+    assert not [d for d in dev.stacks[0].diagnostics if "promotion" in d.message]
