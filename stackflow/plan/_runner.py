@@ -778,8 +778,8 @@ def _manifest(capture: Capture, ctx: RunContext, config: dict[str, str]) -> dict
     }
 
 
-def main() -> None:
-    request = json.loads(sys.stdin.read())
+def serve(request: dict[str, Any]) -> None:
+    """Run ``request`` and write its result document to the file the request names."""
     result_file = Path(request["resultFile"])
     # The program's prints go to stderr: standard output is not ours to fill.
     sys.stdout = sys.stderr
@@ -795,6 +795,10 @@ def main() -> None:
         }
     result_file.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
     sys.stderr.flush()
+
+
+def main() -> None:
+    serve(json.loads(sys.stdin.read()))
     # Skip interpreter teardown: collecting thousands of resources and futures costs
     # seconds and changes nothing.
     os._exit(0)

@@ -15,6 +15,8 @@ What crosses the process boundary:
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import hashlib
 import hmac
 import json
@@ -23,6 +25,7 @@ import secrets
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,7 @@ from typing import Any
 import yaml
 
 from stackflow.errors import StackflowError, yaml_problem
+from stackflow.plan import warm
 from stackflow.plan.manifest import Manifest
 from stackflow.plan.offline import FILE_NAME as OFFLINE_FILE
 from stackflow.plan.offline import load_offline_answers
@@ -37,6 +41,8 @@ from stackflow.project import Project, find_projects
 from stackflow.repoconfig import find_root
 
 DIGEST_KEY_ENV = "STACKFLOW_DIGEST_KEY"
+# Set to 0 to run every synth in a fresh interpreter instead of a warm fork.
+WARM_ENV = "STACKFLOW_WARM"
 DIGEST_KEY_FILE = Path(".stackflow") / "digest-key"
 # Environment variables the Pulumi CLI sets for a program; a synth sets its own state.
 _PULUMI_RUNTIME_ENV = (
@@ -202,30 +208,68 @@ def synth(
             "capture": capture,
             "fast": fast_runtime,
         }
-        env = {k: v for k, v in os.environ.items() if k not in _PULUMI_RUNTIME_ENV}
-        env["PYTHONHASHSEED"] = "0"
-        proc = subprocess.run(
-            # -P: the child must import this stackflow, not one in the project directory.
-            [sys.executable, "-P", "-m", "stackflow.plan._runner"],
-            input=json.dumps(request),
-            cwd=project.dir,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.stderr:
-            sys.stderr.write(proc.stderr)
+        status = _run_child(request, cwd=project.dir, env=_child_env(), tmp=Path(tmp))
         try:
             result = json.loads(result_file.read_text(encoding="utf-8"))
         except (FileNotFoundError, ValueError) as err:
             raise StackflowError(
                 f"synthesizing stack {stack} of {project.name}: the synth process exited "
-                f"with status {proc.returncode} and no result; its output is above"
+                f"with status {status} and no result; its output is above"
             ) from err
     if "error" in result:
         raise _error(result["error"], project, stack)
     return Manifest.from_dict(result["manifest"])
+
+
+def _child_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _PULUMI_RUNTIME_ENV}
+    env["PYTHONHASHSEED"] = "0"
+    return env
+
+
+_zygote: warm.Zygote | None = None
+_zygote_lock = threading.Lock()
+
+
+def _warm_zygote(env: dict[str, str]) -> warm.Zygote | None:
+    """The process's zygote, started on first use; None where synths run cold."""
+    global _zygote  # one zygote per stackflow process
+    if not warm.available() or os.environ.get(WARM_ENV, "1") == "0":
+        return None
+    with _zygote_lock:
+        if _zygote is None or not _zygote.alive:
+            _zygote = warm.Zygote(env)
+            atexit.register(_zygote.close)
+        return _zygote
+
+
+def _run_child(request: dict[str, Any], *, cwd: Path, env: dict[str, str], tmp: Path) -> int:
+    """Run the synth runner on ``request``: forked from the warm zygote, else a fresh
+    interpreter; the program's output is passed on to our stderr. Its exit status."""
+    zygote = _warm_zygote(env)
+    if zygote is not None:
+        stderr_file = tmp / "stderr.txt"
+        try:
+            status = zygote.run(request, cwd=cwd, env=env, stderr=stderr_file).status
+        except warm.ZygoteGone:
+            pass  # run it cold below
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                sys.stderr.write(stderr_file.read_text(encoding="utf-8", errors="replace"))
+            return status
+    proc = subprocess.run(
+        # -P: the child must import this stackflow, not one in the project directory.
+        [sys.executable, "-P", "-m", "stackflow.plan._runner"],
+        input=json.dumps(request),
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.stderr:
+        sys.stderr.write(proc.stderr)
+    return proc.returncode
 
 
 def _error(error: dict[str, Any], project: Project, stack: str) -> StackflowError:
