@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
@@ -54,6 +54,10 @@ class Target:
     stack: str
     rel_dir: str
     """The project's directory relative to the repository root (``.`` for the root)."""
+
+    @property
+    def label(self) -> str:
+        return self.stack if self.rel_dir == "." else f"{self.rel_dir}:{self.stack}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,8 +169,12 @@ def plan_stacks(
     policy_pack: Path | None = None,
     policy_config: Path | None = None,
     use_cache: bool = True,
+    progress: Callable[[str], None] | None = None,
 ) -> Plan:
-    """The offline Plan of the chosen stacks of the repository holding ``start``."""
+    """The offline Plan of the chosen stacks of the repository holding ``start``.
+
+    ``progress`` is told, as each synth ends, which stack is done and how many are left.
+    """
     if stack is not None and all_stacks:
         raise StackflowError("choosing stacks: --stack and --all exclude each other; pass one")
     if base is not None and no_base:
@@ -233,6 +241,8 @@ def plan_stacks(
             )
             if tree is not None and i not in cached:
                 bases[i] = pool.submit(_base_manifest, target, tree, key=key, scrub=scrub)
+        if progress is not None:
+            _report_progress(progress, targets, heads, bases)
         head_outcomes = [f.result() for f in heads]
         base_outcomes = {i: f.result() for i, f in bases.items()}
     if cache is not None and base_sha is not None:
@@ -270,6 +280,19 @@ def _unpromoted_note(plan: StackPlan, config: RepoConfig) -> StackPlan:
         "or add it to promotion and run `stackflow workflows`",
     )
     return replace(plan, diagnostics=(*plan.diagnostics, note))
+
+
+def _report_progress(
+    progress: Callable[[str], None],
+    targets: Sequence[Target],
+    heads: Sequence[Future[_Outcome]],
+    bases: dict[int, Future[_Outcome]],
+) -> None:
+    labels = {id(f): f"{t.label} (head)" for t, f in zip(targets, heads, strict=True)}
+    labels.update({id(f): f"{targets[i].label} (base)" for i, f in bases.items()})
+    futures = [*heads, *bases.values()]
+    for done, future in enumerate(as_completed(futures), start=1):
+        progress(f"synthesized {labels[id(future)]}: {done}/{len(futures)}")
 
 
 def _stack_plan(
