@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from stackflow.commands._io import write_output
+from stackflow.commands._io import terminal_progress, write_output
 from stackflow.errors import ExitCode
 
 PLAN_HELP = """\
@@ -79,6 +79,7 @@ def plan_command(
         policy_pack=policy_pack,
         policy_config=policy_config,
         use_cache=not no_cache,
+        progress=terminal_progress(),
     )
     if json_out is not None:
         write_output(json_out, plan.to_json(), what="the plan JSON")
@@ -98,10 +99,18 @@ def plan_command(
 @click.command(
     "affected",
     help=(
-        "List the stacks a change touches: a stack's config file touches that stack; the "
-        "rest of a project's directory (program, components, shared code) touches all its "
-        "stacks, except tests, docs, benchmarks, workflows and Markdown; the policy pack and "
-        "stackflow.yaml touch every stack; stackflow.yaml's `affected` rules add more.\n\n"
+        "List the stacks a change affects, by impact: every stack of every project is "
+        "planned offline at the base and the head, and a stack is listed when its plan is "
+        "not empty (a resource or output changes), when it cannot be synthesized, or when "
+        "the policy pack changed and it has findings. A change only to paths that cannot "
+        "change a program (tests, docs, benchmarks, workflows, Markdown) lists nothing "
+        "without synthesizing. --by-paths uses the path rules alone (no synth): a stack's "
+        "config file touches that stack; the rest of a project's directory touches all its "
+        "stacks; the policy pack and stackflow.yaml touch every stack; stackflow.yaml's "
+        "`affected` rules add more.\n\n"
+        "\b\nExamples:\n"
+        "  stackflow affected --base origin/main --explain\n"
+        '  stackflow affected --base "$BASE" --head "$HEAD" --json > affected.json\n\n'
         "Exit status: 0 listed (possibly none); 1 error."
     ),
 )
@@ -111,8 +120,10 @@ def plan_command(
     "--json",
     "as_json",
     is_flag=True,
-    help='Print a JSON list of {"project", "dir", "stack"} (a GitHub job matrix).',
+    help='Print a JSON list of {"project", "dir", "stack", "reason"} (a GitHub job matrix).',
 )
+@click.option("--explain", is_flag=True, help="Say, per stack, the first thing that changed.")
+@click.option("--by-paths", is_flag=True, help="Decide by the path rules only; synthesize nothing.")
 @click.option(
     "--not-program",
     "not_program",
@@ -123,18 +134,35 @@ def plan_command(
     ".gitignore, Makefile).",
 )
 def affected_command(
-    base: str | None, head: str | None, as_json: bool, not_program: tuple[str, ...]
+    base: str | None,
+    head: str | None,
+    as_json: bool,
+    explain: bool,
+    by_paths: bool,
+    not_program: tuple[str, ...],
 ) -> ExitCode:
     from stackflow.affected import DEFAULT_NOT_PROGRAM, affected_between
+    from stackflow.impact import Impact, impact_between
 
-    stacks = affected_between(
-        Path.cwd(), base, head, not_program=not_program or DEFAULT_NOT_PROGRAM
-    )
-    if as_json:
-        click.echo(json.dumps([s.to_dict() for s in stacks]))
+    globs = not_program or DEFAULT_NOT_PROGRAM
+    if by_paths:
+        stacks = affected_between(Path.cwd(), base, head, not_program=globs)
+        impacts = [Impact(s, "its paths changed") for s in stacks]
     else:
-        for s in stacks:
-            click.echo(f"{s.project}/{s.stack}\t{s.dir}")
+        result = impact_between(
+            Path.cwd(), base, head, not_program=globs, progress=terminal_progress()
+        )
+        impacts = list(result.affected)
+        if result.unchanged and not as_json:
+            names = ", ".join(f"{s.project}/{s.stack}" for s in result.unchanged)
+            how = "no program path changed" if result.prefiltered else "checked"
+            click.echo(f"unchanged ({how}): {names}", err=True)
+    if as_json:
+        click.echo(json.dumps([i.to_dict() for i in impacts]))
+    else:
+        for i in impacts:
+            line = f"{i.stack.project}/{i.stack.stack}\t{i.stack.dir}"
+            click.echo(f"{line}\t{i.reason}" if explain else line)
     return ExitCode.OK
 
 

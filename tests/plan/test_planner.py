@@ -164,7 +164,14 @@ def test_cli_affected_json_is_a_job_matrix(
     monkeypatch.chdir(shop.root)
     shop.write({"app/Pulumi.prod.yaml": "config:\n  shop:owner: dave\n"})
     assert cli.main(["affected", "--base", "HEAD", "--json"]) == ExitCode.OK
-    assert json.loads(capsys.readouterr().out) == [{"project": "shop", "dir": ".", "stack": "prod"}]
+    assert json.loads(capsys.readouterr().out) == [
+        {
+            "project": "shop",
+            "dir": ".",
+            "stack": "prod",
+            "reason": "delete aws:s3/bucket:Bucket data",
+        }
+    ]
     assert cli.main(["affected", "--base", "HEAD"]) == ExitCode.OK
     assert capsys.readouterr().out == "shop/prod\t.\n"
 
