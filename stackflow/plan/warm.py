@@ -10,7 +10,8 @@ interpreter has after the same imports.
 What the zygote imports is learned: after each child, the modules it imported from the
 standard library and site-packages (never the repository's own code, which differs between
 a base and a head checkout) are imported into the zygote for the children that follow, and
-remembered in the user's cache directory for the next run's zygote.
+remembered in the user's cache directory for the next run's zygote (the modules this run's
+children used, so the list follows the programs and does not grow forever).
 
 Protocol (JSON lines): the client writes ``{"id", "cwd", "env", "request", "stderr",
 "modules"}`` to the zygote's stdin; the zygote answers ``{"id", "status", "cpu"}`` on its stdout
@@ -232,8 +233,8 @@ def serve() -> None:
     protocol = os.dup(1)
     os.dup2(2, 1)  # anything an import prints goes to stderr, not into the protocol
     _preload(list(_BASE_MODULES))
-    known = _known_modules()
-    _preload(sorted(known))
+    _preload(sorted(_known_modules()))
+    used: set[str] = set()  # by this run's children: what the next run's zygote imports
     pending: dict[int, dict[str, Any]] = {}
     buffer = b""
     while True:
@@ -266,9 +267,9 @@ def serve() -> None:
             }
             os.write(protocol, json.dumps(reply).encode() + b"\n")
             _preload(learned)
-            if not known.issuperset(learned):
-                known.update(learned)
-                _remember(known)
+            if not used.issuperset(learned):
+                used.update(learned)
+                _remember(used)
     for pid in pending:  # the client is gone: nobody reads these results
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
