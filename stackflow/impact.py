@@ -24,7 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from stackflow import gitrepo
-from stackflow.affected import DEFAULT_NOT_PROGRAM, WORKSPACE, AffectedStack, glob_match
+from stackflow.affected import (
+    DEFAULT_NOT_PROGRAM,
+    WORKSPACE,
+    AffectedStack,
+    affected_between,
+    glob_match,
+)
 from stackflow.plan.model import Op, StackPlan
 from stackflow.project import Project, find_projects
 from stackflow.repoconfig import RepoConfig
@@ -105,6 +111,11 @@ def impact_between(
 
     repo = gitrepo.open_repo(repo_root)
     root = gitrepo.repo_root(repo)
+    if base is not None and gitrepo.is_null(base):
+        # A branch's first push: nothing to compare with, so every stack is affected.
+        everything = affected_between(root, base, head)
+        reason = "no base revision to compare with"
+        return ImpactResult(tuple(Impact(s, reason) for s in everything), ())
     base_sha = gitrepo.resolve(repo, base) if base else gitrepo.default_base(repo)
     head_sha = gitrepo.resolve(repo, head) if head else None
     changed = gitrepo.changed_paths(repo, base_sha, head_sha)
@@ -128,11 +139,11 @@ def impact_between(
     affected, unchanged = [], []
     for stack_plan in plan.stacks:
         target = every[(stack_plan.project, stack_plan.stack)]
-        reason = stack_impact(stack_plan, policy_changed=policy_changed)
-        if reason is None:
+        why = stack_impact(stack_plan, policy_changed=policy_changed)
+        if why is None:
             unchanged.append(target)
         else:
-            affected.append(Impact(target, reason))
+            affected.append(Impact(target, why))
     return ImpactResult(tuple(affected), tuple(unchanged))
 
 

@@ -148,3 +148,8 @@ def test_cli_affected_json_and_explain(
 def test_impact_report_is_json_serializable(monorepo: GitRepo, tmp_path: Path) -> None:
     result = impact_between(monorepo.root, "HEAD")
     assert json.loads(json.dumps(result.to_dict()))["prefiltered"] is True
+
+
+def test_an_all_zeros_base_affects_every_stack(monorepo: GitRepo) -> None:
+    result = impact_between(monorepo.root, "0" * 40)
+    assert keys(i.stack for i in result.affected) == ["billing/dev", "web/dev", "web/prod"]
