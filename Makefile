@@ -53,6 +53,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/policy_bench.py
 	$(BIN)/python benchmarks/engine_events_bench.py
 	$(BIN)/python benchmarks/reap_bench.py
+	$(BIN)/python benchmarks/warm_bench.py
 
 docs: $(STAMP)
 	$(BIN)/stackflow policy docs --out docs/POLICIES.md
