@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from stackflow.commands import engine, ephemeral, github, gitops, plan, policy, synth
+from stackflow.commands import engine, ephemeral, github, gitops, graph, plan, policy, synth
 
 ALL_COMMANDS: list[click.Command] = [
     *synth.COMMANDS,
@@ -18,4 +18,5 @@ ALL_COMMANDS: list[click.Command] = [
     *engine.COMMANDS,
     *ephemeral.COMMANDS,
     *gitops.COMMANDS,
+    *graph.COMMANDS,
 ]

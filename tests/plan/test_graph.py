@@ -1,0 +1,114 @@
+"""The stack graph on a fixture repository: a network project whose outputs an app reads.
+
+Synths run for real; the graph comes from the StackReference resources in the manifests.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from stackflow import cli
+from stackflow.errors import ExitCode, StackflowError
+from stackflow.graph import StackGraph, reference_key, stack_graph
+from stackflow.impact import impact_between
+
+from .conftest import GitRepo
+
+pytestmark = pytest.mark.slow
+
+NETWORK = """\
+import pulumi
+import pulumi_aws as aws
+
+cidr = pulumi.Config().require("cidr")
+vpc = aws.ec2.Vpc("main", cidr_block=cidr)
+pulumi.export("cidr", cidr)
+"""
+
+APP = """\
+import pulumi
+import pulumi_aws as aws
+
+network = pulumi.StackReference(f"organization/network/{pulumi.get_stack()}")
+shared = pulumi.StackReference("acme/shared/prod")
+aws.ec2.SecurityGroup(
+    "web",
+    ingress=[{"protocol": "tcp", "from_port": 443, "to_port": 443,
+              "cidr_blocks": [network.get_output("cidr")]}],
+    tags={"zone": shared.get_output("zoneId")},
+)
+"""
+
+REPO = {
+    "stackflow.yaml": 'projects: ["network", "app"]\n',
+    "network/Pulumi.yaml": "name: network\nruntime: python\n",
+    "network/__main__.py": NETWORK,
+    "network/Pulumi.dev.yaml": "config:\n  network:cidr: 10.0.0.0/16\n",
+    "network/Pulumi.prod.yaml": "config:\n  network:cidr: 10.1.0.0/16\n",
+    "app/Pulumi.yaml": "name: app\nruntime: python\n",
+    "app/__main__.py": APP,
+    "app/Pulumi.dev.yaml": "config: {}\n",
+    "app/Pulumi.prod.yaml": "config: {}\n",
+    "app/offline.yaml": "stackReferences:\n  acme/shared/prod: {zoneId: Z0SHARED}\n",
+}
+
+
+@pytest.fixture
+def repo(git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
+    git_repo.write(REPO)
+    git_repo.commit("network and app")
+    monkeypatch.chdir(git_repo.root)
+    return git_repo
+
+
+def test_edges_order_and_external_stacks(repo: GitRepo) -> None:
+    graph = stack_graph(repo.root)
+    assert graph.errors == {}
+    assert graph.reads == {
+        "app/dev": ("network/dev", "shared/prod"),
+        "app/prod": ("network/prod", "shared/prod"),
+        "network/dev": (),
+        "network/prod": (),
+    }
+    assert graph.external == ("shared/prod",)
+    assert graph.order(graph.reads) == [
+        ["network/dev", "network/prod"],
+        ["app/dev", "app/prod"],
+    ]
+    assert graph.dependents("network/dev") == ("app/dev",)
+
+
+def test_a_network_output_change_reaches_the_app_that_reads_it(repo: GitRepo) -> None:
+    repo.write({"network/Pulumi.dev.yaml": "config:\n  network:cidr: 10.9.0.0/16\n"})
+    result = impact_between(repo.root, "HEAD")
+    reasons = {f"{i.stack.project}/{i.stack.stack}": i.reason for i in result.affected}
+    assert sorted(reasons) == ["app/dev", "network/dev"]
+    assert reasons["app/dev"] == "update aws:ec2/securityGroup:SecurityGroup web"
+    graph = stack_graph(repo.root)
+    assert graph.order(reasons) == [["network/dev"], ["app/dev"]]
+
+
+def test_a_cycle_is_refused_naming_it() -> None:
+    graph = StackGraph(reads={"a/dev": ("b/dev",), "b/dev": ("c/dev",), "c/dev": ("a/dev",)})
+    with pytest.raises(StackflowError, match=r"cycle a/dev -> b/dev -> c/dev -> a/dev"):
+        graph.order(graph.reads)
+
+
+def test_reference_names_in_every_spelling() -> None:
+    assert reference_key("org/net/dev", "app") == "net/dev"
+    assert reference_key("net/dev", "app") == "net/dev"
+    assert reference_key("dev", "app") == "app/dev"
+
+
+def test_cli_prints_mermaid_dot_and_json(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["graph"]) == ExitCode.OK
+    mermaid = capsys.readouterr().out
+    assert mermaid.startswith("flowchart LR\n")
+    assert '(["shared/prod (outside)"])' in mermaid
+    assert cli.main(["graph", "--format", "dot"]) == ExitCode.OK
+    assert '"app/dev" -> "network/dev";' in capsys.readouterr().out
+    assert cli.main(["graph", "--format", "json"]) == ExitCode.OK
+    data = json.loads(capsys.readouterr().out)
+    assert {"from": "app/prod", "to": "network/prod"} in data["edges"]
