@@ -9,9 +9,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from stackflow.errors import StackflowError
-from stackflow.naming import MAX_LENGTH, is_ephemeral_name, stack_name
+from stackflow.naming import is_ephemeral_name, stack_name
 
 PROTECTED = ("dev", "staging", "prod", "local")
+LONGEST = 40
+"""The documented bound, written out: a wrong constant in the module must fail here."""
 DNS_LABEL = re.compile(r"[a-z]([a-z0-9-]*[a-z0-9])?")
 
 branches = st.text(min_size=1, max_size=400) | st.text(alphabet="aAbB0-/_. ", min_size=1)
@@ -22,7 +24,7 @@ prs = st.none() | st.integers(min_value=1, max_value=999_999_999)
 def assert_valid(name: str) -> None:
     assert DNS_LABEL.fullmatch(name), name
     assert "--" not in name, name
-    assert len(name) <= MAX_LENGTH, name
+    assert len(name) <= LONGEST, name
     assert is_ephemeral_name(name), name
     assert name.casefold() not in PROTECTED
 
@@ -100,3 +102,38 @@ def test_distinct_by_case_alone(branch: str) -> None:
     upper = branch.upper()
     if upper != branch:
         assert stack_name(upper) != stack_name(branch)
+
+
+@pytest.mark.parametrize(
+    ("pr", "prefix"), [(None, "br-"), (7, "pr-7-"), (999_999_999, "pr-999999999-")]
+)
+def test_the_40_character_bound_is_reached_exactly_and_never_passed(
+    pr: int | None, prefix: str
+) -> None:
+    room = LONGEST - len(prefix)
+    fits = "a" * room
+    assert stack_name(fits, pr) == prefix + fits  # clean and exactly 40: kept as it is
+    longer = stack_name("a" * (room + 1), pr)  # one more: shortened and hashed, still 40
+    assert len(longer) == LONGEST
+    assert longer.startswith(prefix + "a" * (room - 9) + "-")
+    assert is_ephemeral_name(longer)
+
+
+def test_names_past_40_characters_are_not_ephemeral() -> None:
+    assert is_ephemeral_name("br-" + "a" * 37)
+    assert not is_ephemeral_name("br-" + "a" * 38)
+    assert not is_ephemeral_name("pr-7-" + "a" * 36)
+
+
+@pytest.mark.parametrize(
+    ("branch", "slug"),
+    [
+        ("caf\u00e9", "cafe"),  # an accented letter keeps its base letter (decomposition)
+        ("\uff46\uff45\uff41\uff54", "feat"),  # full-width letters (compatibility folding)
+        ("\ufb01x-\u2167", "fix-viii"),  # a ligature and a Roman numeral
+    ],
+)
+def test_unicode_look_alikes_fold_to_their_ascii_letters(branch: str, slug: str) -> None:
+    name = stack_name(branch)
+    assert name.startswith(f"br-{slug}-"), name
+    assert len(name) == len(f"br-{slug}-") + 8

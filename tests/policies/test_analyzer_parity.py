@@ -10,6 +10,7 @@ report the same policies at the same levels.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,13 +18,13 @@ from typing import Any
 
 import grpc
 import pytest
-from google.protobuf import empty_pb2, struct_pb2
+from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from stackflow.plan.manifest import Resource
 from stackflow.plan.values import is_unknown, unknown
-from stackflow.policy import config_for, effective_config, evaluate, load_pack
+from stackflow.policy import evaluate, load_pack
 from tests.policies.conftest import PACK, manifest, res
 
 
@@ -65,13 +66,43 @@ def _struct(data: dict[str, Any]) -> struct_pb2.Struct:
     return struct
 
 
+def _engine_config(stub: analyzer_pb2_grpc.AnalyzerStub, kind: str) -> dict[str, Any]:
+    """The config the Pulumi CLI sends for ``--policy-pack-config config/<kind>.json``,
+    worked out as the CLI works it out (``ReconcilePolicyPackConfig``): from the
+    analyzer's own policy info (default levels, config schemas) and the raw file, and
+    nothing of stackflow's resolver, so a resolution bug on either side shows as a
+    difference in findings. Every policy gets a level and its knobs: the schema defaults,
+    then ``all``'s level, then the policy's own entry (a level, or an object with an
+    ``enforcementLevel`` and knobs)."""
+    raw = json.loads((PACK / "config" / f"{kind}.json").read_text("utf-8"))
+    info = stub.GetAnalyzerInfo(empty_pb2.Empty())
+
+    def level_of(entry: Any) -> int | None:
+        if isinstance(entry, dict):
+            entry = entry.get("enforcementLevel")
+        return None if entry is None else int(getattr(analyzer_pb2, str(entry).upper()))
+
+    resolved: dict[str, Any] = {}
+    for policy in info.policies:
+        schema = json_format.MessageToDict(policy.configSchema.properties)
+        knobs = {k: s["default"] for k, s in schema.items() if "default" in s}
+        level = policy.enforcementLevel
+        for entry in (raw.get("all"), raw.get(policy.name)):
+            if level_of(entry) is not None:
+                level = level_of(entry)
+            if isinstance(entry, dict) and entry is not raw.get("all"):
+                knobs.update({k: v for k, v in entry.items() if k != "enforcementLevel"})
+        resolved[policy.name] = (level, knobs)
+    return resolved
+
+
 def _configure(stub: analyzer_pb2_grpc.AnalyzerStub, kind: str) -> None:
-    """Send the reconciled config the way the engine does (every policy, with a level)."""
+    """Configure the analyzer the way the engine does (every policy, with a level)."""
     request = analyzer_pb2.ConfigureAnalyzerRequest()
-    for name, config in effective_config(PACK, config_for(PACK, kind)).items():
+    for name, (level, knobs) in _engine_config(stub, kind).items():
         entry = request.policyConfig[name]
-        entry.enforcementLevel = getattr(analyzer_pb2, config.level.value.upper())
-        entry.properties.update(dict(config.properties))
+        entry.enforcementLevel = level
+        entry.properties.update(knobs)
     stub.Configure(request)
 
 

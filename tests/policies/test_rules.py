@@ -45,6 +45,18 @@ def pod(*containers: dict[str, object], **spec: object) -> dict[str, object]:
     return {"spec": {"template": {"spec": {"containers": list(containers), **spec}}}}
 
 
+OPEN4, OPEN6 = "0.0.0.0/0", "::/0"
+
+
+def sg(name: str, rule: dict[str, object]) -> Resource:
+    """A security group with one ingress rule."""
+    return res(SG, name, {"tags": TAGS, "ingress": [rule]})
+
+
+def bucket_policy(name: str, *statements: dict[str, object]) -> Resource:
+    return res("aws:s3/bucketPolicy:BucketPolicy", name, {"policy": statement_policy(*statements)})
+
+
 GOOD_CONTAINER = {
     "name": "app",
     "image": "registry.example.com/app:1.4.2",
@@ -65,9 +77,14 @@ _b = bucket()
 _vpc = res("aws:ec2/vpc:Vpc", "main", {"cidrBlock": "10.0.0.0/16", "tags": TAGS})
 _other = bucket("other")
 
-# (policy, environment kind, violating resources, compliant resources)
-CASES = [
-    ("s3-bucket-encryption", "prod", [_b, _other, sse(_other)], [_b, sse(_b)]),
+STACK_LEVEL = ""
+"""In a case's ``flagged`` set: one finding on the stack itself (no resource URN)."""
+
+# (policy, environment kind, violating resources, compliant resources, flagged): the
+# violating list may hold context resources too; ``flagged`` names exactly the resources
+# (or STACK_LEVEL) the policy must report, so a rule that misses one of them fails.
+CASES: list[tuple[str, str, list[Resource], list[Resource], set[str]]] = [
+    ("s3-bucket-encryption", "prod", [_b, _other, sse(_other)], [_b, sse(_b)], {"data"}),
     (
         "s3-bucket-encryption",
         "prod",
@@ -79,6 +96,7 @@ CASES = [
                 }
             )
         ],
+        {"data"},
     ),
     (
         "s3-bucket-public-access-block",
@@ -111,8 +129,9 @@ CASES = [
                 },
             ),
         ],
+        {"data"},
     ),
-    ("s3-no-public-acl", "prod", [bucket(acl="public-read")], [bucket(acl="private")]),
+    ("s3-no-public-acl", "prod", [bucket(acl="public-read")], [bucket(acl="private")], {"data"}),
     (
         "s3-no-public-acl",
         "prod",
@@ -136,6 +155,7 @@ CASES = [
             )
         ],
         [res("aws:s3/bucketAclV2:BucketAclV2", "acl", {"acl": "private"})],
+        {"acl"},
     ),
     (
         "s3-no-public-bucket-policy",
@@ -181,12 +201,14 @@ CASES = [
                 },
             )
         ],
+        {"policy"},
     ),
     (
         "s3-bucket-versioning",
         "prod",
         [_b, companion(VERSIONING, "v", _b, {"versioningConfiguration": {"status": "Suspended"}})],
         [_b, companion(VERSIONING, "v", _b, {"versioningConfiguration": {"status": "Enabled"}})],
+        {"data"},
     ),
     (
         "ec2-no-open-admin-ingress",
@@ -231,6 +253,7 @@ CASES = [
                 },
             )
         ],
+        {"ssh"},
     ),
     (
         "ec2-no-open-admin-ingress",
@@ -277,42 +300,49 @@ CASES = [
                 },
             ),
         ],
+        {"rdp", "all"},
     ),
     (
         "vpc-flow-logs",
         "prod",
         [_vpc],
         [_vpc, companion("aws:ec2/flowLog:FlowLog", "flow", _vpc, {"trafficType": "ALL"})],
+        {"main"},
     ),
     (
         "rds-storage-encrypted",
         "prod",
         [res(RDS, "db", {})],
         [res(RDS, "db", {"storageEncrypted": True})],
+        {"db"},
     ),
     (
         "rds-not-publicly-accessible",
         "prod",
         [res(RDS, "db", {"publiclyAccessible": True})],
         [res(RDS, "db", {"publiclyAccessible": False})],
+        {"db"},
     ),
     (
         "rds-backup-retention",
         "prod",
         [res(RDS, "db", {"backupRetentionPeriod": 7.0})],
         [res(RDS, "db", {"backupRetentionPeriod": 14.0})],
+        {"db"},
     ),
     (
         "rds-backup-retention",
         "prod",
         [res(RDS, "db", {})],
         [res(RDS, "db", {"backupRetentionPeriod": 30})],
+        {"db"},
     ),
     (
         "rds-deletion-protection",
         "prod",
         [res("aws:rds/cluster:Cluster", "db", {"deletionProtection": False})],
         [res("aws:rds/cluster:Cluster", "db", {"deletionProtection": True})],
+        {"db"},
     ),
     (
         "iam-no-wildcard-admin",
@@ -355,6 +385,7 @@ CASES = [
                 },
             )
         ],
+        {"admin", "role", "attach"},
     ),
     (
         "kms-key-rotation",
@@ -365,12 +396,14 @@ CASES = [
             # Asymmetric keys cannot rotate: the policy does not apply to them.
             res("aws:kms/key:Key", "signing", {"customerMasterKeySpec": "RSA_2048", "tags": TAGS}),
         ],
+        {"key"},
     ),
     (
         "aws-required-tags",
         "dev",
         [res("aws:sqs/queue:Queue", "q", {"tags": {"owner": "team"}})],
         [res("aws:sqs/queue:Queue", "q", {"tags": TAGS}), res(DEPLOYMENT, "k8s-is-not-aws", {})],
+        {"q"},
     ),
     (
         "allowed-instance-classes",
@@ -383,24 +416,28 @@ CASES = [
             res("aws:ec2/instance:Instance", "vm", {"instanceType": "t3.micro", "tags": TAGS}),
             res(RDS, "db", {"instanceClass": "db.t4g.small", "tags": TAGS}),
         ],
+        {"vm", "db"},
     ),
     (
         "max-nat-gateways",
         "ephemeral",
         [res("aws:ec2/natGateway:NatGateway", f"nat-{i}", {"tags": TAGS}) for i in range(2)],
         [res("aws:ec2/natGateway:NatGateway", "nat-0", {"tags": TAGS})],
+        {STACK_LEVEL},
     ),
     (
         "max-replicas",
         "ephemeral",
         [res(DEPLOYMENT, "web", {"spec": {"replicas": 3.0}})],
         [res(DEPLOYMENT, "web", {"spec": {"replicas": 2.0}})],
+        {"web"},
     ),
     (
         "k8s-no-privileged-containers",
         "prod",
         [res(DEPLOYMENT, "web", pod(container(securityContext={"privileged": True})))],
         [res(DEPLOYMENT, "web", pod(container()))],
+        {"web"},
     ),
     (
         "k8s-run-as-non-root",
@@ -422,12 +459,14 @@ CASES = [
                 pod(container(securityContext={}), securityContext={"runAsNonRoot": True}),
             )
         ],
+        {"web"},
     ),
     (
         "k8s-resource-requests-limits",
         "prod",
         [res(DEPLOYMENT, "web", pod(container(resources={"requests": {"cpu": "1"}})))],
         [res(DEPLOYMENT, "web", pod(container()))],
+        {"web"},
     ),
     (
         "k8s-pinned-image-tags",
@@ -440,6 +479,7 @@ CASES = [
             res(DEPLOYMENT, "tagged", pod(container(image="registry:5000/team/app:2.0"))),
             res(DEPLOYMENT, "digest", pod(container(image="nginx@sha256:" + "a" * 64))),
         ],
+        {"latest", "untagged"},
     ),
     (
         "k8s-readiness-probe",
@@ -453,6 +493,7 @@ CASES = [
                 {"spec": {"template": {"spec": {"containers": [container(readinessProbe=None)]}}}},
             ),
         ],
+        {"web"},
     ),
     (
         "k8s-no-host-path",
@@ -478,6 +519,7 @@ CASES = [
             )
         ],
         [res(DEPLOYMENT, "web", pod(container(), volumes=[{"name": "tmp", "emptyDir": {}}]))],
+        {"backup"},
     ),
     (
         "k8s-no-host-namespaces",
@@ -490,34 +532,194 @@ CASES = [
             )
         ],
         [res("kubernetes:core/v1:Pod", "debug", {"spec": {"containers": [container()]}})],
+        {"debug"},
     ),
     (
         "k8s-no-load-balancer-service",
         "ephemeral",
         [res("kubernetes:core/v1:Service", "web", {"spec": {"type": "LoadBalancer"}})],
         [res("kubernetes:core/v1:Service", "web", {"spec": {"type": "ClusterIP"}})],
+        {"web"},
     ),
     (
         "protect-stateful-resources",
         "prod",
         [bucket(), res(RDS, "db", {})],
         [res(BUCKET, "data", {"tags": TAGS}, protect=True), res(RDS, "db", {}, protect=True)],
+        {"data", "db"},
+    ),
+    # Edge cases that a weaker rule would miss (each violating resource has one feature).
+    (
+        "ec2-no-open-admin-ingress",
+        "prod",
+        [
+            sg("range", {"protocol": "tcp", "fromPort": 20, "toPort": 30, "cidrBlocks": [OPEN4]}),
+            sg(
+                "low-edge", {"protocol": "tcp", "fromPort": 22, "toPort": 80, "cidrBlocks": [OPEN4]}
+            ),
+            sg(
+                "high-edge",
+                {"protocol": "tcp", "fromPort": 3000, "toPort": 3389, "cidrBlocks": [OPEN4]},
+            ),
+            sg(
+                "v6",
+                {"protocol": "tcp", "fromPort": 3389, "toPort": 3389, "ipv6CidrBlocks": [OPEN6]},
+            ),
+            sg("any", {"protocol": "-1", "fromPort": 0, "toPort": 0, "cidrBlocks": [OPEN4]}),
+            sg("all", {"protocol": "all", "fromPort": 443, "toPort": 443, "cidrBlocks": [OPEN4]}),
+            sg("wide", {"protocol": "tcp", "fromPort": 0, "toPort": 65535, "cidrBlocks": [OPEN4]}),
+        ],
+        [
+            sg(
+                "between",
+                {"protocol": "tcp", "fromPort": 23, "toPort": 3388, "cidrBlocks": [OPEN4]},
+            ),
+            sg(
+                "above",
+                {"protocol": "tcp", "fromPort": 3390, "toPort": 65535, "cidrBlocks": [OPEN4]},
+            ),
+            sg("below", {"protocol": "udp", "fromPort": 0, "toPort": 21, "cidrBlocks": [OPEN4]}),
+            sg(
+                "inside",
+                {"protocol": "-1", "fromPort": 0, "toPort": 0, "cidrBlocks": ["10.0.0.0/8"]},
+            ),
+            sg(
+                "inside6",
+                {"protocol": "tcp", "fromPort": 22, "toPort": 22, "ipv6CidrBlocks": ["fd00::/8"]},
+            ),
+        ],
+        {"range", "low-edge", "high-edge", "v6", "any", "all", "wide"},
+    ),
+    (
+        "s3-no-public-acl",
+        "prod",
+        [
+            bucket("rw", acl="public-read-write"),
+            bucket("authenticated", acl="authenticated-read"),
+            res("aws:s3/bucketAclV2:BucketAclV2", "canned", {"acl": "public-read-write"}),
+            res(
+                "aws:s3/bucketAcl:BucketAcl",
+                "granted",
+                {
+                    "accessControlPolicy": {
+                        "grants": [
+                            {
+                                "grantee": {
+                                    "type": "Group",
+                                    "uri": "http://acs.amazonaws.com/groups/global/"
+                                    "AuthenticatedUsers",
+                                },
+                                "permission": "WRITE",
+                            }
+                        ]
+                    }
+                },
+            ),
+        ],
+        [bucket("logs", acl="log-delivery-write"), bucket("private", acl="private")],
+        {"rw", "authenticated", "canned", "granted"},
+    ),
+    (
+        "s3-no-public-bucket-policy",
+        "prod",
+        [
+            bucket_policy(
+                "tls-only-allow",
+                {
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "s3:GetObject",
+                    "Condition": {"Bool": {"aws:SecureTransport": "true"}},
+                },
+            ),
+            bucket_policy(
+                "prefix-only",
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "*"},
+                    "Action": "s3:ListBucket",
+                    "Condition": {"StringLike": {"s3:prefix": ["public/*"]}},
+                },
+            ),
+            bucket_policy(
+                "empty-condition",
+                {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Condition": {}},
+            ),
+        ],
+        [
+            bucket_policy(
+                "org-only",
+                {
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "s3:GetObject",
+                    "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-123"}},
+                },
+            ),
+            bucket_policy(
+                "vpce-only",
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": ["*"]},
+                    "Action": "s3:GetObject",
+                    "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-1"}},
+                },
+            ),
+        ],
+        {"tls-only-allow", "prefix-only", "empty-condition"},
+    ),
+    (
+        "k8s-no-privileged-containers",
+        "prod",
+        [
+            res(
+                DEPLOYMENT,
+                "init",
+                pod(
+                    container(),
+                    initContainers=[container(name="setup", securityContext={"privileged": True})],
+                ),
+            ),
+            res(
+                "kubernetes:core/v1:Pod",
+                "second",
+                {
+                    "spec": {
+                        "containers": [
+                            container(),
+                            container(name="sidecar", securityContext={"privileged": True}),
+                        ]
+                    }
+                },
+            ),
+        ],
+        [
+            res(
+                DEPLOYMENT,
+                "web",
+                pod(
+                    container(securityContext={"privileged": False}),
+                    initContainers=[container(name="setup")],
+                ),
+            )
+        ],
+        {"init", "second"},
     ),
 ]
 
 
 @pytest.mark.parametrize(
-    ("policy", "kind", "bad", "good"),
+    ("policy", "kind", "bad", "good", "flagged"),
     CASES,
     ids=[f"{case[0]}-{i}" for i, case in enumerate(CASES)],
 )
 def test_rule_catches_violation_and_passes_compliant(
-    policy: str, kind: str, bad: list[Resource], good: list[Resource]
+    policy: str, kind: str, bad: list[Resource], good: list[Resource], flagged: set[str]
 ) -> None:
     caught = of(run(*bad, kind=kind), policy)
-    assert caught, f"{policy} missed the violation"
+    names = {r.urn: r.name for r in bad}
+    assert {names[f.urn] if f.urn else STACK_LEVEL for f in caught} == flagged
     assert all(f.level is Level.MANDATORY for f in caught)
-    assert all(f.urn is None or f.urn in {r.urn for r in bad} for f in caught)
     assert of(run(*good, kind=kind), policy) == []
 
 

@@ -24,7 +24,6 @@ from stackflow.plan.model import (
 )
 from stackflow.plan.values import secret
 from stackflow.render.markdown import (
-    COMMENT_LIMIT,
     DEPLOY_MARKER,
     ENVIRONMENT_MARKER,
     PLAN_MARKER,
@@ -41,6 +40,9 @@ from stackflow.render.markdown import (
 )
 
 from .samples import SHA_BASE, SHA_HEAD, bucket, urn
+
+GITHUB_LIMIT = 65_536
+"""GitHub's comment limit, written out: a wrong constant in the renderer must fail here."""
 
 ALLOWED_HTML = re.compile(
     r"<!-- stackflow:(plan|environment|deploy) -->|</?details( open)?>|</?summary>|</?b>|</?sub>"
@@ -341,7 +343,7 @@ def test_ten_thousand_changes_fit_with_summary_and_every_mandatory_finding(
     plan = big_plan(10_000, 40)
     url = "https://github.com/acme/infra/actions/runs/7#summary-1"
     text = render_comment(plan, details_url=url)
-    assert len(text) <= COMMENT_LIMIT
+    assert len(text) <= GITHUB_LIMIT
     assert_balanced(markdown, text)
     assert "| `app/dev` | 10,000 | 0 | 0 | 0 | **40** ❌ | 500 |" in text
     assert "| `app/staging` |" in text
@@ -363,7 +365,7 @@ def test_when_even_mandatory_findings_do_not_fit_their_list_is_cut_last_with_a_c
 ) -> None:
     plan = big_plan(10_000, 2_000, message_size=200)
     text = render_comment(plan)
-    assert len(text) <= COMMENT_LIMIT
+    assert len(text) <= GITHUB_LIMIT
     assert_balanced(markdown, text)
     assert "| `app/dev` | 10,000 |" in text
     assert "| `app/staging` |" in text
@@ -375,7 +377,8 @@ def test_when_even_mandatory_findings_do_not_fit_their_list_is_cut_last_with_a_c
         in text
     )
     assert "resource change" in text  # the rest is counted too
-    assert "bucket-00000  " not in text  # changes went first
+    # Changes went first: not even the first resource change is listed.
+    assert "+ aws:s3/bucket:Bucket  bucket-00000\n" not in text
 
 
 def test_small_limits_still_balance(markdown: MarkdownIt) -> None:

@@ -4,10 +4,12 @@ Secrets reach renderers as ``{"$secret": digest}`` markers. A buggy producer mig
 the plaintext beside the marker (``{"$secret": d, "value": p}``) or pass Pulumi's wire
 form through (``{<secret sig>: ..., "value": p}``), at any depth, in property diffs and
 stack outputs. The property: whatever the plan, no plaintext appears in anything shown.
-Plaintexts are letters and digits (12+), so escaping cannot disguise a leak, and an
+Plaintexts are letters and digits (12+), drawn mostly from outside ASCII, so a leak is
+looked for in every form it can take on the way out: as is, and as ``json.dumps`` writes
+it (``\\uXXXX`` escapes, which is how a request body or a JSON plan carries it). An
 example is discarded when its plaintext already shows with the secrets taken out (a
 coincidence, not a leak). The sanity tests at the end show the property does fail for a
-renderer that leaks.
+renderer that leaks, including one that leaks only in escaped form.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from hypothesis import HealthCheck, assume, find, given, settings
 from hypothesis import strategies as st
 
 from stackflow.cli import main
+from stackflow.engine.events import plan_from_json
 from stackflow.plan.model import (
     Change,
     DiffKind,
@@ -172,15 +175,30 @@ def scrubbed(case: Case) -> Case:
     return Case(plan, scrub(case.outputs, case.secrets), case.secrets)
 
 
+def forms(plaintext: str) -> set[str]:
+    """The plaintext as it may appear in text: raw, JSON-escaped (``\\uXXXX``), and
+    escaped twice (a JSON string inside JSON, such as Pulumi's ``plaintext`` field)."""
+    once = {
+        plaintext,
+        json.dumps(plaintext)[1:-1],
+        json.dumps(plaintext, ensure_ascii=False)[1:-1],
+    }
+    return once | {json.dumps(form)[1:-1] for form in once}
+
+
+def shows(plaintext: str, text: str) -> bool:
+    return any(form in text for form in forms(plaintext))
+
+
 def leaks(render: Callable[[Case], str], case: Case) -> list[str]:
     """Plaintexts that show in the output but not when the secrets are taken out."""
     shown, baseline = render(case), render(scrubbed(case))
-    return [s for s in case.secrets if s in shown and s not in baseline]
+    return [s for s in case.secrets if shows(s, shown) and not shows(s, baseline)]
 
 
 def coincidental(render: Callable[[Case], str], case: Case) -> bool:
     baseline = render(scrubbed(case))
-    return any(s in baseline for s in case.secrets)
+    return any(shows(s, baseline) for s in case.secrets)
 
 
 @pytest.mark.parametrize("name", sorted(RENDERERS))
@@ -192,23 +210,50 @@ def test_no_renderer_shows_a_secret(name: str, case: Case) -> None:
     assert leaks(render, case) == []
 
 
+ENGINE_EVENTS = Path(__file__).parents[1] / "engine" / "fixtures" / "preview_all_ops.jsonl"
+PULUMI_OUTPUT_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
+
+
+def unblinded(value: Any, draw: st.DrawFn, secrets: list[str]) -> Any:
+    """The engine's event stream with each blinded secret replaced by a form that holds
+    the plaintext (as events written with secrets shown would): Pulumi's unencrypted
+    secret (``plaintext`` holds the JSON-encoded value), a secret with its value beside
+    the signature, or a secret Output value."""
+    if isinstance(value, dict) and value.get(PULUMI_SIG) == PULUMI_SECRET:
+        text = draw(st.sampled_from(secrets))
+        return draw(
+            st.sampled_from(
+                [
+                    {PULUMI_SIG: PULUMI_SECRET, "plaintext": json.dumps(text)},
+                    {PULUMI_SIG: PULUMI_SECRET, "value": text},
+                    {PULUMI_SIG: PULUMI_OUTPUT_SIG, "value": text, "secret": True},
+                    {PULUMI_SIG: PULUMI_OUTPUT_SIG, "value": {"k": [text]}, "secret": True},
+                ]
+            )
+        )
+    if isinstance(value, dict):
+        return {k: unblinded(v, draw, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unblinded(v, draw, secrets) for v in value]
+    return value
+
+
 @settings(max_examples=100, deadline=None)
-@given(case=cases())
-def test_json_plans_of_marked_secrets_hold_no_plaintext(case: Case) -> None:
-    """A plan whose secrets are clean markers serializes without plaintext (the digest is
-    keyed; it is not the plaintext)."""
-
-    def clean(value: Any) -> Any:
-        if isinstance(value, dict) and ("$secret" in value or PULUMI_SIG in value):
-            return secret("d1gest")
-        if isinstance(value, dict):
-            return {k: clean(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [clean(v) for v in value]
-        return value
-
-    text = Plan.from_dict(clean(case.plan.to_dict())).to_json()
-    assert not [s for s in case.secrets if s in text]
+@given(data=st.data(), secrets=st.lists(plaintexts, min_size=1, max_size=3, unique=True))
+def test_json_plans_from_engine_events_hold_no_plaintext(
+    data: st.DataObject, secrets: list[str]
+) -> None:
+    """The JSON plan as a source and the serializer make it: engine events carrying the
+    plaintext of every secret (raw, in nested values, in stack outputs) become a plan whose
+    JSON holds no plaintext in any form, only secret markers."""
+    events = [
+        unblinded(json.loads(line), data.draw, secrets)
+        for line in ENGINE_EVENTS.read_text("utf-8").splitlines()
+    ]
+    assert any(shows(s, json.dumps(events)) for s in secrets)  # the secrets went in
+    text = Plan(stacks=(plan_from_json(events, project="app", stack="dev"),)).to_json()
+    assert not [s for s in secrets if shows(s, text)]
+    assert '"$secret"' in text
 
 
 @contextmanager
@@ -262,7 +307,7 @@ def test_no_secret_in_posted_comments_summaries_or_logs(
         "logs": logs,
     }
     for where, text in seen.items():
-        assert not [s for s in case.secrets if s in text], f"plaintext in {where}"
+        assert not [s for s in case.secrets if shows(s, text)], f"plaintext in {where}"
     caplog.clear()
 
 
@@ -300,3 +345,21 @@ def test_the_property_catches_a_renderer_that_trusts_exact_markers_only() -> Non
     found = find(cases(), lambda c: not coincidental(naive, c) and bool(leaks(naive, c)))
     assert leaks(naive, found)
     assert leaks(RENDERERS["comment"], found) == []
+
+
+def test_the_property_catches_a_leak_escaped_by_json_dumps() -> None:
+    """A sink that writes JSON with ``ensure_ascii`` (the default) shows a non-ASCII
+    plaintext only as ``\\uXXXX`` escapes: still a leak, and found as one."""
+
+    def escaped(case: Case) -> str:
+        return json.dumps(case.outputs)
+
+    found = find(
+        cases(),
+        lambda c: (
+            not coincidental(escaped, c)
+            and bool(leaks(escaped, c))
+            and not any(s in escaped(c) for s in c.secrets)
+        ),
+    )
+    assert leaks(escaped, found)
