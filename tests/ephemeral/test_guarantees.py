@@ -1,0 +1,166 @@
+"""The registry's compare-and-swap, the guards on a record that disagrees with its key,
+and the reaper's TTL rules, each at the boundary a weaker implementation would get wrong."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from stackflow.ephemeral import Action, Environments, TeardownStatus, reap, teardown, up
+from stackflow.ephemeral.reaper import observe
+from stackflow.ephemeral.registry import EnvironmentRecord, Registry
+from stackflow.storage import FileStore
+
+from .conftest import START, Clock
+from .fakes import FakeGitHub, InMemoryEngine
+
+
+def record(stack: str, **changes: object) -> EnvironmentRecord:
+    base = EnvironmentRecord(
+        project="stackflow-test", stack=stack, branch="b", pr=None, created_at=START, ttl_hours=24
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ compare-and-swap
+
+
+def test_create_does_not_overwrite_a_record_another_writer_created_meanwhile(
+    tmp_path: Path,
+) -> None:
+    store = FileStore(tmp_path)
+    registry = Registry(store, "stackflow-test")
+    theirs, ours = record("br-x", head="theirs"), record("br-x", head="ours")
+    seen: list[EnvironmentRecord | None] = []
+
+    def create(current: EnvironmentRecord | None) -> EnvironmentRecord:
+        seen.append(current)
+        if len(seen) == 1:  # another job creates the record between our read and write
+            store.put(registry.key("br-x"), theirs.to_bytes())
+        return current or ours
+
+    assert registry.mutate("br-x", create) == theirs
+    assert seen == [None, theirs]
+    assert registry.get("br-x") == theirs
+
+
+def test_delete_does_not_remove_a_record_another_writer_changed_meanwhile(
+    tmp_path: Path,
+) -> None:
+    store = FileStore(tmp_path)
+    registry = Registry(store, "stackflow-test")
+    registry.mutate("br-x", lambda _: record("br-x", head="old"))
+    calls = 0
+
+    def delete_if_old(current: EnvironmentRecord | None) -> EnvironmentRecord | None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # another job redeploys between our read and our delete
+            store.put(registry.key("br-x"), record("br-x", head="new").to_bytes())
+        return None if current is not None and current.head == "old" else current
+
+    assert registry.mutate("br-x", delete_if_old) == record("br-x", head="new")
+    assert calls == 2
+    assert registry.get("br-x") == record("br-x", head="new")
+
+
+# ------------------------------------------------- a record that disagrees with its key
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [{"stack": "br-other"}, {"project": "another-project"}],
+    ids=["stack", "project"],
+)
+def test_a_record_disagreeing_with_its_key_is_never_torn_down(
+    envs: Environments, engine: InMemoryEngine, clock: Clock, wrong: dict[str, str]
+) -> None:
+    stack = up(envs, branch="victim").record.stack
+    other = up(envs, branch="other").record.stack
+    forged = replace(envs.registry.get(stack), **wrong)  # type: ignore[arg-type]
+    if "stack" in wrong:
+        forged = replace(forged, stack=other)
+    envs.registry.store.put(envs.registry.key(stack), forged.to_bytes())
+    clock.advance(1_000)  # long expired
+
+    outcome = teardown(envs, stack)
+    assert outcome.status is TeardownStatus.REFUSED
+    assert "registry record names" in outcome.detail
+    report = reap(envs)
+    [item] = [i for i in report.items if i.decision.stack == stack]
+    assert item.decision.action is Action.SKIP
+    assert "registry record names" in item.decision.reason
+    assert stack in engine.stacks
+    assert envs.registry.get(stack) == forged
+
+
+# ----------------------------------------------------------- decisions go stale
+
+
+def test_a_stack_re_created_after_the_decision_is_not_reaped_by_it(
+    envs: Environments, engine: InMemoryEngine, clock: Clock
+) -> None:
+    stack = up(envs, branch="feature").record.stack
+    clock.advance(30)  # expired
+    [observed] = observe(envs)
+    decided_on = observed.entry.record
+    assert decided_on is not None
+    teardown(envs, stack)  # closed and ...
+    clock.advance(1)
+    again = up(envs, branch="feature").record  # ... re-opened before the reaper acted
+    assert again.created_at != decided_on.created_at
+
+    outcome = teardown(envs, stack, decided_on=decided_on)
+    assert outcome.status is TeardownStatus.CHANGED
+    assert envs.registry.get(stack) == again
+    assert engine.stacks[stack].resources == 3
+
+
+# ------------------------------------------------------------------------- TTL
+
+
+def ttl_decision(
+    envs: Environments, github: FakeGitHub, clock: Clock, labels: list[str], hours: float
+) -> tuple[Action, str]:
+    github.prs[5] = "open"
+    github.branches.add("feature")
+    up(envs, branch="feature", pr=5)
+    github.labels[5] = labels
+    clock.advance(hours)
+    [item] = reap(envs, dry_run=True).items
+    return item.decision.action, item.decision.reason
+
+
+def test_the_largest_ttl_label_wins(envs: Environments, github: FakeGitHub, clock: Clock) -> None:
+    action, reason = ttl_decision(envs, github, clock, ["ttl:72", "ttl:48", "ttl:96"], 95)
+    assert (action, reason) == (Action.KEEP, "1.0 h of TTL left")
+
+
+def test_the_ttl_runs_out_at_exactly_its_hour(
+    envs: Environments, github: FakeGitHub, clock: Clock
+) -> None:
+    action, reason = ttl_decision(envs, github, clock, [], 24)
+    assert (action, reason) == (Action.DESTROY, "TTL ran out at 2026-11-23T04:00:00Z")
+
+
+def test_a_moment_before_its_hour_the_stack_is_kept(
+    envs: Environments, github: FakeGitHub, clock: Clock
+) -> None:
+    action, _ = ttl_decision(envs, github, clock, [], 24 - 1 / 3600)
+    assert action is Action.KEEP
+
+
+@pytest.mark.parametrize("label", ["ttl:0", "ttl:-48", "ttl:-0.5", "ttl:inf", "ttl:nan", "ttl:x"])
+def test_zero_negative_and_non_finite_ttl_labels_are_ignored(
+    envs: Environments, github: FakeGitHub, clock: Clock, label: str
+) -> None:
+    """A ``ttl:0`` label must not reap a stack early, nor ``ttl:-48`` make the TTL run
+    out before it started; the configured 24 h apply."""
+    kept, _ = ttl_decision(envs, github, clock, [label], 23)
+    assert kept is Action.KEEP
+    clock.advance(1)
+    [item] = reap(envs, dry_run=True).items
+    assert item.decision.action is Action.DESTROY
+    assert item.decision.reason == "TTL ran out at 2026-11-23T04:00:00Z"
