@@ -5,13 +5,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install demo test lint types workflows unit bench docs fmt local-up local-down clean
+.PHONY: help install demo test lint types workflows unit bench docs fmt local-up local-down clean mutation
 
 help:
 	@echo "make demo   - the pull-request plan of a sample change, offline (no cloud, no Pulumi CLI)"
 	@echo "make test   - lint, types, workflow checks and the test suite"
 	@echo "make bench  - benchmarks; figures go to docs/PERFORMANCE.md by hand"
 	@echo "make docs   - regenerate generated docs (policies)"
+	@echo "make mutation [MODULES=naming diff] - mutation testing (cosmic-ray), table in docs/TESTING.md"
 	@echo "make local-up / local-down - a real deploy against a local moto server (needs the Pulumi CLI)"
 
 $(STAMP): pyproject.toml
@@ -55,6 +56,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/reap_bench.py
 	$(BIN)/python benchmarks/warm_bench.py
 
+# Outside `make test`: mutation testing of the guarantee modules, incremental per module.
+mutation: $(STAMP)
+	$(BIN)/python mutation/run.py $(MODULES)
+
 docs: $(STAMP)
 	$(BIN)/stackflow policy docs --out docs/POLICIES.md
 
@@ -65,4 +70,4 @@ local-down: $(STAMP)
 	$(BIN)/python -m stackflow.local down
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .stackflow
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .stackflow .mutation

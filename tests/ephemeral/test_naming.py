@@ -137,3 +137,9 @@ def test_unicode_look_alikes_fold_to_their_ascii_letters(branch: str, slug: str)
     name = stack_name(branch)
     assert name.startswith(f"br-{slug}-"), name
     assert len(name) == len(f"br-{slug}-") + 8
+
+
+def test_the_protected_list_is_passed_by_keyword_only() -> None:
+    """A positional third argument would read as a branch or PR detail; it is refused."""
+    with pytest.raises(TypeError):
+        stack_name("main", None, ("br-main",))  # type: ignore[misc]
