@@ -199,6 +199,33 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "stackflow/naming.py core/NumberReplacer 8": "`slug.rsplit('-', 1)[-1]` -> "
         "`rsplit('-', 2)[-1]`: the last part is the same for any maxsplit >= 1",
     },
+    "registry": {
+        f"stackflow/ephemeral/registry.py {op}": why
+        for ops, why in (
+            (
+                ("core/ReplaceTrueWithFalse 1", "core/ReplaceTrueWithFalse 4"),
+                "`slots=False` on a frozen dataclass: the same fields, values and equality",
+            ),
+            (
+                ("core/ReplaceTrueWithFalse 2", "core/NumberReplacer 6", "core/NumberReplacer 7"),
+                "`sort_keys`/`indent` of the stored JSON: readers parse it; the same record",
+            ),
+            (
+                ("core/NumberReplacer 4", "core/NumberReplacer 5"),
+                "READ_WORKERS 16 -> 15/17: a concurrency bound; the listing is the same",
+            ),
+            (
+                (
+                    "core/ReplaceComparisonOperator_LtE_Lt 1",
+                    "core/NumberReplacer 9",
+                    "core/NumberReplacer 10",
+                    "core/NumberReplacer 11",
+                ),
+                "parallel()'s serial/threaded threshold: both give the same list in order",
+            ),
+        )
+        for op in ops
+    },
 }
 
 

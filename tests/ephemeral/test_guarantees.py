@@ -3,7 +3,8 @@ and the reaper's TTL rules, each at the boundary a weaker implementation would g
 
 from __future__ import annotations
 
-from dataclasses import replace
+import json
+from dataclasses import FrozenInstanceError, replace
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from stackflow.ephemeral import Action, Environments, TeardownStatus, reap, teardown, up
 from stackflow.ephemeral.reaper import observe
 from stackflow.ephemeral.registry import EnvironmentRecord, Registry
+from stackflow.errors import StackflowError
 from stackflow.storage import FileStore
 
 from .conftest import START, Clock
@@ -164,3 +166,58 @@ def test_zero_negative_and_non_finite_ttl_labels_are_ignored(
     [item] = reap(envs, dry_run=True).items
     assert item.decision.action is Action.DESTROY
     assert item.decision.reason == "TTL ran out at 2026-11-23T04:00:00Z"
+
+
+# ------------------------------------------------------------ the stored format
+
+V1_RECORD = {
+    "version": 1,
+    "project": "stackflow-test",
+    "stack": "pr-3-x",
+    "branch": "x",
+    "pr": 3,
+    "created_at": "2026-11-22T04:00:00Z",
+    "ttl_hours": 24,
+    "state": "active",
+    "last_deployed_at": None,
+    "head": None,
+    "outputs": {},
+    "last_error": None,
+}
+
+
+def test_a_record_in_the_documented_version_1_format_is_read_and_written_back_as_such(
+    tmp_path: Path,
+) -> None:
+    """Records outlive the code that wrote them: a v1 record stays readable, and what is
+    written is v1 (a bumped or wrong version would orphan every live stack)."""
+    store = FileStore(tmp_path)
+    registry = Registry(store, "stackflow-test")
+    store.put(registry.key("pr-3-x"), json.dumps(V1_RECORD).encode())
+    assert registry.get("pr-3-x") == record("pr-3-x", branch="x", pr=3)
+    assert json.loads(record("pr-3-x", branch="x", pr=3).to_bytes()) == V1_RECORD
+
+
+def test_a_record_whose_pr_is_not_a_number_is_refused(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    registry = Registry(store, "stackflow-test")
+    for bad in (True, "3", 3.5):
+        store.put(registry.key("pr-3-x"), json.dumps({**V1_RECORD, "pr": bad}).encode())
+        with pytest.raises(StackflowError, match="is not a valid record"):
+            registry.get("pr-3-x")
+
+
+def test_only_json_records_directly_under_the_project_are_listed(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    registry = Registry(store, "stackflow-test")
+    store.put(registry.key("pr-3-x"), json.dumps(V1_RECORD).encode())
+    store.put(f"{registry.prefix}notes.txt", b"not a record")
+    store.put(f"{registry.prefix}archive/br-old.json", json.dumps(V1_RECORD).encode())
+    assert registry.stacks() == ["pr-3-x"]
+
+
+def test_a_record_cannot_be_changed_in_place() -> None:
+    """Every change goes through Registry.mutate (compare-and-swap); a record that could be
+    edited in place would let a caller change what it read without writing it."""
+    with pytest.raises(FrozenInstanceError):
+        record("br-x").head = "edited"  # type: ignore[misc]
