@@ -58,7 +58,13 @@ TARGETS: dict[str, Target] = {
     ),
     "values": Target(
         ("stackflow/plan/values.py",),
-        ("tests/render/test_secrets.py", "tests/render/test_markdown.py", "tests/plan"),
+        (
+            "tests/render/test_secrets.py",
+            "tests/render/test_markdown.py",
+            "tests/plan/test_diff.py",
+            "tests/plan/test_diff_guarantees.py",
+            "tests/engine/test_events.py",
+        ),
     ),
     "converter": Target(
         ("stackflow/plan/_runner.py",),
