@@ -35,7 +35,15 @@ from stackflow.errors import StackflowError
 from stackflow.plan.cache import CacheKey, ManifestCache
 from stackflow.plan.diff import diff_manifests
 from stackflow.plan.manifest import Manifest
-from stackflow.plan.model import Diagnostic, Plan, Source, StackPlan
+from stackflow.plan.model import (
+    Diagnostic,
+    FindingStatus,
+    Level,
+    Plan,
+    PolicyFinding,
+    Source,
+    StackPlan,
+)
 from stackflow.plan.synth import digest_key, synth
 from stackflow.project import PROJECT_FILE, Project, find_projects, load_project
 from stackflow.repoconfig import RepoConfig, find_root
@@ -216,7 +224,10 @@ def plan_stacks(
             hit = cache.get(CacheKey(base_sha, target.rel_dir, target.stack, key))
             if hit is not None:
                 cached[i] = hit
-    need_tree = base_sha is not None and len(cached) < len(targets)
+    # A change to the pack itself needs the base's pack: its findings at the base are what
+    # the new rules are compared with, so the base tree is checked out even when cached.
+    pack_changed = pack is not None and changed is not None and _inside_any(changed, pack, root)
+    need_tree = base_sha is not None and (len(cached) < len(targets) or pack_changed)
 
     workers = max(1, min(os.cpu_count() or 1, 2 * len(targets)))
     with (
@@ -245,6 +256,17 @@ def plan_stacks(
             _report_progress(progress, targets, heads, bases)
         head_outcomes = [f.result() for f in heads]
         base_outcomes = {i: f.result() for i, f in bases.items()}
+        base_findings: dict[int, list[PolicyFinding] | None] = {}
+        if pack is not None and not config.policy_block_existing:
+            base_pack = pack
+            if pack_changed and tree is not None and pack.is_relative_to(root):
+                base_pack = tree / pack.relative_to(root)
+            for i in range(len(targets)):
+                manifest = (
+                    cached[i] if i in cached else base_outcomes.get(i, _Outcome(None)).manifest
+                )
+                if manifest is not None:
+                    base_findings[i] = _base_findings(manifest, base_pack, policy_config)
     if cache is not None and base_sha is not None:
         for i, outcome in base_outcomes.items():
             if outcome.manifest is not None:
@@ -263,6 +285,8 @@ def plan_stacks(
                 head_rev=head_rev,
                 pack=pack,
                 policy_config=policy_config,
+                base_findings=base_findings.get(i),
+                new_stack=i not in cached and base_outcome.manifest is None,
             )
         )
     stacks = [_unpromoted_note(plan, config) for plan in stacks]
@@ -304,6 +328,8 @@ def _stack_plan(
     head_rev: str | None,
     pack: Path | None,
     policy_config: Path | None,
+    base_findings: list[PolicyFinding] | None = None,
+    new_stack: bool = False,
 ) -> StackPlan:
     errors = []
     if head.error is not None:
@@ -336,4 +362,53 @@ def _stack_plan(
         )
     except StackflowError as err:
         return replace(plan, diagnostics=(*plan.diagnostics, Diagnostic("error", err.message)))
+    if base_findings is None and new_stack and base_sha is not None:
+        base_findings = []  # the stack is new: everything it brings is new
+    if base_findings is not None:
+        findings = policy_delta(findings, base_findings)
     return plan.with_policy(findings)
+
+
+def _finding_key(finding: PolicyFinding) -> tuple[str, str | None, Level]:
+    return (finding.policy, finding.urn, finding.level)
+
+
+def policy_delta(head: list[PolicyFinding], base: list[PolicyFinding]) -> list[PolicyFinding]:
+    """Head findings labelled new or existing against the base's, and the base's findings
+    that are gone labelled fixed. A finding is the same when its policy, resource and level
+    are (its message may mention values the change moved); a rule made stricter, advisory
+    to mandatory, brings new mandatory findings."""
+    at_base = {_finding_key(f) for f in base}
+    at_head = {_finding_key(f) for f in head}
+    labelled = [
+        replace(
+            f, status=FindingStatus.EXISTING if _finding_key(f) in at_base else FindingStatus.NEW
+        )
+        for f in head
+    ]
+    fixed = [replace(f, status=FindingStatus.FIXED) for f in base if _finding_key(f) not in at_head]
+    return labelled + fixed
+
+
+def _base_findings(
+    manifest: Manifest, pack: Path, policy_config: Path | None
+) -> list[PolicyFinding] | None:
+    """The base's findings, or None when they cannot be had (then nothing is labelled,
+    and every mandatory finding blocks: never more lenient than without a base)."""
+    from stackflow.policy import evaluate
+
+    if not (pack / POLICY_PACK_FILE).is_file():
+        return []  # the base had no pack: every finding is new
+    try:
+        return evaluate(
+            manifest, pack_dir=pack, environment=manifest.environment, config_file=policy_config
+        )
+    except StackflowError:
+        return None
+
+
+def _inside_any(paths: Sequence[str], directory: Path, root: Path) -> bool:
+    if not directory.resolve().is_relative_to(root):
+        return False
+    prefix = directory.resolve().relative_to(root).as_posix()
+    return any(p == prefix or p.startswith(f"{prefix}/") for p in paths)

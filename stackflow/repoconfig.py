@@ -7,6 +7,7 @@ stackflow takes the frozen result. Every key is optional::
     promotion: [dev, staging, prod]        # deploy order on merge
     protected_stacks: [dev, staging, prod] # never ephemeral, never reaped
     policy_pack: policies                  # pack directory, relative to the repository
+    policy_block_existing: false           # block on mandatory findings the base had too
     backend: file://.pulumi-state          # state URL (file://, s3://); records beside it
     affected:                              # extra rules for `stackflow affected`
       - paths: ["shared/**", "tools/*.py"] # globs, relative to the repository root
@@ -105,6 +106,9 @@ class RepoConfig:
     protected_stacks: tuple[str, ...] = DEFAULT_PROMOTION
     """Stack names no branch may map onto and the reaper never touches."""
     policy_pack: str = "policies"
+    policy_block_existing: bool = False
+    """Whether mandatory findings the base already had block a plan (default: only the
+    ones a change brings block; the others are listed as existing)."""
     backend: str = "file://.pulumi-state"
     """Pulumi backend URL; a relative file:// path is relative to the repository root."""
     affected: tuple[AffectedRule, ...] = ()
@@ -168,6 +172,7 @@ class RepoConfig:
             "promotion",
             "protected_stacks",
             "policy_pack",
+            "policy_block_existing",
             "backend",
             "affected",
             "ephemeral",
@@ -194,6 +199,10 @@ class RepoConfig:
                 if not isinstance(raw[key], str) or not raw[key]:
                     raise bad(key, raw[key], "a non-empty string")
                 kwargs[key] = raw[key]
+        if "policy_block_existing" in raw:
+            if not isinstance(raw["policy_block_existing"], bool):
+                raise bad("policy_block_existing", raw["policy_block_existing"], "true or false")
+            kwargs["policy_block_existing"] = raw["policy_block_existing"]
         if "backend" in kwargs and not kwargs["backend"].startswith(("file://", "s3://")):
             raise bad("backend", kwargs["backend"], "a file:// or s3:// URL")
         if "affected" in raw:

@@ -144,34 +144,56 @@ class OutputChange:
         return cls(name=data["name"], op=Op(data["op"]), old=data.get("old"), new=data.get("new"))
 
 
+class FindingStatus(StrEnum):
+    """A finding compared with the base: a policy delta."""
+
+    NEW = "new"
+    """Not found at the base: this change brings it (or a stricter rule finds it)."""
+    EXISTING = "existing"
+    """Found at the base too: listed, not blocking (unless policy_block_existing)."""
+    FIXED = "fixed"
+    """Found at the base, gone at the head: this change fixes it."""
+
+
 @dataclass(frozen=True, slots=True)
 class PolicyFinding:
     """A policy violation (or an advisory note) on a resource, or on the whole stack
-    when ``urn`` is None."""
+    when ``urn`` is None. ``status`` is None when it was not compared with a base."""
 
     policy: str
     level: Level
     message: str
     urn: str | None = None
     pack: str = "stackflow"
+    status: FindingStatus | None = None
+
+    @property
+    def blocks(self) -> bool:
+        """A mandatory finding that stops a merge: new, or not compared with a base."""
+        return self.level is Level.MANDATORY and self.status in (None, FindingStatus.NEW)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "policy": self.policy,
             "level": self.level.value,
             "message": self.message,
             "urn": self.urn,
             "pack": self.pack,
         }
+        if self.status is not None:
+            data["status"] = self.status.value
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PolicyFinding:
+        status = data.get("status")
         return cls(
             policy=data["policy"],
             level=Level(data["level"]),
             message=data["message"],
             urn=data.get("urn"),
             pack=data.get("pack", "stackflow"),
+            status=FindingStatus(status) if status is not None else None,
         )
 
 
@@ -251,7 +273,8 @@ class StackPlan:
 
     @property
     def mandatory_findings(self) -> tuple[PolicyFinding, ...]:
-        return tuple(f for f in self.policy if f.level is Level.MANDATORY)
+        """The mandatory findings that block: new ones, or all when not compared."""
+        return tuple(f for f in self.policy if f.blocks)
 
     @property
     def has_mandatory_violations(self) -> bool:

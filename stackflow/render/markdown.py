@@ -32,6 +32,7 @@ from stackflow.plan.model import (
     Change,
     Diagnostic,
     DiffKind,
+    FindingStatus,
     Level,
     Op,
     OutputChange,
@@ -340,7 +341,22 @@ def _change_phrase(counts: Mapping[str, int]) -> str:
 
 
 def _findings(stack: StackPlan, level: Level) -> list[PolicyFinding]:
-    return [f for f in stack.policy if f.level is level]
+    """Blocking findings for MANDATORY; for ADVISORY, every other finding still present
+    (advisory ones, and mandatory ones the base already had)."""
+    if level is Level.MANDATORY:
+        return list(stack.mandatory_findings)
+    return [f for f in stack.policy if not f.blocks and f.status is not FindingStatus.FIXED]
+
+
+def _fixed(stack: StackPlan) -> list[PolicyFinding]:
+    return [f for f in stack.policy if f.status is FindingStatus.FIXED]
+
+
+_STATUS_NOTE = {
+    FindingStatus.NEW: " *(new)*",
+    FindingStatus.EXISTING: " *(the base has it too)*",
+    FindingStatus.FIXED: " *(fixed by this change)*",
+}
 
 
 def _verdict(plan: Plan) -> str:
@@ -410,10 +426,13 @@ class _Labels:
 
 
 def _finding_line(label: _Labels, finding: PolicyFinding) -> str:
-    icon = "❌" if finding.level is Level.MANDATORY else "⚠️"
+    icon = "❌" if finding.blocks else "⚠️"
+    if finding.status is not None:
+        icon = "✅" if finding.status is FindingStatus.FIXED else icon
+    note = _STATUS_NOTE[finding.status] if finding.status is not None else ""
     return (
         f"- {icon} {md_code(label.stack.key)} · {md_code(finding.policy)} on "
-        f"{label(finding.urn)}: {md_message(finding.message)}\n"
+        f"{label(finding.urn)}: {md_message(finding.message)}{note}\n"
     )
 
 
@@ -477,6 +496,13 @@ def _stack_details(stack: StackPlan, *, open_: bool) -> _Block:
         section = _Block("**Advisory findings**\n\n", "\n")
         section.children.extend(
             _Leaf(_finding_line(label, f), _ADVISORY, "advisory finding") for f in advisory
+        )
+        details.children.append(section)
+    fixed = _fixed(stack)
+    if fixed:
+        section = _Block("**Findings this change fixes**\n\n", "\n")
+        section.children.extend(
+            _Leaf(_finding_line(label, f), _ADVISORY, "fixed finding") for f in fixed
         )
         details.children.append(section)
     changes = _listed_changes(stack)
@@ -556,6 +582,7 @@ def _has_detail(stack: StackPlan) -> bool:
         _listed_changes(stack)
         or stack.outputs
         or _findings(stack, Level.ADVISORY)
+        or _fixed(stack)
         or any(d.severity != "error" for d in stack.diagnostics)
     )
 

@@ -128,7 +128,10 @@ def _stack(out: _Out, stack: StackPlan) -> None:
                 bold=finding.level is Level.MANDATORY,
             )
             where = f" {_clean(finding.urn)}" if finding.urn else ""
-            out.add(f"    {level} {_clean(finding.policy)}{where}: {_clean(finding.message)}")
+            status = f" ({finding.status.value})" if finding.status is not None else ""
+            out.add(
+                f"    {level} {_clean(finding.policy)}{where}: {_clean(finding.message)}{status}"
+            )
     if stack.diagnostics:
         out.add()
         for diagnostic in stack.diagnostics:
