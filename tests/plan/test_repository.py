@@ -147,11 +147,14 @@ EXAMPLE = re.compile(r"```json\n(.*?)```", re.DOTALL)
 def test_every_documented_plan_key_is_in_a_real_plan_and_mandatory_exits_2(
     git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    git_repo.write({"README.md": "before the platform project\n"})
+    git_repo.commit("an empty repository")
     copy_project(git_repo, stacks=("dev",), policies=True)
     set_config(git_repo, "stackflow:dbInstanceClass", "db.r6g.4xlarge")  # not allowed in dev
-    git_repo.commit("the platform project, with a too-large database in dev")
-    plan = planner.plan_stacks(git_repo.root, no_base=True)
+    # Against a base without the project, so findings carry a status (new) too.
+    plan = planner.plan_stacks(git_repo.root, base="HEAD", stack="dev")
     assert plan.has_mandatory_violations
+    git_repo.commit("a too-large database in dev")
     data = Plan.from_json(plan.to_json()).to_dict()
     documented = DOCUMENTED.findall(DOC.read_text())
     assert len(documented) > 30
