@@ -278,7 +278,11 @@ class Terraform:
     ) -> tuple[dict[str, Any], set[str]] | None:
         fn = self._function(text, funcs.get(factory))
         t = re.search(r"&(\w+)\{", fn or "")
-        body = self._function(text, methods.get(t.group(1))) if t else None
+        kind = t.group(1) if t else None
+        while kind is not None and kind not in methods:  # the method of an embedded type
+            embedded = re.search(rf"\ntype {kind} struct \{{\s*(?:\w+\.)?(\w+)\s*\n", text)
+            kind = embedded.group(1) if embedded and embedded.group(1) != kind else None
+        body = self._function(text, methods.get(kind)) if kind else None
         if body is None:
             return None
         obj = after(body, r"schema\.Schema")

@@ -387,17 +387,16 @@ def _verdict(plan: Plan) -> str:
         )
     if not any(s.has_changes for s in plan.stacks):
         return f"**✅ No changes** in {_plural(len(plan.stacks), 'stack')}{advisory_note}.\n\n"
-    loss = sum(
-        1
-        for s in plan.stacks
-        for r in risk.review(s)
-        if r.stateful and r.change.op in (Op.DELETE, Op.REPLACE)
-    )
-    if loss:
+    destructive = [
+        r for s in plan.stacks for r in risk.review(s) if r.change.op in (Op.DELETE, Op.REPLACE)
+    ]
+    if destructive:
+        loss = sum(1 for r in destructive if r.stateful)
+        holding = f", {loss:,} of them holding data" if loss else ""
         return (
             f"**⚠️ Review before merging:** {_change_phrase(totals)}; "
-            f"{_plural(loss, 'resource')} holding data would be deleted or replaced "
-            "(below).\n\n"
+            f"{_plural(len(destructive), 'resource')} deleted or replaced{holding} "
+            "(listed below).\n\n"
         )
     return (
         f"**✅ Ready to merge:** {_change_phrase(totals)}; "

@@ -72,7 +72,9 @@ def test_a_replaced_vpc_takes_down_everything_built_on_its_id(
     git_repo.commit("network")
     git_repo.write({"app/Pulumi.dev.yaml": "config:\n  net:cidr: 10.1.0.0/16\n"})
 
-    code, data, _ = plan_json(git_repo, monkeypatch, tmp_path, "--stack", "dev")
+    code, data, markdown = plan_json(
+        git_repo, monkeypatch, tmp_path, "--stack", "dev", markdown=True
+    )
 
     assert code == ExitCode.OK
     (stack,) = data["stacks"]
@@ -90,6 +92,11 @@ def test_a_replaced_vpc_takes_down_everything_built_on_its_id(
     assert vpc_id["new"] == {"$unknown": True}
     assert vpc_id["replace"] is True
     assert stack["counts"]["same"] >= 1  # the unrelated bucket (and the provider) stay
+    fold = markdown.split("<details")[0]
+    assert "Ready to merge" not in fold
+    assert "5 resources deleted or replaced" in fold
+    for name in ("vpc", "subnet", "sg", "rt", "rta"):  # the network, above the fold
+        assert f"`+-` {'🔐 ' if name == 'sg' else ''}`net/dev` · `{name}`" in fold
 
 
 STORE = """\
