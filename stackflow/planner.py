@@ -276,20 +276,32 @@ def plan_stacks(
     stacks = []
     for i, target in enumerate(targets):
         base_outcome = _Outcome(cached[i]) if i in cached else base_outcomes.get(i, _Outcome(None))
-        stacks.append(
-            _stack_plan(
-                target,
-                head_outcomes[i],
-                base_outcome,
-                base_sha=base_sha,
-                head_rev=head_rev,
-                pack=pack,
-                policy_config=policy_config,
-                base_findings=base_findings.get(i),
-                new_stack=i not in cached and base_outcome.manifest is None,
-            )
+        planned = _stack_plan(
+            target,
+            head_outcomes[i],
+            base_outcome,
+            base_sha=base_sha,
+            head_rev=head_rev,
+            pack=pack,
+            policy_config=policy_config,
+            base_findings=base_findings.get(i),
+            new_stack=i not in cached and base_outcome.manifest is None,
         )
-    stacks = [_unpromoted_note(plan, config) for plan in stacks]
+        new = base_sha is not None and base_outcome.manifest is None and not base_outcome.error
+        stacks.append(replace(planned, labels=_labels(config, target.stack, new=new)))
+    if stack is None and changed:
+        stacks.extend(
+            StackPlan.build(
+                project=project.name,
+                stack=name,
+                source=Source.OFFLINE,
+                base=base_sha,
+                head=head_rev,
+                labels=("removed", *_labels(config, name, new=False)),
+            )
+            for project, name in _removed_stacks(root, config, changed, project_dir)
+        )
+    stacks = [p if "removed" in p.labels else _unpromoted_note(p, config) for p in stacks]
     return Plan(stacks=tuple(sorted(stacks, key=lambda s: (s.project, s.stack))))
 
 
@@ -317,6 +329,37 @@ def _report_progress(
     futures = [*heads, *bases.values()]
     for done, future in enumerate(as_completed(futures), start=1):
         progress(f"synthesized {labels[id(future)]}: {done}/{len(futures)}")
+
+
+def _labels(config: RepoConfig, stack: str, *, new: bool) -> tuple[str, ...]:
+    labels = ["new"] if new else []
+    if stack.casefold() not in {s.casefold() for s in config.promotion}:
+        labels.append("not-in-promotion")
+    return tuple(labels)
+
+
+def _removed_stacks(
+    root: Path, config: RepoConfig, changed: Sequence[str], project_dir: Path | None
+) -> list[tuple[Project, str]]:
+    """(project, stack) of every stack whose ``Pulumi.<stack>.yaml`` the change deletes."""
+    projects = (
+        [load_project(project_dir)]
+        if project_dir is not None
+        else find_projects(root, config.projects)
+    )
+    removed = []
+    for project in projects:
+        for path in changed:
+            file = root / path
+            if (
+                file.parent.resolve() == project.stack_config_dir.resolve()
+                and file.name.startswith("Pulumi.")
+                and file.name.endswith(".yaml")
+                and file.name != "Pulumi.yaml"
+                and not file.exists()
+            ):
+                removed.append((project, file.name[len("Pulumi.") : -len(".yaml")]))
+    return sorted(removed, key=lambda pair: (pair[0].name, pair[1]))
 
 
 def _stack_plan(

@@ -10,10 +10,11 @@ What a reviewer sees, and why (also in docs/PLAN_FORMAT.md):
   :class:`PropertyDiff` (``spec.replicas``, ``containers[0].image``,
   ``tags["kubernetes.io/role"]``). Inputs listed in ``ignoreChanges`` are not compared.
 * **replace**: an update that changes an input the resource lists in ``replaceOnChanges``
-  or one in :data:`FORCE_NEW` (a small table of well-known create-only properties; the
-  engine knows the rest). A replacement makes the resource's computed outputs unknown, so
-  an unknown input that depends on it (``propertyDependencies``) becomes "known after
-  deploy" in its dependents, and may replace them in turn.
+  or a create-only one (:mod:`stackflow.plan.createonly`, generated from the providers'
+  source). A created or replaced resource's computed outputs (id, ARN, autoname, ...)
+  are unknown until deploy, so every input of another resource that depends on it
+  (``propertyDependencies``) and carries one of them becomes "known after deploy"; where
+  that input is create-only the dependent is replaced too, transitively.
 * **same**: counted, never listed.
 
 Values are compared strictly (``1`` is not ``True``; ``1`` equals ``1.0``, as protobuf
@@ -45,7 +46,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from stackflow.plan import values
+from stackflow.plan import createonly, risk, values
 from stackflow.plan.manifest import Manifest, Resource
 from stackflow.plan.model import (
     Change,
@@ -67,53 +68,6 @@ REDACTED_SECRET: Final = {values.SECRET_KEY: "redacted"}
 PROVIDER_PATH: Final = "[provider]"
 PROTECT_PATH: Final = "[protect]"
 RETAIN_PATH: Final = "[retainOnDelete]"
-
-_KUBERNETES_IDENTITY = ("metadata.name", "metadata.namespace")
-FORCE_NEW: Final[Mapping[str, tuple[str, ...]]] = {
-    "aws:s3/bucket:Bucket": ("bucket", "bucketPrefix", "objectLockEnabled"),
-    "aws:s3/bucketV2:BucketV2": ("bucket", "bucketPrefix", "objectLockEnabled"),
-    "aws:rds/instance:Instance": (
-        "identifier",
-        "identifierPrefix",
-        "engine",
-        "dbName",
-        "username",
-        "availabilityZone",
-        "storageEncrypted",
-        "kmsKeyId",
-    ),
-    "aws:ec2/vpc:Vpc": ("cidrBlock",),
-    "aws:ec2/subnet:Subnet": ("vpcId", "cidrBlock", "availabilityZone", "availabilityZoneId"),
-    "aws:ec2/securityGroup:SecurityGroup": ("name", "namePrefix", "vpcId", "description"),
-    "aws:iam/role:Role": ("name", "namePrefix", "path"),
-    "aws:dynamodb/table:Table": ("name", "hashKey", "rangeKey"),
-    "aws:ecr/repository:Repository": ("name",),
-    "aws:eks/cluster:Cluster": ("name", "roleArn"),
-    "aws:lambda/function:Function": ("name",),
-    "aws:sqs/queue:Queue": ("name", "namePrefix", "fifoQueue"),
-    "aws:sns/topic:Topic": ("name", "namePrefix", "fifoTopic"),
-    "aws:cloudwatch/logGroup:LogGroup": ("name", "namePrefix"),
-    "kubernetes:apps/v1:Deployment": ("spec.selector",),
-    "kubernetes:apps/v1:StatefulSet": (
-        "spec.selector",
-        "spec.serviceName",
-        "spec.volumeClaimTemplates",
-    ),
-    "kubernetes:apps/v1:DaemonSet": ("spec.selector",),
-    "kubernetes:batch/v1:Job": ("spec.selector", "spec.template"),
-    "kubernetes:core/v1:Service": ("spec.clusterIP",),
-    "kubernetes:core/v1:PersistentVolumeClaim": (
-        "spec.accessModes",
-        "spec.storageClassName",
-        "spec.volumeName",
-    ),
-}
-"""Well-known create-only inputs per type token: changing one replaces the resource.
-
-Not complete -- only the engine, asking the provider, knows every one. Every
-``kubernetes:*`` resource is also replaced when ``metadata.name`` or
-``metadata.namespace`` changes."""
-
 
 # -- property paths ------------------------------------------------------------------
 
@@ -178,9 +132,7 @@ def _parse_patterns(patterns: Iterable[str]) -> list[tuple[Segment, ...]]:
 
 
 def _force_new(resource: Resource) -> list[tuple[Segment, ...]]:
-    patterns = list(FORCE_NEW.get(resource.type, ()))
-    if resource.type.startswith("kubernetes:"):
-        patterns.extend(_KUBERNETES_IDENTITY)
+    patterns = list(createonly.paths(resource.type))
     patterns.extend(resource.options.replace_on_changes)
     return _parse_patterns(patterns)
 
@@ -355,11 +307,11 @@ def _sorted_diffs(diffs: Iterable[PropertyDiff]) -> tuple[PropertyDiff, ...]:
     return tuple(sorted(diffs, key=key))
 
 
-def _created(resource: Resource) -> Change:
+def _created(resource: Resource, inputs: Mapping[str, Any]) -> Change:
     diffs = [
-        PropertyDiff(path=format_path((key,)), kind=DiffKind.ADD, new=redact(resource.inputs[key]))
-        for key in sorted(resource.inputs)
-        if resource.inputs[key] is not None
+        PropertyDiff(path=format_path((key,)), kind=DiffKind.ADD, new=redact(inputs[key]))
+        for key in sorted(inputs)
+        if inputs[key] is not None
     ]
     return Change(
         urn=resource.urn,
@@ -401,47 +353,184 @@ def _pair(base: Mapping[str, Resource], head: Manifest) -> dict[str, Resource]:
     return pairs
 
 
-def _cascade(
-    head: Mapping[str, Resource],
-    pairs: Mapping[str, Resource],
-    diffs: dict[str, list[PropertyDiff]],
-) -> None:
-    """Unknown inputs that depend on a created or replaced resource are changes too.
+_MIN_COMPUTED_LEN: Final = 6
+"""Shorter computed strings (``"us"``, ``"aws"``) are too common to trace reliably."""
 
-    Offline, an input computed from another resource's output is unknown on both sides;
-    it changes exactly when that resource is new (created or replaced). Repeats until no
-    replacement triggers another."""
-    moved = {urn for urn in head if urn not in pairs}
-    moved |= {urn for urn, d in diffs.items() if _op(d) is Op.REPLACE}
-    while True:
-        grew = False
-        for urn in sorted(pairs):
-            resource = head[urn]
-            for key, deps in sorted(resource.property_dependencies.items()):
-                value = resource.inputs.get(key)
-                if not (moved.intersection(deps) and values.contains_unknown(value)):
-                    continue
-                if any(
-                    parse_path(d.path)[:1] == (key,)
-                    for d in diffs[urn]
-                    if not _is_option_path(d.path)
-                ):
-                    continue
-                old = pairs[urn].inputs.get(key)
-                diffs[urn].append(
-                    PropertyDiff(
-                        path=format_path((key,)),
-                        kind=DiffKind.UPDATE if old is not None else DiffKind.ADD,
-                        old=redact(old),
-                        new=redact(value),
-                        replace=any(_segments_match(p, (key,)) for p in _force_new(resource)),
+
+def _leaves(value: Any) -> Iterable[Any]:
+    if isinstance(value, dict) and not values.is_marker(value):
+        for v in value.values():
+            yield from _leaves(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _leaves(v)
+    else:
+        yield value
+
+
+def _computed(resource: Resource) -> frozenset[str]:
+    """The strings the cloud decides for ``resource`` (its id, ARN, autoname, endpoint...):
+    its outputs that are not echoes of its inputs. Offline they are the mock's stand-ins;
+    once the resource is created or replaced the engine knows none of them."""
+    inputs = {leaf for leaf in _leaves(resource.inputs) if isinstance(leaf, str)}
+    return frozenset(
+        leaf
+        for leaf in _leaves(resource.outputs)
+        if isinstance(leaf, str) and len(leaf) >= _MIN_COMPUTED_LEN and leaf not in inputs
+    )
+
+
+def _fresh_paths(
+    value: Any, computed: frozenset[str], path: tuple[Segment, ...]
+) -> list[tuple[Segment, ...]]:
+    """Paths in ``value`` that will only be known after deploy because they come from a
+    created or replaced resource: unknown or secret leaves, and strings that carry one of
+    its computed values (``vpc-...``, ``arn:aws:...``, a policy document embedding one)."""
+    if values.is_unknown(value) or values.is_secret(value):
+        return [path]
+    if isinstance(value, str):
+        return [path] if any(c in value for c in computed) else []
+    if isinstance(value, dict) and not values.is_marker(value):
+        return [p for k in sorted(value) for p in _fresh_paths(value[k], computed, (*path, k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _fresh_paths(v, computed, (*path, i))]
+    return []
+
+
+def _at(value: Any, path: Sequence[Segment]) -> Any:
+    for segment in path:
+        if isinstance(segment, int) and isinstance(value, list) and segment < len(value):
+            value = value[segment]
+        elif isinstance(segment, str) and isinstance(value, dict):
+            value = value.get(segment)
+        else:
+            return None
+    return value
+
+
+def _unknown_at(value: Any, path: Sequence[Segment]) -> Any:
+    """A copy of ``value`` with the value at ``path`` unknown."""
+    if not path:
+        return values.unknown()
+    head, rest = path[0], path[1:]
+    if isinstance(value, dict) and isinstance(head, str):
+        return {**value, head: _unknown_at(value.get(head), rest)}
+    if isinstance(value, list) and isinstance(head, int) and head < len(value):
+        return [_unknown_at(v, rest) if i == head else v for i, v in enumerate(value)]
+    return value
+
+
+class _Cascade:
+    """Unknowns propagate as the engine's do.
+
+    A created or replaced resource's computed outputs are unknown until deploy, so every
+    input of another resource that depends on it (``propertyDependencies``) and carries
+    one of them becomes "known after deploy"; where that input is create-only the
+    dependent is replaced too, and its own outputs become unknown in turn (repeated until
+    nothing more moves)."""
+
+    def __init__(self, head: Mapping[str, Resource], pairs: Mapping[str, Resource]) -> None:
+        self.head = head
+        self.pairs = pairs
+        self.moved = {urn for urn in head if urn not in pairs}
+        self.children: dict[str, list[str]] = {}
+        for resource in head.values():
+            if resource.parent is not None:
+                self.children.setdefault(resource.parent, []).append(resource.urn)
+
+    def _expand(self, deps: Iterable[str]) -> set[str]:
+        """Dependencies with each component standing for its descendants, as the
+        engine reads them."""
+        out: set[str] = set()
+        todo = list(deps)
+        while todo:
+            urn = todo.pop()
+            if urn in out:
+                continue
+            out.add(urn)
+            resource = self.head.get(urn)
+            if resource is not None and not resource.custom:
+                todo.extend(self.children.get(urn, ()))
+        return out
+
+    def fresh(self, resource: Resource) -> list[tuple[Segment, ...]]:
+        """The input paths of ``resource`` that depend on something created or replaced."""
+        out: list[tuple[Segment, ...]] = []
+        for key, deps in sorted(resource.property_dependencies.items()):
+            moved = self._expand(deps) & self.moved
+            if moved and resource.inputs.get(key) is not None:
+                computed = frozenset[str]().union(*(_computed(self.head[m]) for m in moved))
+                out.extend(_fresh_paths(resource.inputs[key], computed, (key,)))
+        return out
+
+    def created_inputs(self, resource: Resource) -> dict[str, Any]:
+        """A created resource's inputs with what depends on other new resources unknown."""
+        inputs: dict[str, Any] = dict(resource.inputs)
+        for path in self.fresh(resource):
+            inputs = _unknown_at(inputs, path)
+        return inputs
+
+    def run(self, diffs: dict[str, list[PropertyDiff]]) -> None:
+        self.moved |= {urn for urn, d in diffs.items() if _op(d) is Op.REPLACE}
+        done: dict[str, set[tuple[Segment, ...]]] = {}
+        grew = True
+        while grew:
+            grew = False
+            for urn in sorted(self.pairs):
+                resource = self.head[urn]
+                ignored = _parse_patterns(resource.options.ignore_changes)
+                force_new = _force_new(resource)
+                seen = done.setdefault(urn, set())
+                for path in self.fresh(resource):
+                    if path in seen or any(_covers(p, path) for p in ignored):
+                        continue
+                    seen.add(path)
+                    diffs[urn] = _known_after_deploy(
+                        diffs[urn], path, self.pairs[urn].inputs, force_new
                     )
-                )
-                if _op(diffs[urn]) is Op.REPLACE and urn not in moved:
-                    moved.add(urn)
+                if urn not in self.moved and _op(diffs[urn]) is Op.REPLACE:
+                    self.moved.add(urn)
                     grew = True
-        if not grew:
-            return
+
+
+def _known_after_deploy(
+    diffs: Sequence[PropertyDiff],
+    path: tuple[Segment, ...],
+    old_inputs: Mapping[str, Any],
+    force_new: Sequence[tuple[Segment, ...]],
+) -> list[PropertyDiff]:
+    """``diffs`` with the input at ``path`` changing to "known after deploy"."""
+    kept: list[PropertyDiff] = []
+    inside = False
+    for d in diffs:
+        if _is_option_path(d.path):
+            kept.append(d)
+            continue
+        d_path = parse_path(d.path)
+        if _covers(path, d_path):
+            continue  # at or below the path: superseded
+        if _covers(d_path, path):  # an ancestor (a new list or map): unknown inside it
+            inside = True
+            d = PropertyDiff(
+                d.path,
+                d.kind,
+                old=d.old,
+                new=redact(_unknown_at(d.new, path[len(d_path) :])),
+                replace=d.replace or any(_segments_match(p, path) for p in force_new),
+            )
+        kept.append(d)
+    if not inside:
+        old = _at(old_inputs, path)
+        kept.append(
+            PropertyDiff(
+                path=format_path(path),
+                kind=DiffKind.UPDATE if old is not None else DiffKind.ADD,
+                old=redact(old),
+                new=values.unknown(),
+                replace=any(_segments_match(p, path) for p in force_new),
+            )
+        )
+    return kept
 
 
 def _tree_key(urn: str, parents: Mapping[str, str | None]) -> tuple[str, ...]:
@@ -485,13 +574,14 @@ def diff_manifests(
         urn: [*_input_diffs(old, head_by_urn[urn]), *_option_diffs(old, head_by_urn[urn])]
         for urn, old in pairs.items()
     }
-    _cascade(head_by_urn, pairs, diffs)
+    cascade = _Cascade(head_by_urn, pairs)
+    cascade.run(diffs)
 
     changes: list[Change] = []
     same = 0
     for urn, resource in head_by_urn.items():
         if urn not in pairs:
-            changes.append(_created(resource))
+            changes.append(_created(resource, cascade.created_inputs(resource)))
             continue
         op = _op(diffs[urn])
         old_urn = pairs[urn].urn if pairs[urn].urn != urn else None
@@ -513,12 +603,20 @@ def diff_manifests(
     changes.extend(_deleted(r) for urn, r in base_by_urn.items() if urn not in kept)
     parents = {r.urn: r.parent for r in (*(base.resources if base else ()), *head.resources)}
     changes.sort(key=lambda c: _tree_key(c.urn, parents))
+    base_resources = base.resources if base is not None else ()
     return StackPlan.build(
         project=head.project,
         stack=head.stack,
         source=Source.OFFLINE,
         changes=changes,
         same=same,
+        policy=tuple(
+            risk.findings(
+                changes,
+                protected={r.urn: r.options.protect for r in base_resources},
+                retained={r.urn: r.options.retain_on_delete for r in base_resources},
+            )
+        ),
         outputs=_output_changes(base.outputs if base is not None else {}, head.outputs),
         base=base_rev,
         head=head_rev,

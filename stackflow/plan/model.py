@@ -21,6 +21,8 @@ from typing import Any
 from stackflow.plan.manifest import canonical_json
 
 PLAN_FORMAT_VERSION = 1
+PLAN_PACK = "stackflow-plan"
+"""The pack name of findings the plan raises itself (:mod:`stackflow.plan.risk`)."""
 
 
 class Op(StrEnum):
@@ -240,6 +242,10 @@ class StackPlan:
     or for engine plans (which compare against the stack's state)."""
     head: str | None = None
     environment: str | None = None
+    labels: tuple[str, ...] = ()
+    """What a reviewer must know about the stack itself: ``new`` (no stack file at the
+    base), ``removed`` (its stack file is deleted), ``not-in-promotion`` (merging does not
+    deploy it)."""
 
     @classmethod
     def build(
@@ -285,7 +291,14 @@ class StackPlan:
         return any(d.severity == "error" for d in self.diagnostics)
 
     def with_policy(self, findings: Iterable[PolicyFinding]) -> StackPlan:
-        return replace(self, policy=tuple(findings))
+        """The plan with a policy pack's findings, keeping those the plan raised itself
+        (pack ``stackflow-plan``: protected or stateful resources it deletes or
+        replaces); mandatory findings first."""
+        own = [f for f in self.policy if f.pack == PLAN_PACK]
+        merged = [*own, *(f for f in findings if f.pack != PLAN_PACK)]
+        return replace(
+            self, policy=tuple(sorted(merged, key=lambda f: f.level is not Level.MANDATORY))
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -293,6 +306,7 @@ class StackPlan:
             "stack": self.stack,
             "source": self.source.value,
             "environment": self.environment,
+            "labels": list(self.labels),
             "base": self.base,
             "head": self.head,
             "changes": [c.to_dict() for c in self.changes],
@@ -309,6 +323,7 @@ class StackPlan:
             stack=data["stack"],
             source=Source(data["source"]),
             environment=data.get("environment"),
+            labels=tuple(data.get("labels", ())),
             base=data.get("base"),
             head=data.get("head"),
             changes=tuple(Change.from_dict(c) for c in data.get("changes", ())),

@@ -28,7 +28,9 @@ from enum import StrEnum
 from html import escape as html_escape
 from typing import Any, Final
 
+from stackflow.plan import risk
 from stackflow.plan.model import (
+    PLAN_PACK,
     Change,
     Diagnostic,
     DiffKind,
@@ -67,13 +69,13 @@ TEXT_WIDTH: Final = 1_000
 
 
 # Tiers: the order in which content is given room (changes before advisory notes).
-_ESSENTIAL, _TABLE, _MANDATORY, _DETAIL, _ADVISORY = 0, 1, 2, 3, 4
+_ESSENTIAL, _TABLE, _MANDATORY, _RISK, _DETAIL, _ADVISORY = 0, 1, 2, 3, 4, 5
 
 # Operations in the order a reviewer should read them: destructive first.
 _OP_ORDER: Final = (Op.DELETE, Op.REPLACE, Op.UPDATE, Op.CREATE, Op.IMPORT, Op.READ)
 _OP_SIGN: Final = {
     Op.DELETE: "-",
-    Op.REPLACE: "!",
+    Op.REPLACE: "+-",
     Op.UPDATE: "!",
     Op.CREATE: "+",
     Op.IMPORT: "+",
@@ -359,6 +361,11 @@ _STATUS_NOTE = {
 }
 
 
+def _pack_findings(stack: StackPlan, level: Level) -> list[PolicyFinding]:
+    """Findings of a policy pack (not those the plan raises itself, shown in the review)."""
+    return [f for f in _findings(stack, level) if f.pack != PLAN_PACK]
+
+
 def _verdict(plan: Plan) -> str:
     mandatory = sum(len(s.mandatory_findings) for s in plan.stacks)
     failed = [s for s in plan.stacks if s.has_errors]
@@ -375,14 +382,38 @@ def _verdict(plan: Plan) -> str:
             f"**❌ {_plural(len(failed), 'stack')} could not be planned** — see the errors "
             "below; nothing was checked for those stacks.\n\n"
         )
+    protected = sum(len(risk.protected(s)) for s in plan.stacks)
+    if protected:
+        return (
+            f"**❌ Blocked: this change would delete or replace "
+            f"{_plural(protected, 'protected resource')}.** The engine refuses, so the deploy "
+            "would fail; see below for what to do.\n\n"
+        )
     if mandatory:
         stacks = sum(1 for s in plan.stacks if s.has_mandatory_violations)
         return (
             f"**❌ Blocked: {_plural(mandatory, 'mandatory policy violation')} in "
             f"{_plural(stacks, 'stack')}.** They must be fixed before merging.\n\n"
         )
+    removed = [s for s in plan.stacks if "removed" in s.labels]
+    if removed:
+        return (
+            f"**⚠️ Review before merging:** {_plural(len(removed), 'stack file')} deleted; "
+            "nothing is destroyed and their resources stay deployed (below).\n\n"
+        )
     if not any(s.has_changes for s in plan.stacks):
         return f"**✅ No changes** in {_plural(len(plan.stacks), 'stack')}{advisory_note}.\n\n"
+    destructive = [
+        r for s in plan.stacks for r in risk.review(s) if r.change.op in (Op.DELETE, Op.REPLACE)
+    ]
+    if destructive:
+        loss = sum(1 for r in destructive if r.stateful)
+        holding = f", {loss:,} of them holding data" if loss else ""
+        return (
+            f"**⚠️ Review before merging:** {_change_phrase(totals)}; "
+            f"{_plural(len(destructive), 'resource')} deleted or replaced{holding} "
+            "(listed below).\n\n"
+        )
     return (
         f"**✅ Ready to merge:** {_change_phrase(totals)}; "
         f"no mandatory policy violations{advisory_note}.\n\n"
@@ -399,13 +430,25 @@ def _table(plan: Plan) -> _Block:
         counts = _counts(stack)
         mandatory = len(stack.mandatory_findings)
         cells = [
-            md_code(stack.key, in_table=True),
+            md_code(stack.key, in_table=True) + _badges(stack),
             *(f"{counts[op.value]:,}" for op in (Op.CREATE, Op.UPDATE, Op.REPLACE, Op.DELETE)),
             f"**{mandatory:,}** ❌" if mandatory else "0",
             f"{len(_findings(stack, Level.ADVISORY)):,}",
         ]
         rows.children.append(_Leaf("| " + " | ".join(cells) + " |\n", _TABLE, "table row"))
     return rows
+
+
+_BADGES: Final = {
+    "new": "🆕 new",
+    "removed": "🗑️ removed",
+    "not-in-promotion": "not deployed on merge",
+}
+
+
+def _badges(stack: StackPlan) -> str:
+    """The stack's labels after its name in the table."""
+    return "".join(f" · {_BADGES.get(label, md_text(label))}" for label in stack.labels)
 
 
 class _Labels:
@@ -482,7 +525,7 @@ def _output_text(output: OutputChange) -> str:
 def _stack_details(stack: StackPlan, *, open_: bool) -> _Block:
     label = _Labels(stack)
     counts = _counts(stack)
-    advisory = _findings(stack, Level.ADVISORY)
+    advisory = _pack_findings(stack, Level.ADVISORY)
     extra = f" · {_plural(len(advisory), 'advisory finding')}" if advisory else ""
     mandatory = len(stack.mandatory_findings)
     if mandatory:
@@ -565,15 +608,60 @@ def _plan_parts(plan: Plan, *, heading: str, open_details: bool) -> list[_Part]:
             _Leaf(_diagnostic_line(lb, d), _MANDATORY, "error") for lb, d in errors
         )
         parts.append(section)
-    mandatory = [(lb, f) for lb in labels for f in lb.stack.mandatory_findings]
+    blocked = [(lb, f) for lb in labels for f in risk.protected(lb.stack)]
+    if blocked:
+        section = _Block("### ❌ Protected resources would be deleted or replaced\n\n", "\n")
+        section.children.extend(
+            _Leaf(_finding_line(lb, f), _MANDATORY, "mandatory finding") for lb, f in blocked
+        )
+        parts.append(section)
+    mandatory = [
+        (lb, f) for lb in labels for f in lb.stack.mandatory_findings if f.pack != PLAN_PACK
+    ]
     if mandatory:
         section = _Block("### ❌ Mandatory policy violations\n\n", "\n")
         section.children.extend(
             _Leaf(_finding_line(lb, f), _MANDATORY, "mandatory finding") for lb, f in mandatory
         )
         parts.append(section)
+    notes = [(lb, note) for lb in labels for note in risk.stack_notes(lb.stack)]
+    if notes:
+        section = _Block("### Stacks\n\n", "\n")
+        section.children.extend(
+            _Leaf(f"- {md_message(note)}\n", _MANDATORY, "stack note") for _, note in notes
+        )
+        parts.append(section)
+    parts.extend(_review_parts(labels))
     parts.extend(_stack_details(s, open_=open_details) for s in plan.stacks if _has_detail(s))
     parts.append(_Leaf(_footer(plan), _ESSENTIAL))
+    return parts
+
+
+def _review_parts(labels: list[_Labels]) -> list[_Part]:
+    """Above the fold, after any blocker: what loses data, then every destructive or
+    security-relevant change with a one-line reason (the full diffs stay in the details)."""
+    parts: list[_Part] = []
+    risks = [(lb, r) for lb in labels for r in risk.review(lb.stack)]
+    loss = [(lb, r) for lb, r in risks if r.stateful and r.change.op in (Op.DELETE, Op.REPLACE)]
+    if loss:
+        section = _Block("### ⚠️ Data loss\n\n", "\n")
+        for lb, r in loss:
+            line = (
+                f"- ⚠️ {md_code(lb.stack.key)} · {md_code(r.change.name)} "
+                f"({md_code(r.change.type)}): {md_message(risk.loss_message(lb.stack, r.change))}\n"
+            )
+            section.children.append(_Leaf(line, _MANDATORY, "data-loss warning"))
+        parts.append(section)
+    if risks:
+        section = _Block("### Destructive and security-relevant changes\n\n", "\n")
+        for lb, r in risks:
+            marks = ("🗄️ " if r.stateful else "") + ("🔐 " if r.security else "")
+            line = (
+                f"- `{_OP_SIGN[r.change.op]}` {marks}{md_code(lb.stack.key)} · "
+                f"{md_code(r.change.name)} ({md_code(r.change.type)}): {md_message(r.reason)}\n"
+            )
+            section.children.append(_Leaf(line, _RISK, "risky change"))
+        parts.append(section)
     return parts
 
 
@@ -581,7 +669,7 @@ def _has_detail(stack: StackPlan) -> bool:
     return bool(
         _listed_changes(stack)
         or stack.outputs
-        or _findings(stack, Level.ADVISORY)
+        or _pack_findings(stack, Level.ADVISORY)
         or _fixed(stack)
         or any(d.severity != "error" for d in stack.diagnostics)
     )

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 
 import click
 
+from stackflow.plan import risk
 from stackflow.plan.model import Change, Level, Op, Plan, PropertyDiff, StackPlan
 from stackflow.render.markdown import format_value
 
@@ -97,8 +98,11 @@ def _stack(out: _Out, stack: StackPlan) -> None:
         f" -> head {_revision(stack.head, working_tree='working tree')}"
     )
     title = out.style(f"{_clean(stack.project)}/{_clean(stack.stack)}", bold=True)
-    out.add(f"{title}  ({stack.source.value}, {revisions})")
+    labels = "".join(f" [{_clean(label)}]" for label in stack.labels)
+    out.add(f"{title}{labels}  ({stack.source.value}, {revisions})")
     out.add(f"  {_counts_line(stack)}")
+    for note in risk.stack_notes(stack):
+        out.add(f"  {out.style('note:', fg='yellow')} {_clean(note)}")
     if stack.changes:
         out.add()
     for change in stack.changes:

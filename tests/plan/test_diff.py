@@ -210,7 +210,8 @@ def test_unknown_on_both_sides_is_same_unless_its_dependency_is_new() -> None:
         manifest(res(BUCKET, "b", {"bucket": "x"}), policy()),
         manifest(res(BUCKET, "b", {"bucket": "y"}), policy()),
     )
-    assert [(c.name, c.op) for c in replaced.changes] == [("b", Op.REPLACE), ("p", Op.UPDATE)]
+    # a bucket policy's `bucket` is create-only (ForceNew upstream): it is replaced too
+    assert [(c.name, c.op) for c in replaced.changes] == [("b", Op.REPLACE), ("p", Op.REPLACE)]
     policy_change = next(c for c in replaced.changes if c.name == "p")
     assert paths(policy_change) == ["bucket"]
 
