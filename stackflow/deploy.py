@@ -1,29 +1,79 @@
-"""Merge-to-deploy: ``up`` on the stacks a merge affects, in promotion order.
+"""Merge-to-deploy: bring each stack from the commit it runs to the merged commit, in
+promotion order.
 
-The affected stacks come from :mod:`stackflow.affected`; this module orders them by
-``stackflow.yaml``'s ``promotion`` (stacks it does not list go last, in a stable order),
-runs ``up`` on each through an :class:`~stackflow.engine.api.Engine`, stops at the first
-failure (later stages are reported as skipped, never run), and appends one record per
-stack it ran to the deployment log.
+**Reconcile from what was deployed.** For every candidate stack the deploy reads the last
+commit successfully deployed to it from the deployment log and diffs *that* against the
+commit being deployed (:func:`decide`), not the push's ``before..after``: a run that was
+skipped, cancelled or failed leaves the log where it was, so the next deploy picks its
+changes up. A commit that is not a descendant of the stack's deployed commit is skipped
+as superseded (an older merge whose run started late), and says so. A stack never
+deployed through stackflow falls back to ``--base`` (every stack when there is none).
+
+**One deploy per stack, in commit order.** Each stack is deployed under a
+:class:`~stackflow.deploylog.StackLock` in the records store, and the decision is taken
+again once the lock is held: a newer commit that got there first turns this one into a
+superseded skip, so an older commit is never deployed over a newer one.
+
+**Defense in depth.** Before any ``up``, every stack to deploy is planned again offline
+from the merged commit, with the policy pack (``replan``); a stage whose plan is blocked
+(a mandatory violation or a plan error) is stopped with the stages after it. Right before
+its ``up`` each stack is previewed by the engine with the pack, and a blocked preview
+stops the stage too: a program that behaves differently offline is caught there.
+
+**Every run in the log.** A record is written ``started`` before ``up`` and completed
+after: ``succeeded``, ``failed``, or ``cancelled`` when SIGINT/SIGTERM arrive (GitHub
+cancelling the run); see :func:`cancellable`.
 """
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
+from pathlib import Path
+from types import FrameType
+from typing import Any, Protocol
 
 from stackflow.affected import AffectedStack
 from stackflow.clock import utc_iso, utc_now
-from stackflow.deploylog import DeploymentLog, DeployRecord
+from stackflow.deploylog import DeploymentLog, DeployRecord, StackLock
 from stackflow.engine.api import Engine
 from stackflow.engine.automation import make_target
 from stackflow.errors import StackflowError
 from stackflow.plan.model import StackPlan
 from stackflow.render.markdown import DeployReport, DeployStatus, StackDeployment
 from stackflow.repoconfig import RepoConfig
+
+NO_COMMIT = "0" * 40
+"""What GitHub puts in ``before`` on a branch's first push."""
+
+
+class Cancelled(KeyboardInterrupt):
+    """SIGTERM arrived: the run is being cancelled (GitHub sends SIGINT, then SIGTERM)."""
+
+
+@contextmanager
+def cancellable() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`Cancelled` (SIGINT already raises
+    KeyboardInterrupt), so a cancelled deploy still completes its record and releases its
+    lock. Only the main thread can install handlers; elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def cancel(signum: int, frame: FrameType | None) -> None:
+        raise Cancelled(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, cancel)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def promotion_order(
@@ -109,7 +159,7 @@ def _record(
     actor: str,
     pull_request: int | None,
     started: datetime,
-    finished: datetime,
+    finished: datetime | None,
     result: str,
     message: str | None,
     plan: StackPlan | None = None,
@@ -120,7 +170,7 @@ def _record(
         commit=commit,
         result=result,
         started_at=utc_iso(started),
-        finished_at=utc_iso(finished),
+        finished_at=utc_iso(finished) if finished is not None else None,
         actor=actor,
         pull_request=pull_request,
         message=message,
@@ -138,32 +188,49 @@ def deploy_stack(
     actor: str,
     pull_request: int | None = None,
     clock: Callable[[], datetime] = utc_now,
+    preview_first: bool = False,
 ) -> StackOutcome:
-    """``up`` one stack and append its record to the deployment log, whatever the result:
-    ``stackflow deploy`` runs this per stack, and so does ``stackflow up`` (the deploy
-    workflow's per-environment jobs), so every engine change lands in the audit trail."""
+    """``up`` one stack, logged ``started`` before and completed after, whatever happens
+    (a cancellation is logged ``cancelled`` and re-raised). ``stackflow deploy`` runs this
+    per stack, and so does ``stackflow up``, so every engine change lands in the log.
+    ``preview_first``: preview with the engine (and the policy pack) first, and stop
+    before ``up`` when that preview is blocked."""
     started, tick = clock(), time.monotonic()
+    handle = log.start(_record(item, commit, actor, pull_request, started, None, "started", None))
+
+    def finish(result: str, message: str | None, plan: StackPlan | None = None) -> DeployRecord:
+        record = _record(item, commit, actor, pull_request, started, clock(), result, message, plan)
+        log.finish(handle, record)
+        return record
+
     plan: StackPlan | None = None
     outputs: dict[str, Any] = {}
     message: str | None = None
     error: StackflowError | None = None
+    target = make_target(repo, repo.root / item.dir, item.stack)
     try:
-        result = engine.up(make_target(repo, repo.root / item.dir, item.stack))
+        if preview_first:
+            preview = engine.preview(target)
+            if blocked(preview):
+                raise StackflowError(
+                    f"deploying {item.project}/{item.stack}: the engine's preview of "
+                    f"{commit[:12]} is blocked ({why_blocked(preview)}); nothing was deployed",
+                    exit_code=_exit_code(preview),
+                )
+        result = engine.up(target)
         plan, outputs = result.plan, result.outputs
         status = DeployStatus.SUCCEEDED
     except StackflowError as err:
         status, message, error = DeployStatus.FAILED, err.message, err
+    except KeyboardInterrupt:
+        finish("cancelled", "the run was cancelled (SIGINT/SIGTERM) while deploying")
+        raise
     except Exception as err:
         # A bug, not a user error: keep the traceback, but the audit trail still
         # records that this stack's deploy started and did not succeed.
-        log.append(
-            _record(item, commit, actor, pull_request, started, clock(), "failed", repr(err))
-        )
+        finish("failed", repr(err))
         raise
-    record = _record(
-        item, commit, actor, pull_request, started, clock(), status.value, message, plan
-    )
-    log.append(record)
+    record = finish(status.value, message, plan)
     return StackOutcome(
         item.project,
         item.stack,
@@ -179,45 +246,221 @@ def deploy_stack(
     )
 
 
+def blocked(plan: StackPlan) -> bool:
+    """A plan that must stop a deploy: a mandatory policy violation or a plan error."""
+    return plan.has_mandatory_violations or plan.has_errors
+
+
+def why_blocked(plan: StackPlan) -> str:
+    if plan.has_mandatory_violations:
+        return "a mandatory policy is violated"
+    return "the plan has errors"
+
+
+def _exit_code(plan: StackPlan) -> Any:
+    from stackflow.errors import ExitCode
+
+    return ExitCode.POLICY_VIOLATION if plan.has_mandatory_violations else ExitCode.ERROR
+
+
+class Verdict(StrEnum):
+    DEPLOY = "deploy"
+    CURRENT = "current"
+    """Nothing it runs on changed since its deployed commit."""
+    SUPERSEDED = "superseded"
+    """Its deployed commit is newer than (or unrelated to) the one being deployed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    verdict: Verdict
+    since: str | None
+    """The commit the stack runs (from the log), or the fallback base; None: nothing."""
+    reason: str
+
+
+class History(Protocol):
+    """What :func:`decide` asks of git (:class:`GitHistory` over a clone)."""
+
+    def is_ancestor(self, older: str, newer: str) -> bool: ...
+
+    def affected(self, base: str | None, head: str) -> frozenset[AffectedStack]:
+        """Stacks touched between ``base`` and ``head`` (None: every stack)."""
+        ...
+
+
+def decide(
+    item: AffectedStack, head: str, log: DeploymentLog, history: History, base: str | None
+) -> Decision:
+    """Whether ``head`` must be deployed to the stack, from what the log says it runs."""
+    last = log.last_succeeded(item.project, item.stack)
+    since: str | None
+    if last is not None:
+        since, origin = last.commit, f"deployed commit {last.commit[:12]}"
+        if since == head:
+            return Decision(Verdict.CURRENT, since, f"{head[:12]} is already deployed")
+        if not history.is_ancestor(since, head):
+            return Decision(
+                Verdict.SUPERSEDED,
+                since,
+                f"superseded: it runs {since[:12]}, which {head[:12]} does not descend "
+                "from (a newer merge was deployed first); not deployed",
+            )
+    else:
+        since = None if base in (None, NO_COMMIT) else base
+        origin = f"base {since[:12]}" if since else "no earlier deploy"
+    if item in history.affected(since, head):
+        return Decision(Verdict.DEPLOY, since, f"changed since {origin}")
+    return Decision(Verdict.CURRENT, since, f"nothing it runs changed since {origin}")
+
+
+class GitHistory:
+    """:class:`History` over the repository's clone (full history needed)."""
+
+    def __init__(self, root: Path) -> None:
+        from stackflow import gitrepo
+        from stackflow.project import find_projects
+
+        self.git = gitrepo.open_repo(root)
+        self.root = gitrepo.repo_root(self.git)
+        self.config = RepoConfig.load(self.root)
+        self.projects = find_projects(self.root, self.config.projects)
+        self._cache: dict[str | None, frozenset[AffectedStack]] = {}
+
+    def every(self) -> tuple[AffectedStack, ...]:
+        """Every long-lived stack of the working tree (one with a stack file)."""
+        from stackflow.affected import affected_stacks
+
+        return affected_stacks(["stackflow.yaml"], self.projects, self.config)
+
+    def is_ancestor(self, older: str, newer: str) -> bool:
+        from git import GitCommandError
+
+        try:
+            self.git.git.merge_base("--is-ancestor", older, newer)
+        except GitCommandError as err:
+            if err.status == 1:
+                return False
+            raise StackflowError(
+                f"comparing commits {older[:12]} and {newer[:12]}: {err.stderr.strip()}; "
+                "deploy from a clone with full history (actions/checkout fetch-depth: 0)"
+            ) from err
+        return True
+
+    def affected(self, base: str | None, head: str) -> frozenset[AffectedStack]:
+        if base not in self._cache:
+            from stackflow import gitrepo
+            from stackflow.affected import affected_stacks
+
+            if base is None:
+                found = self.every()
+            else:
+                changed = gitrepo.changed_paths(self.git, gitrepo.resolve(self.git, base), head)
+                found = affected_stacks(changed, self.projects, self.config)
+            self._cache[base] = frozenset(found)
+        return self._cache[base]
+
+
+Replan = Callable[
+    [Sequence[AffectedStack], Mapping[AffectedStack, str | None]], Mapping[AffectedStack, StackPlan]
+]
+"""Plans the stacks (offline, from the merged commit), each against its ``since``."""
+
+
 def deploy(
     engine: Engine,
     repo: RepoConfig,
     stacks: Sequence[AffectedStack],
     *,
     log: DeploymentLog,
+    history: History,
     commit: str,
     actor: str,
+    base: str | None = None,
     pull_request: int | None = None,
     clock: Callable[[], datetime] = utc_now,
     on_stack: Callable[[AffectedStack], None] | None = None,
+    on_wait: Callable[[str], None] | None = None,
+    replan: Replan | None = None,
+    lock: Callable[[AffectedStack], StackLock] | None = None,
+    preview_first: bool = True,
 ) -> DeployResult:
-    """Run ``up`` on ``stacks`` in promotion order, stopping at the first failure."""
+    """Bring ``stacks`` (the candidates) to ``commit`` in promotion order: each one the
+    log says is behind and that the change since touches, under its lock; stop at the
+    first failure or blocked plan (see the module docstring)."""
+    ordered = promotion_order(stacks, repo.promotion)
+    first = {i: decide(i, commit, log, history, base) for i in ordered}
+    todo = [i for i in ordered if first[i].verdict is Verdict.DEPLOY]
+    plans = replan(todo, {i: first[i].since for i in todo}) if replan and todo else {}
+    stage_of = {i: _stage(i, repo.promotion) for i in ordered}
+    stop: str | None = None
+    blocked_stages = {stage_of[i] for i, p in plans.items() if blocked(p)}
     outcomes: list[StackOutcome] = []
-    failed = False
-    for item in promotion_order(stacks, repo.promotion):
-        if failed:
-            outcomes.append(
-                StackOutcome(
-                    item.project,
-                    item.stack,
-                    item.dir,
-                    DeployStatus.SKIPPED,
-                    message="not run: an earlier stack failed",
-                )
-            )
+    for item in ordered:
+        if stop is None and stage_of[item] in blocked_stages:
+            stop = f"not run: the re-plan of stage {stage_of[item]!r} is blocked"
+        plan = plans.get(item)
+        if plan is not None and blocked(plan):
+            message = f"blocked at merge: {why_blocked(plan)} in the re-plan of {commit[:12]}"
+            outcomes.append(_outcome(item, DeployStatus.FAILED, message, plan, _exit_code(plan)))
             continue
-        if on_stack is not None:
-            on_stack(item)
-        outcome = deploy_stack(
-            engine,
-            repo,
-            item,
-            log=log,
-            commit=commit,
-            actor=actor,
-            pull_request=pull_request,
-            clock=clock,
-        )
-        failed = outcome.status is DeployStatus.FAILED
+        if stop is not None:
+            if first[item].verdict is Verdict.DEPLOY:
+                outcomes.append(_outcome(item, DeployStatus.SKIPPED, stop))
+            continue
+        held = lock(item) if lock is not None else None
+        if held is not None:
+            held.acquire(on_wait)
+        try:
+            decision = decide(item, commit, log, history, base) if held else first[item]
+            if decision.verdict is Verdict.SUPERSEDED:
+                now = clock()
+                log.append(
+                    _record(
+                        item, commit, actor, pull_request, now, now, "superseded", decision.reason
+                    )
+                )
+                outcomes.append(_outcome(item, DeployStatus.SKIPPED, decision.reason))
+                continue
+            if decision.verdict is Verdict.CURRENT:
+                if first[item].verdict is Verdict.DEPLOY:
+                    outcomes.append(_outcome(item, DeployStatus.SKIPPED, decision.reason))
+                continue
+            if on_stack is not None:
+                on_stack(item)
+            outcome = deploy_stack(
+                engine,
+                repo,
+                item,
+                log=log,
+                commit=commit,
+                actor=actor,
+                pull_request=pull_request,
+                clock=clock,
+                preview_first=preview_first,
+            )
+        finally:
+            if held is not None:
+                held.release()
         outcomes.append(outcome)
+        if outcome.status is DeployStatus.FAILED:
+            stop = f"not run: {item.project}/{item.stack} failed"
     return DeployResult(outcomes=tuple(outcomes), commit=commit, pull_request=pull_request)
+
+
+def _stage(item: AffectedStack, promotion: Sequence[str]) -> str:
+    names = {name.casefold(): name for name in promotion}
+    return names.get(item.stack.casefold(), item.stack)
+
+
+def _outcome(
+    item: AffectedStack,
+    status: DeployStatus,
+    message: str,
+    plan: StackPlan | None = None,
+    exit_code: Any = None,
+) -> StackOutcome:
+    error = StackflowError(message, exit_code=exit_code) if exit_code is not None else None
+    return StackOutcome(
+        item.project, item.stack, item.dir, status, plan=plan, message=message, error=error
+    )

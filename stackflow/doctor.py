@@ -1,7 +1,8 @@
 """``stackflow doctor``: is this machine ready to run the engine path?
 
 One check per dependency, each with a one-line verdict and, when it fails, the fix:
-the Pulumi CLI and its version, the state backend, the secrets passphrase, AWS identity,
+the Pulumi CLI and its version, the state backend, where the ephemeral registry and the
+deployment log live, the secrets passphrase, AWS identity,
 the GitHub token and what it may do, and the Python packages stackflow imports. A
 *required* failing check makes the command exit 1; optional ones (AWS identity outside an
 S3 backend, GitHub outside Actions) only inform.
@@ -23,6 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from stackflow.engine.automation import INSTALL_HINT, PASSPHRASE_VARS
+from stackflow.errors import StackflowError
+from stackflow.repoconfig import RepoConfig
+from stackflow.storage import resolve_locations, state_backend
 
 PYTHON_PACKAGES = (
     ("pulumi", "pulumi"),
@@ -124,6 +128,24 @@ def check_backend(url: str, *, session: Any = None) -> Check:
             )
         return Check(name, True, f"{url} (reachable)")
     return Check(name, True, f"{url} (not checked: stackflow checks file:// and s3:// backends)")
+
+
+def check_records(repo: RepoConfig, environ: Mapping[str, str]) -> list[Check]:
+    """Where the ephemeral registry and the deployment log live (both in the records
+    store, :func:`~stackflow.storage.resolve_locations`), and whether that is decided."""
+    try:
+        where = resolve_locations(repo, environ)
+    except StackflowError as err:
+        fix = "set `records: s3://BUCKET/PREFIX` (or a folder) in stackflow.yaml"
+        return [
+            Check(name, False, f"no location ({err.message})", fix)
+            for name in ("ephemeral registry", "deployment log")
+        ]
+    source = "stackflow.yaml records" if repo.records else "beside the state"
+    return [
+        Check("ephemeral registry", True, f"{where.registry} ({source})"),
+        Check("deployment log", True, f"{where.deployment_log} ({source})"),
+    ]
 
 
 def check_passphrase(url: str, environ: Mapping[str, str]) -> Check:
@@ -242,25 +264,28 @@ def check_python_packages() -> Check:
 
 def run_checks(
     *,
-    backend_url: str,
+    repo: RepoConfig,
     environ: Mapping[str, str] | None = None,
     pulumi_root: Path | None = None,
     on_check: Callable[[Check], None] | None = None,
 ) -> DoctorReport:
     """Every check, in order; ``on_check`` sees each as soon as it is done."""
     env = os.environ if environ is None else environ
+    backend_url = state_backend(repo, env)
     checks: list[Check] = []
-    steps: list[Callable[[], Check]] = [
+    steps: list[Callable[[], Check | list[Check]]] = [
         lambda: check_pulumi(pulumi_root),
         lambda: check_backend(backend_url),
+        lambda: check_records(repo, env),
         lambda: check_passphrase(backend_url, env),
         lambda: check_aws(required=backend_url.startswith("s3://")),
         lambda: check_github(env),
         check_python_packages,
     ]
     for step in steps:
-        check = step()
-        checks.append(check)
-        if on_check is not None:
-            on_check(check)
+        done = step()
+        for check in done if isinstance(done, list) else [done]:
+            checks.append(check)
+            if on_check is not None:
+                on_check(check)
     return DoctorReport(checks=tuple(checks))

@@ -8,7 +8,9 @@ stackflow takes the frozen result. Every key is optional::
     protected_stacks: [dev, staging, prod] # never ephemeral, never reaped
     policy_pack: policies                  # pack directory, relative to the repository
     policy_block_existing: false           # block on mandatory findings the base had too
-    backend: file://.pulumi-state          # state URL (file://, s3://); records beside it
+    backend: file://.pulumi-state          # Pulumi state URL; PULUMI_BACKEND_URL overrides it
+    records: s3://audit-bucket/stackflow   # deployment log + ephemeral registry; default:
+                                           # beside a file:// or s3:// state, else required
     affected:                              # extra rules for `stackflow affected`
       - paths: ["shared/**", "tools/*.py"] # globs, relative to the repository root
         stacks: ["*"]                      # "project/stack", "project/*" or "*" (fnmatch)
@@ -111,6 +113,9 @@ class RepoConfig:
     ones a change brings block; the others are listed as existing)."""
     backend: str = "file://.pulumi-state"
     """Pulumi backend URL; a relative file:// path is relative to the repository root."""
+    records: str | None = None
+    """Where the deployment log and the ephemeral registry live (a folder, ``file://`` or
+    ``s3://``); None: beside the state (see :func:`stackflow.storage.resolve_locations`)."""
     affected: tuple[AffectedRule, ...] = ()
     ephemeral: EphemeralSettings = field(default_factory=EphemeralSettings)
     workflows: WorkflowSettings = field(default_factory=WorkflowSettings)
@@ -128,14 +133,6 @@ class RepoConfig:
                 path = self.root / path
             return f"file://{path}"
         return self.backend
-
-    @property
-    def records_location(self) -> str:
-        """Where the deployment log and the ephemeral registry live: beside the state."""
-        url = self.backend_url
-        if url.startswith("s3://"):
-            return url.rstrip("/") + "/.stackflow"
-        return str(Path(url[len("file://") :]) / ".stackflow")
 
     def is_protected(self, stack: str) -> bool:
         return stack.casefold() in {s.casefold() for s in self.protected_stacks}
@@ -174,6 +171,7 @@ class RepoConfig:
             "policy_pack",
             "policy_block_existing",
             "backend",
+            "records",
             "affected",
             "ephemeral",
             "workflows",
@@ -194,7 +192,7 @@ class RepoConfig:
             kwargs["projects"] = str_list("projects", raw["projects"])
         if "protected_stacks" in raw:
             kwargs["protected_stacks"] = str_list("protected_stacks", raw["protected_stacks"])
-        for key in ("policy_pack", "backend"):
+        for key in ("policy_pack", "backend", "records"):
             if key in raw:
                 if not isinstance(raw[key], str) or not raw[key]:
                     raise bad(key, raw[key], "a non-empty string")
@@ -203,8 +201,11 @@ class RepoConfig:
             if not isinstance(raw["policy_block_existing"], bool):
                 raise bad("policy_block_existing", raw["policy_block_existing"], "true or false")
             kwargs["policy_block_existing"] = raw["policy_block_existing"]
-        if "backend" in kwargs and not kwargs["backend"].startswith(("file://", "s3://")):
-            raise bad("backend", kwargs["backend"], "a file:// or s3:// URL")
+        if "backend" in kwargs and "://" not in kwargs["backend"]:
+            raise bad("backend", kwargs["backend"], "a Pulumi backend URL (file://, s3://, ...)")
+        records = kwargs.get("records", "")
+        if "://" in records.removeprefix("file://") and not records.startswith("s3://"):
+            raise bad("records", kwargs["records"], "a folder, a file:// or an s3:// URL")
         if "affected" in raw:
             rules = raw["affected"]
             if not isinstance(rules, list):

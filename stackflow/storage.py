@@ -1,9 +1,13 @@
-"""Small object storage kept next to the Pulumi state: the deployment log, the ephemeral
-registry. Two implementations behind one Protocol -- a folder (for the file backend) and
-an S3 prefix (for the S3 backend) -- both with compare-and-swap writes so two CI jobs
-cannot lose each other's update.
+"""Small object storage for stackflow's records: the deployment log, the ephemeral
+registry, the deploy locks. Two implementations behind one Protocol -- a folder and an S3
+prefix -- both with compare-and-swap writes so two CI jobs cannot lose each other's update.
 
-``location`` strings: ``file:///abs/path`` or a plain path, and ``s3://bucket/prefix``.
+``location`` strings: ``file:///abs/path`` or a plain path, and
+``s3://bucket/prefix[?region=R]``.
+
+Where the records live is decided in one place, :func:`resolve_locations`: every command
+that touches the engine's state, the registry or the log asks it, so the three can never
+disagree (a registry on the runner's disk while the state is on S3 leaks environments).
 """
 
 from __future__ import annotations
@@ -11,12 +15,16 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from stackflow.errors import StackflowError
+from stackflow.repoconfig import RepoConfig
+
+RECORDS_DIR = ".stackflow"
+"""Records beside a file:// or s3:// state live in this folder (or key prefix) of it."""
 
 
 class PreconditionFailedError(StackflowError):
@@ -226,14 +234,80 @@ class S3Store:
 
 
 def open_store(location: str) -> BlobStore:
-    """A store for ``s3://bucket/prefix``, ``file:///path`` or a plain path."""
+    """A store for ``s3://bucket/prefix[?region=R]``, ``file:///path`` or a plain path."""
     if location.startswith("s3://"):
-        bucket, _, prefix = location[len("s3://") :].partition("/")
+        url, _, query = location[len("s3://") :].partition("?")
+        bucket, _, prefix = url.partition("/")
         if not bucket:
             raise StackflowError(
                 f"opening storage {location!r}: no bucket named; use s3://BUCKET/PREFIX"
             )
-        return S3Store(bucket, prefix)
+        region = _query(query).get("region")
+        if region is None:
+            return S3Store(bucket, prefix)
+        import boto3
+
+        return S3Store(bucket, prefix, client=boto3.client("s3", region_name=region))
     if location.startswith("file://"):
         location = location[len("file://") :]
     return FileStore(Path(location).expanduser())
+
+
+def _query(query: str) -> dict[str, str]:
+    return dict(p.partition("=")[::2] for p in query.split("&") if p)
+
+
+@dataclass(frozen=True, slots=True)
+class Locations:
+    """Where the engine keeps state and stackflow keeps its records, resolved once."""
+
+    state: str
+    """The Pulumi backend URL the engine is given."""
+    records: str
+    """The store (:func:`open_store`) of the deployment log, the registry and the locks."""
+
+    @property
+    def registry(self) -> str:
+        return _join(self.records, "registry")
+
+    @property
+    def deployment_log(self) -> str:
+        return _join(self.records, "deployments")
+
+
+def _join(location: str, key: str) -> str:
+    return location.partition("?")[0].rstrip("/") + "/" + key
+
+
+def state_backend(repo: RepoConfig, environ: Mapping[str, str] | None = None) -> str:
+    """The Pulumi backend URL: ``PULUMI_BACKEND_URL`` when set, else stackflow.yaml's."""
+    env = os.environ if environ is None else environ
+    return env.get("PULUMI_BACKEND_URL") or repo.backend_url
+
+
+def resolve_locations(repo: RepoConfig, environ: Mapping[str, str] | None = None) -> Locations:
+    """The state backend (``PULUMI_BACKEND_URL`` over ``stackflow.yaml: backend``) and the
+    records location (``stackflow.yaml: records``, else beside a ``file://`` or ``s3://``
+    state). Raises, before anything is deployed, when the records have no home: stackflow
+    cannot write into Pulumi Cloud, ``gs://`` or ``azblob://`` state."""
+    state = state_backend(repo, environ)
+    if repo.records:
+        records = repo.records.removeprefix("file://")
+        if not records.startswith("s3://"):
+            path = Path(records).expanduser()
+            records = str(path if path.is_absolute() else repo.root / path)
+        return Locations(state=state, records=records)
+    if state.startswith("file://"):
+        path = Path(state[len("file://") :].partition("?")[0]).expanduser()
+        path = path if path.is_absolute() else repo.root / path
+        return Locations(state=state, records=str(path / RECORDS_DIR))
+    if state.startswith("s3://"):
+        url, _sep, query = state.partition("?")
+        region = _query(query).get("region")
+        tail = f"?region={region}" if region else ""
+        return Locations(state=state, records=f"{url.rstrip('/')}/{RECORDS_DIR}{tail}")
+    raise StackflowError(
+        f"finding where to keep deployment records and the ephemeral registry: the state "
+        f"backend {state} is not one stackflow can write to; set `records: s3://BUCKET/PREFIX` "
+        "(or a folder) in stackflow.yaml"
+    )

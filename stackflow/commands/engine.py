@@ -16,6 +16,10 @@ from stackflow.commands._io import write_output
 from stackflow.errors import ExitCode, StackflowError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from stackflow.affected import AffectedStack
+    from stackflow.deploylog import DeploymentLog
     from stackflow.engine.automation import AutomationEngine
     from stackflow.plan.model import StackPlan
     from stackflow.repoconfig import RepoConfig
@@ -44,11 +48,21 @@ def _progress(line: str) -> None:
 
 
 def _engine(repo: RepoConfig, secrets_provider: str | None = None) -> AutomationEngine:
-    from stackflow.engine.automation import AutomationEngine, backend_url
+    from stackflow.engine.automation import AutomationEngine
+    from stackflow.storage import state_backend
 
     return AutomationEngine(
-        backend_url=backend_url(repo), secrets_provider=secrets_provider, on_progress=_progress
+        backend_url=state_backend(repo), secrets_provider=secrets_provider, on_progress=_progress
     )
+
+
+def _log(repo: RepoConfig) -> DeploymentLog:
+    """The deployment log, where :func:`~stackflow.storage.resolve_locations` says; raises
+    (before anything is deployed) when the records have no home."""
+    from stackflow.deploylog import DeploymentLog
+    from stackflow.storage import open_store, resolve_locations
+
+    return DeploymentLog(open_store(resolve_locations(repo).records))
 
 
 def _show_plan(plan: StackPlan, json_target: str | None) -> None:
@@ -112,9 +126,8 @@ def up_command(
     appends a record to the deployment log beside the state."""
     from stackflow import gitrepo
     from stackflow.affected import AffectedStack
-    from stackflow.deploy import deploy_stack
-    from stackflow.deploylog import DeploymentLog, current_actor, records_location
-    from stackflow.engine.automation import backend_url
+    from stackflow.deploy import cancellable, deploy_stack
+    from stackflow.deploylog import StackLock, current_actor
     from stackflow.plan.values import display
     from stackflow.project import load_project
 
@@ -130,15 +143,22 @@ def up_command(
         commit = gitrepo.head_sha(git) + ("+dirty" if gitrepo.is_dirty(git) else "")
     except StackflowError:
         commit = "(not a git repository)"
-    outcome = deploy_stack(
-        _engine(repo, secrets_provider),
-        repo,
-        item,
-        log=DeploymentLog.open(records_location(repo, backend_url(repo))),
-        commit=commit,
-        actor=current_actor(),
-        pull_request=pull_request,
-    )
+    log = _log(repo)
+    lock = StackLock(log.store, item.project, item.stack, holder=f"`stackflow up` of {commit[:12]}")
+    with cancellable():
+        lock.acquire(_progress)
+        try:
+            outcome = deploy_stack(
+                _engine(repo, secrets_provider),
+                repo,
+                item,
+                log=log,
+                commit=commit,
+                actor=current_actor(),
+                pull_request=pull_request,
+            )
+        finally:
+            lock.release()
     if outcome.error is not None:
         raise outcome.error
     if outcome.plan is not None:
@@ -195,42 +215,48 @@ def refresh_command(
 
 
 @click.command("deploy")
-@click.option("--base", required=True, help="Revision before the merge.")
 @click.option("--head", required=True, help="The merged revision (must be checked out).")
 @click.option(
-    "--pr",
-    "pull_request",
-    callback=_optional_pr,
-    help="Pull request number, for the log ('': none).",
+    "--base",
+    help="For stacks never deployed through stackflow: diff from here (absent or all zeros: "
+    "every such stack is deployed). Others diff from the commit they run, from the log.",
 )
 @click.option(
     "--stage",
     help="Only the stacks named STAGE (a promotion entry) in every project: one job of the "
     "deploy workflow.",
 )
+@click.option(
+    "--pr",
+    "pull_request",
+    callback=_optional_pr,
+    help="Pull request number, for the log ('': none).",
+)
 @click.option("--root", type=_PATH, default=Path(), show_default=True, help="Repository root.")
 @click.option("--json", "json_target", metavar="PATH|-", help="Write the result as JSON.")
 @click.option("--markdown", metavar="PATH|-", help="Write the PR comment (Markdown).")
 @click.option("--run-url", help="Workflow run URL for the comment.")
 def deploy_command(
-    base: str,
     head: str,
-    pull_request: int | None,
+    base: str | None,
     stage: str | None,
+    pull_request: int | None,
     root: Path,
     json_target: str | None,
     markdown: str | None,
     run_url: str | None,
 ) -> ExitCode:
-    """Run `up` on the stacks a merge affects, in promotion order; stop at the first
-    failure; log one record per stack beside the state."""
+    """Bring every stack (or those of --stage) from the commit it runs (the deployment
+    log) to --head, in promotion order, one deploy per stack at a time: re-plan offline
+    with the policies first, stop a blocked stage, log every run beside the state."""
+    import os
+
     from stackflow import gitrepo
-    from stackflow.affected import affected_between
-    from stackflow.deploy import deploy
-    from stackflow.deploylog import DeploymentLog, current_actor, records_location
-    from stackflow.engine.automation import backend_url
+    from stackflow.deploy import GitHistory, cancellable, deploy
+    from stackflow.deploylog import StackLock, current_actor
 
     repo = _repo(root)
+    log = _log(repo)
     git = gitrepo.open_repo(repo.root)
     head_sha = gitrepo.resolve(git, head)
     if gitrepo.head_sha(git) != head_sha:
@@ -249,24 +275,30 @@ def deploy_command(
             f"({', '.join(repo.promotion)}); add it to promotion in stackflow.yaml and run "
             "`stackflow workflows`"
         )
-    stacks = affected_between(repo.root, base, head)
-    if stage is not None:
-        stacks = tuple(s for s in stacks if s.stack.casefold() == stage.casefold())
-    log = DeploymentLog.open(records_location(repo, backend_url(repo)))
+    history = GitHistory(repo.root)
+    stacks = [s for s in history.every() if stage is None or s.stack.casefold() == stage.casefold()]
+    run = os.environ.get("GITHUB_RUN_ID")
+    holder = f"commit {head_sha[:12]}" + (f", run {run}" if run else "")
 
     def announce(item: Any) -> None:
         click.echo(f"deploying {item.project}/{item.stack} ...", err=True)
 
-    result = deploy(
-        _engine(repo),
-        repo,
-        stacks,
-        log=log,
-        commit=head_sha,
-        actor=current_actor(),
-        pull_request=pull_request,
-        on_stack=announce,
-    )
+    with cancellable():
+        result = deploy(
+            _engine(repo),
+            repo,
+            stacks,
+            log=log,
+            history=history,
+            commit=head_sha,
+            base=base,
+            actor=current_actor(),
+            pull_request=pull_request,
+            on_stack=announce,
+            on_wait=_progress,
+            replan=lambda todo, since: _replan(repo, todo, since),
+            lock=lambda item: StackLock(log.store, item.project, item.stack, holder=holder),
+        )
     if json_target:
         write_output(json_target, json.dumps(result.to_dict(), indent=2) + "\n", what="the result")
     if markdown:
@@ -275,11 +307,37 @@ def deploy_command(
         write_output(markdown, render_deploy(result.to_report(run_url=run_url)), what="the comment")
     if json_target != "-" and markdown != "-":
         if not result.outcomes:
-            click.echo("Nothing to deploy: no stack is affected.")
+            click.echo("Nothing to deploy: every stack already runs what this commit would.")
         for o in result.outcomes:
             tail = f": {o.message}" if o.message else ""
             click.echo(f"{o.status.value:9} {o.project}/{o.stack}{tail}")
-    return ExitCode.OK if result.ok else ExitCode.ERROR
+    if result.ok:
+        return ExitCode.OK
+    codes = [o.error.exit_code for o in result.outcomes if o.error is not None]
+    return ExitCode.POLICY_VIOLATION if ExitCode.POLICY_VIOLATION in codes else ExitCode.ERROR
+
+
+def _replan(
+    repo: RepoConfig, todo: Sequence[AffectedStack], since: Mapping[AffectedStack, str | None]
+) -> dict[AffectedStack, StackPlan]:
+    """The offline plan (with the policy pack) of each stack about to be deployed, from
+    the checked-out merged commit against the commit it runs."""
+    from stackflow.planner import plan_stacks
+
+    plans: dict[AffectedStack, StackPlan] = {}
+    for item in todo:
+        click.echo(f"re-planning {item.project}/{item.stack} offline ...", err=True)
+        base = since.get(item)
+        plan = plan_stacks(
+            repo.root,
+            project_dir=repo.root / item.dir,
+            stack=item.stack,
+            base=base,
+            no_base=base is None,
+        )
+        for stack_plan in plan.stacks:
+            plans[item] = stack_plan
+    return plans
 
 
 @click.command("history")
@@ -292,11 +350,8 @@ def history_command(
     stack: str | None, project_name: str | None, root: Path, as_json: bool, limit: int | None
 ) -> ExitCode:
     """Print the deployment log (oldest first)."""
-    from stackflow.deploylog import DeploymentLog, records_location
-    from stackflow.engine.automation import backend_url
-
     repo = _repo(root)
-    log = DeploymentLog.open(records_location(repo, backend_url(repo)))
+    log = _log(repo)
     records = log.records(project=project_name, stack=stack)
     if limit:
         records = records[-limit:]
@@ -304,15 +359,23 @@ def history_command(
         if as_json:
             click.echo(r.to_json_line(), nl=False)
             continue
-        pr = f" PR #{r.pull_request}" if r.pull_request else ""
-        why = f" -- {r.message}" if r.message else ""
+        pr = f" PR #{_safe(r.pull_request)}" if r.pull_request else ""
+        why = f" -- {_safe(r.message)}" if r.message else ""
+        took = "unfinished" if r.duration_seconds is None else f"{r.duration_seconds:.0f} s"
         click.echo(
-            f"{r.started_at}  {r.project}/{r.stack}  {r.result:9}  {r.commit[:12]}{pr}  "
-            f"by {r.actor}  ({r.duration_seconds:.0f} s){why}"
+            f"{_safe(r.started_at)}  {_safe(r.project)}/{_safe(r.stack)}  {_safe(r.result):9}  "
+            f"{_safe(r.commit[:12])}{pr}  by {_safe(r.actor)}  ({took}){why}"
         )
     if not records and not as_json:
         click.echo(f"No deployments recorded in {log.store.describe()}.")
     return ExitCode.OK
+
+
+def _safe(value: object) -> str:
+    """One field of a log line: a record cannot move the cursor or forge another line
+    (control characters are shown escaped, as JSON would)."""
+    text = str(value)
+    return text if text.isprintable() else json.dumps(text)[1:-1]
 
 
 @click.command("drift")
@@ -409,11 +472,9 @@ def doctor_command(root: Path, as_json: bool) -> ExitCode:
     """Check the Pulumi CLI, the backend, credentials and packages. Exit 1 when a required
     check fails."""
     from stackflow.doctor import run_checks
-    from stackflow.engine.automation import backend_url
 
-    repo = _repo(root)
     report = run_checks(
-        backend_url=backend_url(repo),
+        repo=_repo(root),
         on_check=None if as_json else (lambda check: click.echo(check.line())),
     )
     if as_json:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from stackflow.ephemeral import Environments, TeardownOutcome
     from stackflow.ephemeral.reaper import ReapItem
     from stackflow.github import GitHubClient
-    from stackflow.repoconfig import RepoConfig
+    from stackflow.storage import Locations
 
 
 def _root(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -61,11 +61,11 @@ def ephemeral_group() -> None:
     a TTL, and a reaper that never touches protected or unregistered stacks."""
 
 
-def _engine(repo: RepoConfig, secrets_provider: str | None) -> Engine:
-    from stackflow.engine.automation import AutomationEngine, backend_url
+def _engine(where: Locations, secrets_provider: str | None) -> Engine:
+    from stackflow.engine.automation import AutomationEngine
 
     return AutomationEngine(
-        backend_url=backend_url(repo),
+        backend_url=where.state,
         secrets_provider=secrets_provider,
         on_progress=lambda line: click.echo(line, err=True),
     )
@@ -87,10 +87,13 @@ def _open(
 ) -> tuple[Environments, GitHubClient | None]:
     from stackflow.ephemeral import Environments
     from stackflow.repoconfig import RepoConfig
+    from stackflow.storage import open_store, resolve_locations
 
     repo = RepoConfig.discover(root)
+    where = resolve_locations(repo)
     github = _github(required=comment)
-    envs = Environments.open(repo, _engine(repo, secrets_provider), github=github)
+    engine = _engine(where, secrets_provider)
+    envs = Environments.open(repo, engine, github=github, store=open_store(where.records))
     return envs, github
 
 

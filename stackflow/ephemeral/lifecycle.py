@@ -32,7 +32,7 @@ from stackflow.naming import is_ephemeral_name, stack_name
 from stackflow.plan.model import StackPlan
 from stackflow.project import Project, load_project
 from stackflow.repoconfig import RepoConfig
-from stackflow.storage import BlobStore, open_store
+from stackflow.storage import BlobStore, open_store, resolve_locations
 
 
 class RefusedError(StackflowError):
@@ -73,9 +73,12 @@ class Environments:
         store: BlobStore | None = None,
         now: Callable[[], datetime] = utc_now,
     ) -> Environments:
-        """The branch stacks of ``ephemeral.project``, with the registry beside the state."""
+        """The branch stacks of ``ephemeral.project``, with the registry in ``store``
+        (default: the records location, :func:`~stackflow.storage.resolve_locations`)."""
         project = load_project(repo.root / repo.ephemeral.project)
-        registry = Registry(store or open_store(repo.records_location), project.name)
+        if store is None:
+            store = open_store(resolve_locations(repo).records)
+        registry = Registry(store, project.name)
         return cls(
             repo=repo, project=project, registry=registry, engine=engine, github=github, now=now
         )

@@ -8,6 +8,7 @@ import pytest
 
 from stackflow.errors import StackflowError
 from stackflow.repoconfig import RepoConfig, find_root
+from stackflow.storage import resolve_locations
 
 
 def test_defaults_without_a_file(tmp_path: Path) -> None:
@@ -15,7 +16,6 @@ def test_defaults_without_a_file(tmp_path: Path) -> None:
     assert config.promotion == ("dev", "staging", "prod")
     assert config.is_protected("PROD")
     assert config.backend_url == f"file://{tmp_path.resolve()}/.pulumi-state"
-    assert config.records_location == f"{tmp_path.resolve()}/.pulumi-state/.stackflow"
 
 
 def test_the_repositorys_own_file_is_valid() -> None:
@@ -26,7 +26,8 @@ def test_the_repositorys_own_file_is_valid() -> None:
 
 def test_s3_backend_keeps_records_beside_the_state(tmp_path: Path) -> None:
     (tmp_path / "stackflow.yaml").write_text("backend: s3://state-bucket/team\n")
-    assert RepoConfig.load(tmp_path).records_location == "s3://state-bucket/team/.stackflow"
+    where = resolve_locations(RepoConfig.load(tmp_path), {})
+    assert where.records == "s3://state-bucket/team/.stackflow"
 
 
 @pytest.mark.parametrize(
@@ -34,7 +35,7 @@ def test_s3_backend_keeps_records_beside_the_state(tmp_path: Path) -> None:
     [
         ("promotion: dev\n", "promotion is 'dev'; it must be a list"),
         ("promtion: [dev]\n", "promtion is ['dev']; it must be one of the known keys"),
-        ("backend: http://x\n", "backend is 'http://x'; it must be a file:// or s3:// URL"),
+        ("backend: .pulumi-state\n", "backend is '.pulumi-state'; it must be a Pulumi backend URL"),
         ("ephemeral: {ttl_hours: 0}\n", "ephemeral.ttl_hours is 0.0; it must be a positive"),
         ("ephemeral: {max_parallel: yes}\n", "ephemeral.max_parallel is True; it must be a int"),
         ("affected: [{paths: [a]}]\n", "affected[0] is {'paths': ['a']}"),

@@ -161,8 +161,9 @@ def test_destroying_a_protected_stack_needs_yes(
 
 def test_history_prints_the_log(repo: RepoConfig, capsys: pytest.CaptureFixture[str]) -> None:
     from stackflow.deploylog import DeploymentLog, DeployRecord
+    from stackflow.storage import resolve_locations
 
-    log = DeploymentLog.open(repo.records_location)
+    log = DeploymentLog.open(resolve_locations(repo, {}).records)
     log.append(
         DeployRecord(
             "demo",

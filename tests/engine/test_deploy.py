@@ -1,19 +1,24 @@
-"""Merge-to-deploy over the Engine protocol. The engine here is an in-memory stand-in
-(the Engine protocol exists so code above it can be tested without the CLI); the CLI
-wiring itself is covered in test_automation.py and test_cli.py."""
+"""Merge-to-deploy over the Engine protocol, on a real git repository and a real log in
+a folder. The engine here is an in-memory stand-in (the Engine protocol exists so code
+above it can be tested without the CLI); the CLI wiring is covered in test_cli.py and
+the lifecycle tier."""
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from stackflow.affected import AffectedStack
-from stackflow.deploy import deploy, promotion_order
-from stackflow.deploylog import DeploymentLog
+from stackflow.deploy import GitHistory, deploy, promotion_order
+from stackflow.deploylog import DeploymentLog, StackLock
 from stackflow.engine.api import EngineTarget, UpResult
 from stackflow.errors import StackflowError
-from stackflow.plan.model import Change, Op, Source, StackPlan
+from stackflow.plan.model import Change, Diagnostic, Op, Source, StackPlan
 from stackflow.render.markdown import DeployStatus, render_deploy
 from stackflow.repoconfig import RepoConfig
 from stackflow.storage import FileStore
@@ -26,10 +31,18 @@ class InMemoryEngine:
     failing: set[str] = field(default_factory=set)
     ran: list[str] = field(default_factory=list)
     targets: list[EngineTarget] = field(default_factory=list)
+    previewed: list[str] = field(default_factory=list)
+    interrupt: set[str] = field(default_factory=set)
+
+    def preview(self, target: EngineTarget) -> StackPlan:
+        self.previewed.append(target.stack)
+        return StackPlan.build(project="demo", stack=target.stack, source=Source.ENGINE)
 
     def up(self, target: EngineTarget) -> UpResult:
         self.ran.append(target.stack)
         self.targets.append(target)
+        if target.stack in self.interrupt:
+            raise KeyboardInterrupt
         if target.stack in self.failing:
             raise StackflowError(f"running pulumi up for stack {target.stack}: the engine failed")
         change = Change(urn=f"urn:{target.stack}", type="t", name="n", op=Op.CREATE)
@@ -57,39 +70,83 @@ def test_promotion_order_puts_unlisted_stacks_last() -> None:
     assert [s.stack for s in ordered] == ["dev", "staging", "prod", "alpha", "zeta"]
 
 
-def test_deploys_in_order_and_logs_each_stack(repo: RepoConfig, tmp_path: Path) -> None:
-    engine = InMemoryEngine()
-    log = DeploymentLog(FileStore(tmp_path / "records"))
-    result = deploy(
+class Git:
+    """The test repository as a git repository, committed step by step."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.run("init", "-q", "-b", "main")
+        self.run("config", "user.email", "t@example.com")
+        self.run("config", "user.name", "t")
+        self.commit("initial")
+
+    def run(self, *args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=self.root, check=True, capture_output=True, text=True
+        ).stdout.strip()
+
+    def commit(self, message: str, **files: str) -> str:
+        for name, text in files.items():
+            path = self.root / name.replace("__", "/")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        self.run("add", "-A")
+        self.run("commit", "-q", "--allow-empty", "-m", message)
+        return self.run("rev-parse", "HEAD")
+
+
+def stack_file(stack: str, extra: str) -> dict[str, str]:
+    kind = stack
+    return {
+        f"stacks__Pulumi.{stack}.yaml": f"config:\n  stackflow:environment: {kind}\n  x: {extra}\n"
+    }
+
+
+@pytest.fixture
+def git(repo: RepoConfig) -> Git:
+    return Git(repo.root)
+
+
+def run_deploy(
+    engine: InMemoryEngine, repo: RepoConfig, log: DeploymentLog, commit: str, **kw: Any
+) -> Any:
+    history = GitHistory(repo.root)
+    return deploy(
         engine,  # type: ignore[arg-type]
         repo,
-        affected("prod", "dev", "staging"),
+        history.every(),
         log=log,
-        commit="c" * 40,
+        history=history,
+        commit=commit,
         actor="alice",
-        pull_request=7,
-        clock=clock(),  # type: ignore[arg-type]
+        **kw,
     )
+
+
+def test_deploys_in_order_and_logs_each_stack(repo: RepoConfig, git: Git, tmp_path: Path) -> None:
+    engine = InMemoryEngine()
+    log = DeploymentLog(FileStore(tmp_path / "records"))
+    head = git.commit("change all", **{"stacks__program.py": "x = 1\n"})
+    result = run_deploy(engine, repo, log, head, pull_request=7, clock=clock())
     assert result.ok
     assert engine.ran == ["dev", "staging", "prod"]
+    assert engine.previewed == ["dev", "staging", "prod"]  # the engine's re-plan, first
     assert engine.targets[0].policy_config == repo.root / "policies" / "config" / "dev.json"
     records = log.records()
-    assert [(r.stack, r.result, r.pull_request, r.actor) for r in records] == [
-        ("dev", "succeeded", 7, "alice"),
-        ("staging", "succeeded", 7, "alice"),
-        ("prod", "succeeded", 7, "alice"),
+    assert [(r.stack, r.result, r.pull_request, r.actor, r.commit) for r in records] == [
+        ("dev", "succeeded", 7, "alice", head),
+        ("staging", "succeeded", 7, "alice", head),
+        ("prod", "succeeded", 7, "alice", head),
     ]
     assert records[0].started_at == "2026-11-22T10:00:00Z"
     assert records[0].finished_at == "2026-11-22T10:00:05Z"
     assert records[0].counts["create"] == 1
 
 
-def test_stops_at_the_first_failure(repo: RepoConfig, tmp_path: Path) -> None:
+def test_stops_at_the_first_failure(repo: RepoConfig, git: Git, tmp_path: Path) -> None:
     engine = InMemoryEngine(failing={"staging"})
     log = DeploymentLog(FileStore(tmp_path / "records"))
-    result = deploy(
-        engine, repo, affected("dev", "staging", "prod"), log=log, commit="c" * 40, actor="a"
-    )  # type: ignore[arg-type]
+    result = run_deploy(engine, repo, log, git.commit("x", **{"stacks__program.py": "1"}))
     assert not result.ok
     assert engine.ran == ["dev", "staging"]
     assert [o.status for o in result.outcomes] == [
@@ -104,3 +161,133 @@ def test_stops_at_the_first_failure(repo: RepoConfig, tmp_path: Path) -> None:
     assert "the engine failed" in (log.records()[1].message or "")
     comment = render_deploy(result.to_report())
     assert "Deploy failed" in comment
+
+
+# --------------------------------------------------- reconcile from what was deployed
+
+
+def test_a_cancelled_runs_change_is_deployed_by_the_next_merge(
+    repo: RepoConfig, git: Git, tmp_path: Path
+) -> None:
+    """Merge A changes prod's config; its run is cancelled before prod. Merge B changes
+    only dev's. B's deploy must bring prod A's change: prod's deployed commit is older."""
+    engine = InMemoryEngine()
+    log = DeploymentLog(FileStore(tmp_path / "records"))
+    first = git.commit("everything", **{"stacks__program.py": "1"})
+    assert run_deploy(engine, repo, log, first).ok
+    engine.ran.clear()
+    git.commit("A: prod bigger", **stack_file("prod", "big"))  # its run never deploys
+    b = git.commit("B: dev tweak", **stack_file("dev", "tweak"))
+    result = run_deploy(engine, repo, log, b, base=git.run("rev-parse", "HEAD~1"))
+    assert engine.ran == ["dev", "prod"]
+    assert result.ok
+    assert log.last_succeeded("demo", "prod").commit == b  # type: ignore[union-attr]
+    assert log.last_succeeded("demo", "staging").commit == first  # type: ignore[union-attr]
+
+
+def test_an_older_merge_deployed_after_a_newer_one_is_skipped_as_superseded(
+    repo: RepoConfig, git: Git, tmp_path: Path
+) -> None:
+    engine = InMemoryEngine()
+    log = DeploymentLog(FileStore(tmp_path / "records"))
+    git.commit("everything", **{"stacks__program.py": "1"})
+    older = git.commit("A", **{"stacks__program.py": "2"})
+    newer = git.commit("B", **{"stacks__program.py": "3"})
+    assert run_deploy(engine, repo, log, newer).ok
+    engine.ran.clear()
+    result = run_deploy(engine, repo, log, older)
+    assert engine.ran == []
+    assert [o.status for o in result.outcomes] == [DeployStatus.SKIPPED] * 3
+    assert all("superseded" in (o.message or "") for o in result.outcomes)
+    assert [r.result for r in log.records() if r.commit == older] == ["superseded"] * 3
+    assert log.last_succeeded("demo", "prod").commit == newer  # type: ignore[union-attr]
+
+
+def test_nothing_to_do_when_the_stack_already_runs_the_change(
+    repo: RepoConfig, git: Git, tmp_path: Path
+) -> None:
+    engine = InMemoryEngine()
+    log = DeploymentLog(FileStore(tmp_path / "records"))
+    head = git.commit("everything", **{"stacks__program.py": "1"})
+    run_deploy(engine, repo, log, head)
+    engine.ran.clear()
+    docs = git.commit("docs only", **{"docs__x.md": "hello"})
+    assert run_deploy(engine, repo, log, docs).outcomes == ()
+    assert run_deploy(engine, repo, log, head).outcomes == ()  # the same commit again
+    assert engine.ran == []
+
+
+def test_a_blocked_replan_stops_that_stage_before_any_up(
+    repo: RepoConfig, git: Git, tmp_path: Path
+) -> None:
+    engine = InMemoryEngine()
+    log = DeploymentLog(FileStore(tmp_path / "records"))
+    head = git.commit("x", **{"stacks__program.py": "1"})
+
+    def replan(todo: Any, since: Any) -> dict[AffectedStack, StackPlan]:
+        plans = {
+            i: StackPlan.build(project="demo", stack=i.stack, source=Source.OFFLINE) for i in todo
+        }
+        [staging] = [i for i in todo if i.stack == "staging"]
+        plans[staging] = StackPlan.build(
+            project="demo",
+            stack="staging",
+            source=Source.OFFLINE,
+            diagnostics=(Diagnostic("error", "the program failed"),),
+        )
+        return plans
+
+    result = run_deploy(engine, repo, log, head, replan=replan)
+    assert engine.ran == ["dev"]
+    assert [(o.stack, o.status) for o in result.outcomes] == [
+        ("dev", DeployStatus.SUCCEEDED),
+        ("staging", DeployStatus.FAILED),
+        ("prod", DeployStatus.SKIPPED),
+    ]
+    assert "blocked at merge" in (result.outcomes[1].message or "")
+
+
+def test_a_cancelled_deploy_is_logged_cancelled_and_frees_the_lock(
+    repo: RepoConfig, git: Git, tmp_path: Path
+) -> None:
+    engine = InMemoryEngine(interrupt={"staging"})
+    store = FileStore(tmp_path / "records")
+    log = DeploymentLog(store)
+    head = git.commit("x", **{"stacks__program.py": "1"})
+    with pytest.raises(KeyboardInterrupt):
+        run_deploy(
+            engine, repo, log, head, lock=lambda i: StackLock(store, i.project, i.stack, "t")
+        )
+    assert [(r.stack, r.result) for r in log.records()] == [
+        ("dev", "succeeded"),
+        ("staging", "cancelled"),
+    ]
+    assert list(store.list("locks/")) == []
+
+
+def test_the_lock_serialises_deploys_of_a_stack(tmp_path: Path) -> None:
+    store = FileStore(tmp_path / "records")
+    now = [datetime(2026, 11, 22, 10, 0, tzinfo=UTC)]
+    waits: list[float] = []
+    first = StackLock(store, "demo", "prod", "run 1", now=lambda: now[0])
+    first.acquire()
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 2:
+            first.release()
+
+    second = StackLock(store, "demo", "prod", "run 2", poll=1, sleep=sleep, now=lambda: now[0])
+    told: list[str] = []
+    second.acquire(told.append)
+    assert waits == [1, 1]
+    assert told == ["waiting for run 1 to finish deploying demo/prod"]
+    second.release()
+    # A holder that died is taken over once its lease ran out, not before.
+    StackLock(store, "demo", "prod", "dead run", now=lambda: now[0]).acquire()
+    impatient = StackLock(store, "demo", "prod", "run 3", timeout=0, now=lambda: now[0])
+    with pytest.raises(StackflowError, match="another deploy \\(dead run\\) holds"):
+        impatient.acquire()
+    now[0] += timedelta(hours=4)
+    impatient.acquire()
+    assert b"run 3" in store.get("locks/demo/prod.json").data  # type: ignore[union-attr]

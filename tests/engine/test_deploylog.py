@@ -10,9 +10,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from stackflow.deploylog import DeploymentLog, DeployRecord, current_actor, records_location
+from stackflow.deploylog import DeploymentLog, DeployRecord, current_actor
 from stackflow.repoconfig import RepoConfig
-from stackflow.storage import BlobStore, FileStore, S3Store
+from stackflow.storage import BlobStore, FileStore, S3Store, resolve_locations
 
 
 def record(stack: str, start: str, result: str = "succeeded", **kw: object) -> DeployRecord:
@@ -69,8 +69,9 @@ def test_each_record_is_its_own_json_line_object(store: BlobStore) -> None:
 
 def test_records_live_beside_the_effective_backend(tmp_path: Path) -> None:
     repo = RepoConfig(root=tmp_path)
-    assert records_location(repo, repo.backend_url) == str(tmp_path / ".pulumi-state/.stackflow")
-    assert records_location(repo, "s3://bucket/prefix") == "s3://bucket/prefix/.stackflow"
+    assert resolve_locations(repo, {}).records == str(tmp_path / ".pulumi-state/.stackflow")
+    s3 = resolve_locations(repo, {"PULUMI_BACKEND_URL": "s3://bucket/prefix"})
+    assert s3.records == "s3://bucket/prefix/.stackflow"
 
 
 def test_actor_comes_from_github_or_the_user() -> None:

@@ -14,7 +14,7 @@ from moto import mock_aws
 
 from stackflow.ephemeral import Environments
 from stackflow.repoconfig import RepoConfig
-from stackflow.storage import FileStore
+from stackflow.storage import FileStore, resolve_locations
 
 from .fakes import CrashingStore, FakeGitHub, InMemoryEngine
 
@@ -94,7 +94,7 @@ def github() -> FakeGitHub:
 
 @pytest.fixture
 def store(repo: RepoConfig) -> CrashingStore:
-    return CrashingStore(FileStore(Path(repo.records_location)))
+    return CrashingStore(FileStore(Path(resolve_locations(repo, {}).records)))
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from stackflow.ephemeral import EnvironmentRecord, Environments, Registry, State, down, reap, up
 from stackflow.errors import StackflowError
 from stackflow.naming import is_ephemeral_name, stack_name
-from stackflow.storage import FileStore
+from stackflow.storage import FileStore, resolve_locations
 
 from .conftest import START, Clock, make_repo
 from .fakes import Crash, CrashingStore, FakeGitHub, FakeStack, InMemoryEngine
@@ -64,7 +64,7 @@ class EphemeralLifecycle(RuleBasedStateMachine):
             prs={pr: "open" for _, pr in BRANCHES if pr is not None},
             branches={b for b, _ in BRANCHES},
         )
-        self.inner = FileStore(Path(self.repo.records_location))
+        self.inner = FileStore(Path(resolve_locations(self.repo, {}).records))
         self.store = CrashingStore(self.inner)
         self.clock = Clock()
         self.envs = Environments.open(
