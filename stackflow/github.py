@@ -3,8 +3,9 @@ commit statuses, drift issues and pull-request lookups.
 
 Built on PyGithub with objects created lazily (no request until one is needed), and with
 urllib3 retries tuned for GitHub: 5xx, 429 and secondary rate limits (403 with a
-``Retry-After`` header or a rate-limit message) are retried with exponential backoff, a
-bounded number of times, never waiting longer than :attr:`RetryPolicy.max_wait` at once.
+``Retry-After`` header or a rate-limit message) are retried with exponential backoff, for
+writes too (PATCH, and POST after a lookup: see :func:`_retry`), a bounded number of
+times, never waiting longer than :attr:`RetryPolicy.max_wait` at once.
 
 Two failure modes get a message that says what to do: a token without the permission
 ("Resource not accessible by integration" names the ``permissions:`` entry to add to the
@@ -77,6 +78,11 @@ def _retry(policy: RetryPolicy) -> Any:
         secondary_rate_wait=policy.max_wait,
         max_rate_limit_wait=policy.max_wait,
         status_forcelist=[429, *range(500, 600)],
+        # urllib3 (and so PyGithub) retries only idempotent methods by default. Every write
+        # stackflow makes is idempotent or converges: a PATCH sets the same body again, and
+        # each POST (comment, issue) follows a lookup by marker that removes duplicates on
+        # the next pass, or sets a commit status to the same state.
+        allowed_methods=frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH", "POST"}),
     )
 
 

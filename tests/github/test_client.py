@@ -408,3 +408,22 @@ def test_a_broken_event_file_says_what_to_do(
     Path(actions_env["GITHUB_EVENT_PATH"]).write_text("{not json")
     with pytest.raises(StackflowError, match="pass the pull request with --pr"):
         client.pr_from_event()
+
+
+def test_a_patch_that_gets_a_502_is_retried(client: GitHubClient, fake_github: FakeGitHub) -> None:
+    """PyGithub's retry leaves out POST and PATCH; the sticky comment's edit is idempotent
+    (same body), so stackflow retries it (issue 11)."""
+    marked = fake_github.add_comment(7, f"{PLAN}\nold")
+    fake_github.fail("PATCH", r"/issues/comments/\d+$", 502, times=2)
+    assert client.upsert_comment(7, f"{PLAN}\nnew", marker=PLAN) == marked
+    assert fake_github.count("PATCH", r"/issues/comments/\d+$") == 3
+    assert fake_github.comments_on(7)[0]["body"].endswith("new")
+
+
+def test_an_issue_edit_that_gets_a_503_is_retried(
+    client: GitHubClient, fake_github: FakeGitHub
+) -> None:
+    number = client.upsert_issue("drift", f"{PLAN}\nold", marker=PLAN)
+    fake_github.fail("PATCH", rf"/issues/{number}$", 503)
+    assert client.upsert_issue("drift", f"{PLAN}\nnew", marker=PLAN) == number
+    assert fake_github.count("PATCH", rf"/issues/{number}$") == 2
