@@ -1,8 +1,10 @@
 """Bring a branch stack up, and tear it down, in an order that a crash at any step leaves
 recoverable:
 
-* ``up``: register (record ``active``), render config, engine ``up``, record outputs.
-  A stack in the backend always has a record first, so nothing is ever orphaned.
+* ``up``: register (record ``deploying``), render config, engine ``up``, then record
+  ``active`` with the outputs -- or ``failed`` with the error. A stack in the backend
+  always has a record first, so nothing is ever orphaned; a teardown that finished while
+  ``up`` ran leaves the deployed stack re-registered ``destroying``, for the next run.
 * teardown (``down`` and the reaper): mark ``destroying``, destroy, remove the stack from
   the backend, mark ``destroyed``, remove the config file, delete the record. A failed
   destroy leaves the record ``destroying`` with the error; the next ``down`` or reap
@@ -147,6 +149,7 @@ def up(
                 pr=pr,
                 created_at=started,
                 ttl_hours=ttl,
+                state=State.DEPLOYING,
                 head=head,
             )
         if current.branch != branch or current.pr != pr:
@@ -154,30 +157,62 @@ def up(
                 f"deploying branch {branch!r}: stack {stack} is registered for branch "
                 f"{current.branch!r} (PR {current.pr}); destroy that one first"
             )
-        if current.state is not State.ACTIVE:
+        if not current.live:
             raise StackflowError(
                 f"deploying branch {branch!r}: stack {stack} is {current.state.value}; run "
                 "`stackflow ephemeral down` for the branch to finish that, then deploy again"
             )
-        return replace(current, ttl_hours=ttl)
+        return replace(current, ttl_hours=ttl, state=State.DEPLOYING)
 
     envs.registry.mutate(stack, register)
     config = write_config(envs.project, stack=stack, branch=branch, pr=pr)
-    result = envs.engine.up(envs.target(stack, config))
+    try:
+        result = envs.engine.up(envs.target(stack, config))
+    except (StackflowError, KeyboardInterrupt) as err:
+        why = err.message if isinstance(err, StackflowError) else "the up was cancelled"
+        envs.registry.mutate(stack, lambda current: _up_failed(current, why))
+        raise
     deployed = envs.clock()
+    torn_down = False
 
     def record_outputs(current: EnvironmentRecord | None) -> EnvironmentRecord:
-        if current is None or current.state is not State.ACTIVE:
-            raise StackflowError(
-                f"deploying branch {branch!r}: stack {stack} was torn down while it deployed; "
-                "deploy again once the teardown has finished"
+        nonlocal torn_down
+        torn_down = current is None or not current.live
+        if current is None:
+            # A teardown finished while we deployed: the stack the engine now holds must
+            # have a record, or nothing would ever destroy it. It stays doomed.
+            current = EnvironmentRecord(
+                project=envs.project.name,
+                stack=stack,
+                branch=branch,
+                pr=pr,
+                created_at=started,
+                ttl_hours=ttl,
+                state=State.DESTROYING,
             )
+        state = State.ACTIVE if current.live else State.DESTROYING
         return replace(
-            current, last_deployed_at=deployed, head=head or current.head, outputs=result.outputs
+            current,
+            state=state,
+            last_deployed_at=deployed,
+            head=head or current.head,
+            outputs=result.outputs,
+            last_error=None if current.live else current.last_error,
         )
 
     record = envs.registry.mutate(stack, record_outputs)
+    if torn_down:
+        raise StackflowError(
+            f"deploying branch {branch!r}: stack {stack} was torn down while it deployed; "
+            "it is recorded `destroying`, so the next `ephemeral down` or reap destroys it"
+        )
     return UpOutcome(record=record, plan=result.plan, created=created)
+
+
+def _up_failed(current: EnvironmentRecord | None, message: str) -> EnvironmentRecord | None:
+    if current is None or not current.live:
+        return current
+    return replace(current, state=State.FAILED, last_error=message)
 
 
 class TeardownStatus(StrEnum):
@@ -249,7 +284,7 @@ def teardown(
         if decided_on is not None and current.created_at != decided_on.created_at:
             changed = True
             return current
-        if current.state is State.ACTIVE:
+        if current.live:
             return replace(current, state=State.DESTROYING, last_error=None)
         return current
 

@@ -34,7 +34,6 @@ from stackflow.ephemeral.lifecycle import (
 from stackflow.ephemeral.registry import (
     Entry,
     EnvironmentRecord,
-    State,
     parallel,
 )
 from stackflow.errors import StackflowError
@@ -150,7 +149,7 @@ def decide(envs: Environments, observed: Observed, now: datetime) -> Decision:
     def verdict(action: Action, reason: str) -> Decision:
         return Decision(record.stack, action, reason, record, facts, expires)
 
-    if record.state is not State.ACTIVE:
+    if not record.live:
         return verdict(Action.FINISH, f"left {record.state.value} by an earlier run")
     if facts.pr_state in ("closed", "merged"):
         return verdict(Action.DESTROY, f"pull request #{record.pr} is {facts.pr_state}")

@@ -11,6 +11,7 @@ record cannot lose each other's update.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -30,12 +31,22 @@ READ_WORKERS = 16
 
 
 class State(StrEnum):
+    DEPLOYING = "deploying"
+    """Registered before ``up`` (so the reaper always knows the stack); the ``up`` is
+    running, or crashed before it could say how it went."""
     ACTIVE = "active"
-    """Registered; deployed, being deployed, or never deployed (a crashed first ``up``)."""
+    """The last ``up`` succeeded."""
+    FAILED = "failed"
+    """The last ``up`` failed (``last_error`` says why); the stack may hold resources."""
     DESTROYING = "destroying"
     """Doomed: a ``down`` or the reaper started destroying it. Only finishing remains."""
     DESTROYED = "destroyed"
     """Destroyed and removed from the backend; only the record is left to delete."""
+
+
+LIVE = frozenset({State.DEPLOYING, State.ACTIVE, State.FAILED})
+MAX_TTL_HOURS = 24.0 * 90
+"""No record or label keeps a branch stack longer than 90 days."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +68,16 @@ class EnvironmentRecord:
     outputs: dict[str, Any] = field(default_factory=dict)
     """Stack outputs as the engine reports them: secrets are ``{"$secret": digest}``."""
     last_error: str | None = None
-    """Why the last destroy failed (the record then stays ``destroying``)."""
+    """Why the last ``up`` (state ``failed``) or destroy (``destroying``) failed."""
+
+    @property
+    def live(self) -> bool:
+        """Not being torn down: the reaper's rules apply, ``up`` may run again."""
+        return self.state in LIVE
 
     def expires_at(self, ttl_hours: float | None = None) -> datetime:
-        return self.created_at + timedelta(hours=self.ttl_hours if ttl_hours is None else ttl_hours)
+        hours = self.ttl_hours if ttl_hours is None else ttl_hours
+        return self.created_at + timedelta(hours=max(0.0, min(hours, MAX_TTL_HOURS)))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -82,20 +99,25 @@ class EnvironmentRecord:
         return json.dumps(self.to_dict(), sort_keys=True, indent=1).encode("utf-8") + b"\n"
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> EnvironmentRecord:
+    def from_dict(cls, data: Any) -> EnvironmentRecord:
+        if not isinstance(data, dict):
+            raise ValueError(f"it is {type(data).__name__}, not a JSON object")
         if data.get("version") != RECORD_VERSION:
             raise ValueError(f"record version {data.get('version')!r} is not {RECORD_VERSION}")
         deployed = data.get("last_deployed_at")
         pr = data.get("pr")
         if pr is not None and (not isinstance(pr, int) or isinstance(pr, bool)):
             raise ValueError(f"pr {pr!r} is not a number")
+        ttl = data.get("ttl_hours")
+        if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not 0 < ttl < math.inf:
+            raise ValueError(f"ttl_hours {ttl!r} is not a positive number of hours")
         return cls(
             project=str(data["project"]),
             stack=str(data["stack"]),
             branch=str(data["branch"]),
             pr=pr,
             created_at=_parse_time(data["created_at"]),
-            ttl_hours=float(data["ttl_hours"]),
+            ttl_hours=min(float(ttl), MAX_TTL_HOURS),
             state=State(data["state"]),
             last_deployed_at=_parse_time(deployed) if deployed else None,
             head=data.get("head"),
@@ -186,7 +208,7 @@ class Registry:
     def _decode(self, stack: str, data: bytes) -> EnvironmentRecord:
         try:
             return EnvironmentRecord.from_dict(json.loads(data))
-        except (ValueError, KeyError, TypeError) as err:
+        except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as err:
             raise StackflowError(
                 f"reading the registry record {self.key(stack)} in {self.store.describe()}: "
                 f"it is not a valid record ({err}); fix or delete it by hand"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from typing import Any
 
 import pytest
 import yaml
@@ -368,3 +369,91 @@ def test_list_shows_age_ttl_pr_state_and_cost(
     text = json.dumps(data)
     assert "5f1d0e" in text  # the digest marker, never a plaintext
     yaml.safe_dump(data)  # plain data only
+
+
+# ------------------------------------------------------------- issue 11: records
+
+
+def test_a_failed_up_leaves_a_failed_record_with_its_error(
+    envs: Environments, engine: InMemoryEngine
+) -> None:
+    up(envs, branch="login")
+    engine.inject("up", StackflowError("up failed: quota exceeded"))
+    with pytest.raises(StackflowError, match="quota"):
+        up(envs, branch="login")
+    record = envs.registry.get("br-login")
+    assert record is not None
+    assert record.state is State.FAILED
+    assert record.last_error == "up failed: quota exceeded"
+    again = up(envs, branch="login")
+    assert (again.record.state, again.record.last_error) == (State.ACTIVE, None)
+
+
+def test_a_stack_deployed_while_the_reaper_forgot_it_is_registered_again(
+    envs: Environments, engine: InMemoryEngine, github: FakeGitHub
+) -> None:
+    """The reaper tears the record down while `up` deploys: the stack the engine deployed
+    must still have a record afterwards, or nothing would ever destroy it."""
+    github.prs[4] = "closed"
+    real_up = engine.up
+
+    def racing_up(target: Any) -> Any:
+        config = target.config_file.read_text()  # the reaper runs in a clone of its own
+        reap(envs)  # PR 4 is closed: the reaper dooms, finds nothing deployed, forgets
+        assert envs.registry.get(target.stack) is None
+        target.config_file.write_text(config)
+        return real_up(target)
+
+    engine.up = racing_up  # type: ignore[method-assign]
+    with pytest.raises(StackflowError, match="torn down while it deployed"):
+        up(envs, branch="login", pr=4)
+    record = envs.registry.get("pr-4-login")
+    assert record is not None
+    assert record.state is State.DESTROYING
+    assert "pr-4-login" in engine.stacks
+    engine.up = real_up  # type: ignore[method-assign]
+    items = {i.decision.stack: i for i in reap(envs).items}
+    assert items["pr-4-login"].decision.action is Action.FINISH
+    assert "pr-4-login" not in engine.stacks
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[]",
+        b"null",
+        b"{not json",
+        json.dumps({"version": 1, "ttl_hours": "inf"}).encode(),
+    ],
+)
+def test_one_malformed_record_is_skipped_and_reported_and_the_reap_goes_on(
+    envs: Environments, engine: InMemoryEngine, github: FakeGitHub, clock: Clock, body: bytes
+) -> None:
+    up(envs, branch="login", pr=1)
+    github.prs[1] = "merged"
+    good = envs.registry.get("pr-1-login")
+    assert good is not None
+    envs.registry.store.put("registry/stackflow-test/br-bad.json", body)
+    inf = replace(good, stack="br-inf", branch="inf", pr=None).to_dict() | {"ttl_hours": "inf"}
+    envs.registry.store.put("registry/stackflow-test/br-inf.json", json.dumps(inf).encode())
+    report = reap(envs)
+    actions = {i.decision.stack: i.decision for i in report.items}
+    assert actions["pr-1-login"].action is Action.DESTROY
+    assert actions["br-bad"].action is Action.SKIP
+    assert actions["br-inf"].action is Action.SKIP
+    assert "ttl_hours" in actions["br-inf"].reason
+    assert engine.destroyed == ["pr-1-login"]
+    assert list_environments(envs).unreadable
+
+
+def test_a_huge_ttl_label_is_bounded(
+    envs: Environments, engine: InMemoryEngine, github: FakeGitHub, clock: Clock
+) -> None:
+    up(envs, branch="login", pr=1)
+    open_pr(github, "login", 1)
+    github.labels[1] = ["ttl:1e300"]
+    clock.advance(24 * 365)
+    report = reap(envs)  # no OverflowError
+    [item] = report.items
+    assert item.decision.action is Action.DESTROY
+    assert "TTL ran out" in item.decision.reason
