@@ -206,3 +206,32 @@ def test_local_stack_without_the_cli_is_one_line(
         f"the Pulumi CLI is not installed; {INSTALL} -- `stackflow plan` needs no CLI"
     ]
     assert not (repo.root / ".stackflow" / "local" / "moto.pid").exists()
+
+
+def test_history_escapes_control_characters(
+    repo: RepoConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A record's fields cannot forge lines or move the cursor (issue 11)."""
+    from stackflow.deploylog import DeploymentLog, DeployRecord
+    from stackflow.storage import resolve_locations
+
+    log = DeploymentLog.open(resolve_locations(repo, {}).records)
+    log.append(
+        DeployRecord(
+            "demo",
+            "dev",
+            "c" * 40,
+            "failed",
+            "2026-11-22T10:00:00Z",
+            None,
+            "mallory\n2026-11-22T11:00:00Z  demo/prod  succeeded",
+            message="boom\x1b[2J\rfake",
+        )
+    )
+    assert main(["history", "--root", str(repo.root)]) == 0
+    out = capsys.readouterr().out
+    assert len(out.splitlines()) == 1
+    assert "\x1b" not in out
+    assert "\r" not in out
+    assert "mallory\\n2026" in out
+    assert "(unfinished)" in out
