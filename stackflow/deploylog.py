@@ -141,7 +141,10 @@ class DeploymentLog:
         """Store ``record`` (normally ``started``) as a new object, to :meth:`finish`."""
         stamp = record.started_at.replace("-", "").replace(":", "")
         stack = record.stack.split("/")[-1]
-        key = f"{PREFIX}/{record.project}/{stack}/{stamp}-{uuid.uuid4().hex[:12]}.json"
+        # The nanosecond clock orders records of one second (deploys of a stack are
+        # serialised by its lock); the random part keeps two writers apart.
+        unique = f"{time.time_ns():016x}{uuid.uuid4().hex[:8]}"
+        key = f"{PREFIX}/{record.project}/{stack}/{stamp}-{unique}.json"
         etag = self.store.put(key, record.to_json_line().encode("utf-8"), if_none_match=True)
         return Started(key, etag)
 
@@ -159,7 +162,7 @@ class DeploymentLog:
     ) -> list[DeployRecord]:
         """Records, oldest first, optionally of one project and/or stack."""
         prefix = f"{PREFIX}/{project}/" if project else f"{PREFIX}/"
-        found: list[DeployRecord] = []
+        found: list[tuple[str, str, DeployRecord]] = []
         for key in self.store.list(prefix):
             parts = key.split("/")
             if len(parts) != 4 or (stack is not None and parts[2] != stack):
@@ -171,13 +174,14 @@ class DeploymentLog:
                 if not line.strip():
                     continue
                 try:
-                    found.append(DeployRecord.from_dict(json.loads(line)))
+                    parsed = DeployRecord.from_dict(json.loads(line))
+                    found.append((parsed.started_at, key.rsplit("/", 1)[-1], parsed))
                 except (ValueError, KeyError, TypeError) as err:
                     raise StackflowError(
                         f"reading the deployment log in {self.store.describe()}: {key} is not "
                         f"a deployment record ({err}); move the object aside"
                     ) from err
-        return sorted(found, key=lambda r: (r.started_at, r.project, r.stack))
+        return [r for _, _, r in sorted(found, key=lambda f: (f[0], f[1], f[2].project))]
 
 
 @dataclass

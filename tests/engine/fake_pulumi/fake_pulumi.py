@@ -17,9 +17,13 @@ Everything lives in ``$FAKE_PULUMI_DIR``:
                           {"events": "up.jsonl"}]}}
 
   ``responses[<command>]`` is used in order, the last one repeating; command keys are
-  ``preview``, ``up``, ``destroy``, ``refresh`` and ``refresh-preview``. ``events`` paths
+  ``preview``, ``up``, ``destroy``, ``refresh`` and ``refresh-preview``, and
+  ``<command>:<stack>`` (e.g. ``up:dev``) for one stack only. ``events`` paths
   are relative to ``$FAKE_PULUMI_FIXTURES``.
 * ``state.json`` -- the stacks that exist (``{"stacks": ["dev"]}``) and response counters.
+  With an ``s3://bucket/prefix`` backend (``PULUMI_BACKEND_URL``) it lives on that backend
+  instead, at ``<prefix>/.fake-pulumi/state.json`` (through ``AWS_ENDPOINT_URL``, e.g. a
+  moto server), so separate runners see the same stacks, as with the real CLI.
 * ``calls.jsonl`` -- one line per invocation: argv, cwd, and the environment that matters
   (backend URL; whether a passphrase was set, never its value).
 """
@@ -41,8 +45,38 @@ def load(name: str, default: Any) -> Any:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else default
 
 
+def _s3_state() -> tuple[Any, str, str] | None:
+    backend = os.environ.get("PULUMI_BACKEND_URL", "")
+    if not backend.startswith("s3://"):
+        return None
+    import boto3
+
+    bucket, _, prefix = backend[len("s3://") :].partition("?")[0].partition("/")
+    key = f"{prefix.strip('/')}/.fake-pulumi/state.json".lstrip("/")
+    return boto3.client("s3"), bucket, key
+
+
+def load_state() -> dict[str, Any]:
+    shared = _s3_state()
+    if shared is None:
+        state: dict[str, Any] = load("state.json", {"stacks": []})
+        return state
+    client, bucket, key = shared
+    try:
+        body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except client.exceptions.NoSuchKey:
+        return {"stacks": []}
+    loaded: dict[str, Any] = json.loads(body)
+    return loaded
+
+
 def save_state(state: dict[str, Any]) -> None:
-    (HOME / "state.json").write_text(json.dumps(state), encoding="utf-8")
+    shared = _s3_state()
+    if shared is None:
+        (HOME / "state.json").write_text(json.dumps(state), encoding="utf-8")
+        return
+    client, bucket, key = shared
+    client.put_object(Bucket=bucket, Key=key, Body=json.dumps(state).encode())
 
 
 def flag(args: list[str], name: str) -> str | None:
@@ -69,7 +103,11 @@ def send_events(target: str, lines: list[str]) -> None:
 
 
 def respond(key: str, args: list[str], script: dict[str, Any], state: dict[str, Any]) -> None:
-    responses = script.get("responses", {}).get(key) or [{}]
+    scripted = script.get("responses", {})
+    stack_key = f"{key}:{flag(args, '--stack')}"
+    if stack_key in scripted:
+        key = stack_key
+    responses = scripted.get(key) or [{}]
     count = state.setdefault("counters", {}).get(key, 0)
     state["counters"][key] = count + 1
     save_state(state)
@@ -95,7 +133,7 @@ def main(argv: list[str]) -> None:
         }
         fh.write(json.dumps(record) + "\n")
     script = load("script.json", {})
-    state = load("state.json", {"stacks": []})
+    state = load_state()
     stack = flag(args, "--stack")
     if args[:1] == ["version"]:
         sys.stdout.write(script.get("version", "3.272.0") + "\n")
