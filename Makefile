@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install demo test lint types workflows unit bench docs fmt local-up local-down clean mutation
+.PHONY: help install demo test lint types workflows unit lifecycle bench docs fmt local-up local-down clean mutation
 
 help:
 	@echo "make demo   - the pull-request plan of a sample change, offline (no cloud, no Pulumi CLI)"
@@ -41,6 +41,9 @@ workflows: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/pytest
+
+lifecycle: $(STAMP)
+	$(BIN)/pytest -m lifecycle tests/lifecycle
 
 test: lint types workflows unit
 

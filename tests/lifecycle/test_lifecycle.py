@@ -1,0 +1,163 @@
+"""A pull request's life, job by job, as GitHub runs it (issue 11): each job on a fresh
+clone with only what its workflow YAML hands it, state and records on a moto S3 server,
+GitHub over HTTP, the scripted `pulumi` keeping its stacks on that backend."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from .actions import JobRun
+from .conftest import BUCKET, World, stack_config
+
+pytestmark = pytest.mark.lifecycle
+
+GENERATED = "needs the deploy workflow generated from stackflow.yaml (issue 11 part A)"
+
+
+def pr_event(world: World, action: str, number: int, branch: str, sha: str, **extra: Any) -> None:
+    labels = extra.pop("labels", ["preview"])
+    world.github.add_pull(number, state="closed" if action == "closed" else "open")
+    world.github.issues[number]["labels"] = labels
+    world.runner.github.update(
+        event_name="pull_request",
+        sha=sha,
+        ref=f"refs/pull/{number}/merge",
+        head_ref=branch,
+        event={
+            "action": action,
+            "number": number,
+            "pull_request": {
+                "number": number,
+                "head": {"ref": branch, "sha": sha, "repo": {"full_name": "acme/shop"}},
+                "base": {"ref": "main", "repo": {"full_name": "acme/shop"}},
+                "labels": [{"name": n} for n in labels],
+                "merged": extra.get("merged", False),
+            },
+            "label": {"name": "preview"},
+            "repository": {"full_name": "acme/shop", "default_branch": "main"},
+        },
+    )
+
+
+def push_event(world: World, before: str, after: str) -> None:
+    world.runner.github.update(
+        event_name="push",
+        sha=after,
+        ref="refs/heads/main",
+        event={
+            "before": before,
+            "after": after,
+            "ref": "refs/heads/main",
+            "repository": {"full_name": "acme/shop", "default_branch": "main"},
+        },
+    )
+
+
+def deploy_run(world: World, before: str, after: str) -> dict[str, list[JobRun]]:
+    push_event(world, before, after)
+    return world.runner.run_workflow("deploy.yml", after)
+
+
+def deployed(world: World) -> dict[str, str]:
+    """The commit each stack last deployed successfully, from the log on S3."""
+    last: dict[str, tuple[str, str]] = {}
+    for key in world.keys("infra/.stackflow/deployments/"):
+        body = world.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+        record = json.loads(body)
+        if record["result"] == "succeeded":
+            stamp = (record["started_at"], key.rsplit("/", 1)[-1])
+            if record["stack"] not in last or last[record["stack"]][0] < stamp[0] + stamp[1]:
+                last[record["stack"]] = (stamp[0] + stamp[1], record["commit"])
+    return {stack: commit for stack, (_, commit) in last.items()}
+
+
+def logs(runs: dict[str, list[JobRun]]) -> str:
+    return "\n".join(f"--- {j}/{r.result}\n{r.log()}" for j, rs in runs.items() for r in rs)
+
+
+def test_a_preview_environment_lives_and_dies_across_runners(world: World) -> None:
+    """Break 1: the registry must live where the state lives (PULUMI_BACKEND_URL), or the
+    `down` runner finds no record and the environment leaks."""
+    sha = world.commit("feature", {"stacks/extra.txt": "x\n"}, branch="main")
+    world.git("checkout", "-q", "-b", "feature/login")
+    sha = world.commit("login page", {"stacks/login.txt": "x\n"}, branch="feature/login")
+    pr_event(world, "labeled", 12, "feature/login", sha)
+    runs = world.runner.run_workflow("ephemeral.yml", sha)
+    assert [r.result for r in runs["up"]] == ["success"], logs(runs)
+    [stack] = [s for s in world.stacks() if s.startswith("pr-12-")]
+    assert world.keys(f"infra/.stackflow/registry/shop/{stack}.json"), logs(runs)
+
+    sha = world.commit("more", {"stacks/login.txt": "y\n"}, branch="feature/login")
+    pr_event(world, "synchronize", 12, "feature/login", sha)
+    runs = world.runner.run_workflow("ephemeral.yml", sha)
+    assert [r.result for r in runs["up"]] == ["success"], logs(runs)
+
+    pr_event(world, "closed", 12, "feature/login", sha, merged=True)
+    runs = world.runner.run_workflow("ephemeral.yml", "main")
+    assert [r.result for r in runs["down"]] == ["success"], logs(runs)
+    assert stack not in world.stacks(), logs(runs)
+    assert world.keys("infra/.stackflow/registry/") == []
+
+    world.runner.github.update(event_name="schedule", event={}, sha="", ref="refs/heads/main")
+    runs = world.runner.run_workflow("reaper.yml", "main")
+    assert [r.result for r in runs["reap"]] == ["success"], logs(runs)
+
+
+def _bootstrap(world: World) -> str:
+    """Deploy every stack once (a change to stackflow.yaml touches all of them)."""
+    before = world.git("rev-parse", "HEAD")
+    text = (world.author / "stackflow.yaml").read_text()
+    after = world.commit("adopt", {"stackflow.yaml": text + "# adopted\n"})
+    runs = deploy_run(world, before, after)
+    assert deployed(world) == dict.fromkeys(("dev", "staging", "prod"), after), logs(runs)
+    return after
+
+
+@pytest.mark.xfail(reason=GENERATED, strict=True)
+def test_three_quick_merges_one_cancelled_reach_every_stage_in_commit_order(
+    world: World,
+) -> None:
+    """Break 3: merge A (prod only) is cancelled before it runs; B (dev) and C (staging)
+    run out of order, C first. Every stack must end on C, prod with A's change, and B
+    must never be deployed over C."""
+    first = _bootstrap(world)
+    a = world.commit("A: prod bigger", {"stacks/Pulumi.prod.yaml": stack_config("prod", "large")})
+    b = world.commit("B: dev tweak", {"stacks/Pulumi.dev.yaml": stack_config("dev", "medium")})
+    c = world.commit("C: staging", {"stacks/Pulumi.staging.yaml": stack_config("staging", "big")})
+    # A's run is cancelled while pending (GitHub keeps one pending run per group).
+    runs_c = deploy_run(world, b, c)
+    runs_b = deploy_run(world, a, b)
+    final = deployed(world)
+    assert final["prod"] == c, logs(runs_c)
+    assert final == {"dev": c, "staging": c, "prod": c}, logs(runs_b)
+    assert first != a
+
+
+@pytest.mark.xfail(reason=GENERATED, strict=True)
+def test_prod_never_deploys_after_dev_failed(world: World) -> None:
+    """Break 2: when dev fails, staging is skipped, and prod must not run."""
+    first = _bootstrap(world)
+    world.script(
+        json.dumps(
+            {
+                "responses": {
+                    "up": [{"events": "up_create.jsonl"}],
+                    "up:dev": [{"exit": 255, "stderr": "error: dev is broken"}],
+                }
+            }
+        )
+    )
+    before = world.git("rev-parse", "HEAD")
+    after = world.commit("everything", {"stacks/__main__.py": "import pulumi\n"})
+    runs = deploy_run(world, before, after)
+    assert deployed(world) == dict.fromkeys(("dev", "staging", "prod"), first), logs(runs)
+
+
+def test_nightly_drift_runs_on_a_fresh_runner(world: World) -> None:
+    _bootstrap(world)
+    world.runner.github.update(event_name="schedule", event={}, sha="", ref="refs/heads/main")
+    runs = world.runner.run_workflow("drift.yml", "main")
+    assert all(r.result == "success" for rs in runs.values() for r in rs), logs(runs)
