@@ -3,10 +3,13 @@ Pulumi CLI is missing; plans, exit codes and outputs through the scripted `pulum
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -235,3 +238,50 @@ def test_history_escapes_control_characters(
     assert "\r" not in out
     assert "mallory\\n2026" in out
     assert "(unfinished)" in out
+
+
+def test_a_cancelled_up_leaves_a_cancelled_record_and_no_lock(
+    repo: RepoConfig, fake_on_path: FakePulumi, tmp_path: Path
+) -> None:
+    """GitHub cancels a run with SIGINT then SIGTERM: the deploy record must say
+    `cancelled` and the stack's lock must be released (issue 11)."""
+    from stackflow.deploylog import DeploymentLog
+    from stackflow.storage import resolve_locations
+
+    fake_on_path.stacks("dev")
+    fake_on_path.script(responses={"up": [{"sleep": 20, "events": "up_create.jsonl"}]})
+    env = {**os.environ, "PULUMI_CONFIG_PASSPHRASE": "x"}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "stackflow.cli",
+            "up",
+            "--stack",
+            "dev",
+            "--project",
+            str(repo.root),
+        ],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not any(a[:1] == ["up"] for a in fake_on_path.argvs()):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    [up_call] = [c for c in fake_on_path.calls() if c["argv"][:1] == ["up"]]
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(up_call["pid"], signal.SIGKILL)  # the scripted engine, still sleeping
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    where = resolve_locations(repo, {})
+    [record] = DeploymentLog.open(where.records).records()
+    assert (record.stack, record.result) == ("dev", "cancelled")
+    assert record.finished_at is not None
+    assert not list(Path(where.records).glob("locks/**/*.json"))

@@ -16,6 +16,7 @@ Everything lives in ``$FAKE_PULUMI_DIR``:
                    "up": [{"exit": 255, "stderr": "error: ... locked by ..."},
                           {"events": "up.jsonl"}]}}
 
+  A response may ``sleep`` (seconds) first: a long update, for cancelling it meanwhile.
   ``responses[<command>]`` is used in order, the last one repeating; command keys are
   ``preview``, ``up``, ``destroy``, ``refresh`` and ``refresh-preview``, and
   ``<command>:<stack>`` (e.g. ``up:dev``) for one stack only. ``events`` paths
@@ -33,6 +34,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +114,7 @@ def respond(key: str, args: list[str], script: dict[str, Any], state: dict[str, 
     state["counters"][key] = count + 1
     save_state(state)
     response = responses[min(count, len(responses) - 1)]
+    time.sleep(float(response.get("sleep", 0)))  # a long update, to be cancelled meanwhile
     event_log = flag(args, "--event-log")
     if event_log and response.get("events"):
         text = (FIXTURES / response["events"]).read_text(encoding="utf-8")
@@ -130,6 +133,7 @@ def main(argv: list[str]) -> None:
             "cwd": str(Path.cwd()),
             "backend": os.environ.get("PULUMI_BACKEND_URL"),
             "passphrase_set": "PULUMI_CONFIG_PASSPHRASE" in os.environ,
+            "pid": os.getpid(),
         }
         fh.write(json.dumps(record) + "\n")
     script = load("script.json", {})
