@@ -78,6 +78,7 @@ class Git:
         self.run("init", "-q", "-b", "main")
         self.run("config", "user.email", "t@example.com")
         self.run("config", "user.name", "t")
+        (root / ".gitignore").write_text(".pulumi-state/\n.stackflow/\n")
         self.commit("initial")
 
     def run(self, *args: str) -> str:
@@ -291,3 +292,41 @@ def test_the_lock_serialises_deploys_of_a_stack(tmp_path: Path) -> None:
     now[0] += timedelta(hours=4)
     impatient.acquire()
     assert b"run 3" in store.get("locks/demo/prod.json").data  # type: ignore[union-attr]
+
+
+def test_the_deploy_command_reconciles_a_stage_from_the_log(
+    repo: RepoConfig,
+    git: Git,
+    fake_on_path: Any,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`stackflow deploy --stage` as the deploy workflow runs it: re-planned offline, then
+    up; a second run of the same commit has nothing to do; an older commit is superseded."""
+    from stackflow.cli import main
+
+    fake_on_path.stacks("dev", "staging", "prod")
+    fake_on_path.script(
+        responses={
+            "preview": [{"events": "up_create.jsonl"}],
+            "up": [{"events": "up_create.jsonl"}],
+        }
+    )
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "x")
+    (repo.root / "policies" / "PulumiPolicy.yaml").unlink()
+    (repo.root / "stacks" / "__main__.py").write_text("import pulumi\n\npulumi.export('x', 1)\n")
+    older = git.commit("program")
+    newer = git.commit("dev", **stack_file("dev", "tweak"))
+    root = str(repo.root)
+    assert main(["deploy", "--head", newer, "--stage", "dev", "--pr", "", "--root", root]) == 0
+    out = capsys.readouterr().out
+    assert "succeeded demo/dev" in out
+    assert main(["deploy", "--head", newer, "--stage", "dev", "--root", root]) == 0
+    assert "Nothing to deploy" in capsys.readouterr().out
+    git.run("checkout", "-q", older)
+    assert main(["deploy", "--head", older, "--stage", "dev", "--root", root]) == 0
+    assert "superseded" in capsys.readouterr().out
+    assert [a[0] for a in fake_on_path.argvs() if a[:1] in (["up"], ["preview"])] == [
+        "preview",
+        "up",
+    ]

@@ -185,6 +185,7 @@ def world(tmp_path: Path, moto_server: str, monkeypatch: pytest.MonkeyPatch) -> 
     world = World(runner, github, origin, author, s3, fake_home)
     world.script(
         '{"responses": {"up": [{"events": "up_create.jsonl"}],'
+        ' "preview": [{"events": "up_create.jsonl"}],'
         ' "refresh-preview": [{"events": "refresh_clean.jsonl"}]}}'
     )
     try:
