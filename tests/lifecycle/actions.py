@@ -6,7 +6,8 @@ from a simulated event payload, ``$GITHUB_OUTPUT`` collected into step and job o
 
 What it does not run, and stands in for: ``uses:`` steps (checkout is the clone; Python,
 stackflow and the scripted ``pulumi`` are on the PATH it gives; cloud credentials are the
-moto server's), and ``pip install`` steps (stackflow is the one installed with the tests;
+moto server's; upload- and download-artifact copy files through a folder shared by the
+runs of one workflow), and ``pip install`` steps (stackflow is the one installed with the tests;
 ``LIFECYCLE_STACKFLOW`` may name another source tree, e.g. an older commit, to show a test
 failing before a fix). Expressions it cannot evaluate fail the test, naming the expression: the
 workflow is never restated here.
@@ -14,10 +15,12 @@ workflow is never restated here.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -43,6 +46,8 @@ class Status:
 
     results: list[str] = field(default_factory=list)
     cancelled: bool = False
+    workspace: Path | None = None
+    """Where ``hashFiles`` looks (a step's clone)."""
 
     def success(self) -> bool:
         return all(r in ("success", "skipped") for r in self.results) and not self.failure()
@@ -188,7 +193,10 @@ class _Parser:
                 text = text.replace("{" + str(i) + "}", to_str(arg))
             return text
         if name == "hashFiles":
-            return ""
+            root = self.status.workspace
+            found = sorted(p for a in args if root for p in root.glob(str(a)) if p.is_file())
+            digest = hashlib.sha256(b"".join(p.read_bytes() for p in found))
+            return digest.hexdigest() if found else ""
         raise ExpressionError(f"function {name}() is not supported (in {self.text!r})")
 
 
@@ -276,6 +284,8 @@ class Runner:
     github: dict[str, Any]
     """The ``github`` context (``event``, ``sha``, ``ref``, ``repository``, ``token``...)."""
     count: int = 0
+    artifacts: Path | None = None
+    """The artifact folder of the workflow run being played."""
 
     def clone(self, ref: str) -> Path:
         self.count += 1
@@ -294,6 +304,7 @@ class Runner:
         """Every job of workflow ``name`` in ``needs`` order, each on a fresh clone of
         ``ref``; ``only``: run just these jobs (others count as not run)."""
         doc = self.workflow(self.clone(ref), name)
+        self.artifacts = self.work / f"artifacts-{self.count}"
         jobs: dict[str, Any] = doc["jobs"]
         done: dict[str, list[JobRun]] = {}
         pending = list(jobs)
@@ -341,6 +352,8 @@ class Runner:
             "needs": needs,
             "env": {},
             "inputs": {},
+            "strategy": {"job-index": 0},
+            "runner": {"os": "Linux", "temp": str(self.work)},
         }
         status = Status(results=[n["result"] for n in needs.values()])
         if not condition(spec.get("if"), context, status):
@@ -355,7 +368,10 @@ class Runner:
             combos = [{"target": t} for t in targets]
             if not combos:
                 return [JobRun(workflow, job_id, "skipped")]
-        return [self._one(workflow, doc, job_id, ref, context, m) for m in combos]
+        return [
+            self._one(workflow, doc, job_id, ref, dict(context, strategy={"job-index": i}), m)
+            for i, m in enumerate(combos)
+        ]
 
     def _one(
         self,
@@ -380,10 +396,19 @@ class Runner:
                     )
         env_doc = {**(doc.get("env") or {}), **(spec.get("env") or {})}
         results: list[str] = []
+        artifacts = self.artifacts or self.work / "artifacts"
         for index, step in enumerate(spec["steps"]):
+            status = Status(results=results, workspace=clone)
+            uses = str(step.get("uses", ""))
+            if uses.startswith(("actions/upload-artifact", "actions/download-artifact")):
+                if condition(step.get("if"), ctx, status):
+                    inputs = {
+                        k: substitute(str(v), ctx) for k, v in (step.get("with") or {}).items()
+                    }
+                    _artifact(uses, inputs, clone, artifacts)
+                continue
             if "run" not in step or re.match(r"\s*pip install", step["run"]):
                 continue
-            status = Status(results=results)
             if not condition(step.get("if"), ctx, status):
                 continue
             out_file = clone / f".github-output-{index}"
@@ -422,6 +447,26 @@ class Runner:
         for name, expr in (spec.get("outputs") or {}).items():
             run.outputs[name] = substitute(str(expr), ctx)
         return run
+
+
+def _artifact(uses: str, inputs: Mapping[str, str], clone: Path, store: Path) -> None:
+    """upload-artifact: ``path`` into ``store/<name>``; download-artifact: artifacts whose
+    name matches ``pattern`` (or is ``name``) into ``path``, one folder each."""
+    from fnmatch import fnmatchcase
+
+    if uses.startswith("actions/upload-artifact"):
+        target = store / inputs["name"]
+        target.mkdir(parents=True, exist_ok=True)
+        for line in inputs["path"].splitlines():
+            for found in clone.glob(line.strip()):
+                if found.is_file():
+                    shutil.copy2(found, target / found.name)
+        return
+    dest = clone / inputs.get("path", ".")
+    pattern = inputs.get("pattern") or inputs.get("name") or "*"
+    for folder in sorted(store.glob("*")) if store.exists() else []:
+        if fnmatchcase(folder.name, pattern):
+            shutil.copytree(folder, dest / folder.name, dirs_exist_ok=True)
 
 
 def _needs(spec: Mapping[str, Any]) -> list[str]:

@@ -27,7 +27,12 @@ PASSPHRASE = "lifecycle-passphrase"
 
 PROJECT = {
     "Pulumi.yaml": "name: shop\nruntime: python\nmain: stacks/\nstackConfigDir: stacks\n",
-    "stacks/__main__.py": "import pulumi\n\npulumi.export('url', 'https://shop.example.com')\n",
+    "stacks/__main__.py": (
+        "import pulumi\nimport pulumi_aws as aws\n\n"
+        "size = pulumi.Config('shop').get('size') or 'small'\n"
+        "aws.s3.BucketV2('data', tags={'size': size})\n"
+        "pulumi.export('url', 'https://shop.example.com')\n"
+    ),
     "stacks/ephemeral.yaml": "config:\n  shop:size: small\n  shop:branch: ${branch}\n",
     "stackflow.yaml": (
         "projects: ['.']\n"
