@@ -52,6 +52,10 @@ def merged(repo: RepoConfig, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("HOME", str(tmp_path))
     (repo.root / ".gitignore").write_text(".pulumi-state/\n.stackflow/\n", "utf-8")
+    # A program the deploy's offline re-plan can synthesize (a stack that cannot be planned
+    # is blocked at merge), and no policy pack (the fixture's has no rules to load).
+    (repo.root / "stacks" / "__main__.py").write_text("import pulumi\n\npulumi.export('x', 1)\n")
+    (repo.root / "policies" / "PulumiPolicy.yaml").unlink()
     git(repo.root, "init", "-q", "-b", "main")
     git(repo.root, "add", "-A")
     git(repo.root, "commit", "-q", "-m", "first push")
@@ -69,7 +73,12 @@ def test_a_stage_job_deploys_only_its_stage_and_records_the_pull_request(
     pr: str,
     recorded: int | None,
 ) -> None:
-    fake_on_path.script(responses={"up": [{"events": "up_create.jsonl"}]})
+    fake_on_path.script(
+        responses={
+            "preview": [{"events": "up_create.jsonl"}],
+            "up": [{"events": "up_create.jsonl"}],
+        }
+    )
     fake_on_path.stacks("dev", "staging", "prod")
     step = deploy_step(repo, "staging")
     env = {
