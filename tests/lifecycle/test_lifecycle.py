@@ -10,16 +10,9 @@ from typing import Any
 import pytest
 
 from .actions import JobRun
-from .conftest import BUCKET, REPO_ROOT, World, stack_config
+from .conftest import BUCKET, World, stack_config
 
 pytestmark = pytest.mark.lifecycle
-
-GENERATED = "needs the deploy workflow generated from stackflow.yaml (issue 11 part A)"
-HAND_WRITTEN_DEPLOY = (
-    "stackflow deploy" not in (REPO_ROOT / ".github/workflows/deploy.yml").read_text()
-)
-"""Today's deploy.yml runs `stackflow up` on the push's before..sha and lets prod follow a
-skipped staging: the deploy tests fail on it (strictly) until the generated one lands."""
 
 
 def pr_event(world: World, action: str, number: int, branch: str, sha: str, **extra: Any) -> None:
@@ -153,7 +146,6 @@ def _bootstrap(world: World) -> str:
     return after
 
 
-@pytest.mark.xfail(HAND_WRITTEN_DEPLOY, reason=GENERATED, strict=True)
 def test_three_quick_merges_one_cancelled_reach_every_stage_in_commit_order(
     world: World,
 ) -> None:
@@ -173,7 +165,6 @@ def test_three_quick_merges_one_cancelled_reach_every_stage_in_commit_order(
     assert first != a
 
 
-@pytest.mark.xfail(HAND_WRITTEN_DEPLOY, reason=GENERATED, strict=True)
 def test_prod_never_deploys_after_dev_failed(world: World) -> None:
     """Break 2: when dev fails, staging is skipped, and prod must not run."""
     first = _bootstrap(world)
