@@ -18,7 +18,7 @@ from stackflow.engine.automation import AutomationEngine, Retry
 from stackflow.ephemeral import Environments, list_environments, up
 from stackflow.ephemeral.comment import environment_report
 from stackflow.render.markdown import EnvironmentStatus, render_environment
-from stackflow.storage import FileStore
+from stackflow.storage import FileStore, resolve_locations
 from tests.ephemeral.conftest import Clock, make_repo
 from tests.ephemeral.fakes import FakeGitHub
 
@@ -52,14 +52,16 @@ def test_secret_outputs_are_never_kept_or_shown_in_plaintext(
     )
     github = FakeGitHub()
     github.prs[4] = "open"
-    store = FileStore(Path(repo.records_location))
+    store = FileStore(Path(resolve_locations(repo, {}).records))
     envs = Environments.open(repo, engine, github=github, store=store, now=Clock())
 
     outcome = up(envs, branch="feature/pay", pr=4, head="abc123")
 
     assert outcome.record.outputs["url"] == "https://pr.example.com"
     assert set(outcome.record.outputs["dbPassword"]) == {"$secret"}
-    kept = b"".join(p.read_bytes() for p in Path(repo.records_location).rglob("*") if p.is_file())
+    kept = b"".join(
+        p.read_bytes() for p in Path(resolve_locations(repo, {}).records).rglob("*") if p.is_file()
+    )
     assert kept, "the record was written"
     assert not shows(kept.decode("utf-8"))
     assert not shows(json.dumps(list_environments(envs).to_dict()))
