@@ -358,6 +358,13 @@ def drift_command(
         issues=tracker,
         on_stack=lambda key: click.echo(f"checking {key} ...", err=True),
     )
+    from stackflow.clock import utc_now
+    from stackflow.deploylog import records_location
+    from stackflow.drift import DriftStates
+    from stackflow.engine.automation import backend_url
+    from stackflow.storage import open_store
+
+    DriftStates(open_store(records_location(repo, backend_url(repo)))).save(report, utc_now())
     if json_target:
         write_output(json_target, report.plan().to_json(), what="the drift")
     if json_target != "-":
