@@ -16,6 +16,7 @@ from pathlib import Path
 from stackflow.clock import utc_iso
 from stackflow.deploylog import DeploymentLog, DeployRecord
 from stackflow.drift import DriftState, DriftStates
+from stackflow.ephemeral.registry import EnvironmentRecord, Registry
 from stackflow.storage import FileStore
 
 BASE = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
@@ -54,6 +55,8 @@ class History:
     line: list[str] = field(default_factory=list)
     """First-parent commits of main, oldest first: the initial commit, then each merge."""
     deploys: list[Deploy] = field(default_factory=list)
+    ephemeral: EnvironmentRecord | None = None
+    """One branch stack in the registry, created 10 hours before the history was built."""
 
     @property
     def records_dir(self) -> Path:
@@ -150,6 +153,17 @@ def build(root: Path) -> History:
                 kind=d.kind,
             )
         )
+    registry = Registry(FileStore(history.records_dir), "demo")
+    record = EnvironmentRecord(
+        project="demo",
+        stack="pr-42-login",
+        branch="login",
+        pr=42,
+        created_at=datetime.now(UTC).replace(microsecond=0) - timedelta(hours=10),
+        ttl_hours=72.0,
+    )
+    registry.mutate(record.stack, lambda _: record)
+    history.ephemeral = record
     states = DriftStates(FileStore(history.records_dir))
     checked = utc_iso(merge_time(7))
     states.put(DriftState("demo", "prod", checked, drifted=True, issue=7, counts={"update": 1}))

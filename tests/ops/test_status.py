@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import pytest
 
@@ -51,6 +52,15 @@ def test_status_json_matches_the_history(
     assert [rows[s]["protected"] for s in STACKS] == [False, True, True]
     assert [rows[s]["drift"] for s in STACKS] == ["never checked", "clean", "drifted"]
     assert rows["prod"]["drift_issue"] == 7
+    (env,) = data["ephemeral"]
+    record = history.ephemeral
+    assert record is not None
+    now = datetime.fromisoformat(data["generated_at"].replace("Z", "+00:00"))
+    age = (now - record.created_at).total_seconds() / 3600
+    assert (env["stack"], env["pr"], env["branch"]) == ("pr-42-login", 42, "login")
+    assert env["age_hours"] == pytest.approx(age, abs=0.05)
+    assert env["ttl_left_hours"] == pytest.approx(72 - age, abs=0.05)
+    assert data["ephemeral_stack_hours"] == pytest.approx(age, abs=0.05)
 
 
 def test_status_table_and_markdown(history: History, capsys: pytest.CaptureFixture[str]) -> None:
