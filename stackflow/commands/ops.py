@@ -156,4 +156,135 @@ def metrics_command(
     return ExitCode.OK
 
 
-COMMANDS: list[click.Command] = [status_command, metrics_command]
+@click.command("rollback")
+@click.option("--stack", "-s", required=True, help="The stack to put back.")
+@click.option(
+    "--to",
+    "to",
+    default="last-good",
+    show_default=True,
+    help="last-good, a deployment's start time (from `stackflow history`) or a commit.",
+)
+@click.option("--project", "project_name", help="The project (by name), when several have S.")
+@click.option("--now", is_flag=True, help="Break-glass: also deploy the good commit right away.")
+@click.option("--remote", default="origin", show_default=True, help="Git remote to push to.")
+@click.option("--root", type=_PATH, default=Path(), show_default=True, help="Repository root.")
+@click.option("--json", "json_target", metavar="PATH|-", help="Write the result as JSON.")
+def rollback_command(
+    stack: str,
+    to: str,
+    project_name: str | None,
+    now: bool,
+    remote: str,
+    root: Path,
+    json_target: str | None,
+) -> ExitCode:
+    """Open a pull request reverting what was deployed to a stack since a good deployment
+    (Git stays the source of truth); with --now, also deploy the good commit at once,
+    recorded as a rollback."""
+    from git import GitCommandError
+
+    from stackflow import gitrepo
+    from stackflow.deploylog import DeploymentLog
+    from stackflow.github import GitHubClient
+    from stackflow.ops.rollback import (
+        RollbackResult,
+        branch_name,
+        choose_target,
+        open_pull_request,
+        plan_of,
+        revert_branch,
+        rollback_plan_check,
+    )
+    from stackflow.project import find_projects
+    from stackflow.repoconfig import RepoConfig
+
+    repo = RepoConfig.discover(root)
+    git = gitrepo.open_repo(repo.root)
+    projects = [
+        p
+        for p in find_projects(repo.root, repo.projects)
+        if stack in p.stacks() and project_name in (None, p.name)
+    ]
+    if len(projects) != 1:
+        names = ", ".join(p.name for p in projects) or "none"
+        raise StackflowError(
+            f"rolling back {stack}: {len(projects)} projects have that stack ({names}); "
+            "name a stack with a stack file, and one project with --project"
+        )
+    project = projects[0]
+    rel = project.dir.relative_to(repo.root)
+    github = GitHubClient.from_env()  # before any git change: fail early without a token
+    log = DeploymentLog.open(_records_location(repo))
+    target = choose_target(
+        git, log.records(project=project.name, stack=stack), project.name, stack, to
+    )
+    base_ref = gitrepo.default_branch(git) or gitrepo.head_sha(git)
+    base_sha = gitrepo.resolve(git, base_ref)
+    base_branch = base_ref.split("/", 1)[1] if base_ref.startswith(f"{remote}/") else base_ref
+    click.echo(f"good commit {target.good[:12]}: planning its program ...", err=True)
+    with gitrepo.worktree(git, target.good) as tree:
+        rollback_plan_check(
+            plan_of(tree, stack, tree / rel, base=None), f"the good commit {target.good[:12]}"
+        )
+    branch = branch_name(target)
+    with revert_branch(git, target, base_sha, branch) as tree:
+        plan = plan_of(tree, stack, tree / rel, base=base_sha)
+    rollback_plan_check(plan, f"the revert branch {branch}")
+    if now:
+        _deploy_good(repo, project.name, rel.as_posix() or ".", stack, target.good, git)
+    try:
+        git.git.push(remote, f"refs/heads/{branch}:refs/heads/{branch}")
+    except GitCommandError as err:
+        raise StackflowError(
+            f"pushing the rollback branch {branch} to {remote}: git refused "
+            f"({str(err.stderr).strip().splitlines()[-1:]}); a branch of that name may exist "
+            "already (its pull request is the rollback), or the token may not push"
+        ) from err
+    number = open_pull_request(github, target, branch, base_branch, plan, deployed_now=now)
+    result = RollbackResult(target, branch, plan, number, deployed_now=now)
+    if json_target:
+        write_output(
+            json_target, json.dumps(result.to_dict(), indent=2) + "\n", what="the rollback"
+        )
+    if json_target != "-":
+        verb = "deployed and opened" if now else "opened"
+        click.echo(
+            f"{verb} pull request #{number} rolling back {project.name}/{stack} to "
+            f"{target.good[:12]} ({len(target.reverts)} commit(s) reverted on {branch})"
+        )
+    return ExitCode.OK
+
+
+def _deploy_good(
+    repo: RepoConfig, project: str, rel: str, stack: str, good: str, git: object
+) -> None:
+    """Break-glass: ``up`` of the good commit from a worktree, logged as a rollback; the
+    state and records stay where this repository's settings put them."""
+    from dataclasses import replace
+
+    from stackflow import gitrepo
+    from stackflow.affected import AffectedStack
+    from stackflow.deploy import deploy_stack
+    from stackflow.deploylog import current_actor
+    from stackflow.engine.automation import AutomationEngine, backend_url
+    from stackflow.ops.rollback import RollbackLog
+    from stackflow.storage import open_store
+
+    url = backend_url(repo)
+    with gitrepo.worktree(git, good) as tree:  # type: ignore[arg-type]
+        there = replace(repo, root=tree, backend=url)
+        click.echo(f"deploying {project}/{stack} at {good[:12]} (rollback) ...", err=True)
+        outcome = deploy_stack(
+            AutomationEngine(backend_url=url, on_progress=lambda line: click.echo(line, err=True)),
+            there,
+            AffectedStack(dir=rel, project=project, stack=stack),
+            log=RollbackLog(open_store(_records_location(repo))),
+            commit=good,
+            actor=current_actor(),
+        )
+    if outcome.error is not None:
+        raise outcome.error
+
+
+COMMANDS: list[click.Command] = [status_command, metrics_command, rollback_command]
