@@ -92,12 +92,18 @@ class DriftReport:
 def issue_body(plan: StackPlan) -> str:
     from stackflow.render.markdown import render_comment
 
+    stack = plan.stack
     intro = (
-        f"The cloud no longer matches the state of `{plan.project}/{plan.stack}`: someone "
-        "or something changed these resources outside Pulumi. Either put the change into "
-        "code, or run `pulumi up` to put the cloud back, or `pulumi refresh` to accept it "
-        "into the state. This issue is updated by every drift check and closed when the "
-        "drift is gone.\n\n"
+        f"The cloud no longer matches the state of `{plan.project}/{stack}`: someone "
+        "or something changed these resources outside Pulumi. This issue is updated by every "
+        "drift check and closed, with the run's link, once the stack is clean.\n\n"
+        "**Two ways out** (each runs a drift check afterwards and closes this issue when "
+        "clean; also from the drift workflow's *Run workflow* button):\n\n"
+        f"- Put the cloud back to what Git says: `stackflow drift --stack {stack} "
+        "--remediate` (an `up` of the commit last deployed to it).\n"
+        f"- Keep what the cloud has: `stackflow drift --stack {stack} --accept` (a "
+        "`refresh` into the state), then codify the summary it prints in a pull request, "
+        "or the next `up` puts the cloud back.\n\n"
     )
     return intro + render_comment(Plan(stacks=(plan,)), limit=60_000)
 
@@ -109,8 +115,10 @@ def check_drift(
     *,
     issues: IssueTracker | None = None,
     on_stack: Callable[[str], None] | None = None,
+    run_url: str | None = None,
 ) -> DriftReport:
-    """A preview-only refresh of each stack; one failing stack does not stop the others."""
+    """A preview-only refresh of each stack; one failing stack does not stop the others.
+    A clean stack's drift issue is closed with a link to ``run_url`` (this run)."""
     outcomes: list[DriftOutcome] = []
     for project, stack in stacks:
         if on_stack is not None:
@@ -131,8 +139,9 @@ def check_drift(
                     labels=(DRIFT_LABEL,),
                 )
             else:
+                where = f" ({run_url})" if run_url else ""
                 closed = issues.close_issue(
-                    marker, comment="The latest drift check found no differences; closing."
+                    marker, comment=f"The latest drift check{where} found no differences; closing."
                 )
         outcomes.append(DriftOutcome(project.name, stack, plan, issue=issue, closed_issue=closed))
     return DriftReport(outcomes=tuple(outcomes))

@@ -5,6 +5,7 @@ bootstrap and doctor. Heavy imports happen inside the functions."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -318,20 +319,49 @@ def history_command(
 @click.command("drift")
 @click.option("--stack", "-s", help="One long-lived stack.")
 @click.option("--all", "all_stacks", is_flag=True, help="Every protected stack of every project.")
-@click.option("--issue", is_flag=True, help="Open/update a GitHub issue per drifting stack.")
+@click.option("--issue", is_flag=True, help="Open/update/close a GitHub issue per stack.")
+@click.option(
+    "--remediate",
+    is_flag=True,
+    help="With --stack: `up` the commit last deployed to it, so the cloud matches Git again.",
+)
+@click.option(
+    "--accept",
+    is_flag=True,
+    help="With --stack: `refresh` the cloud into the state; prints what to codify.",
+)
 @click.option("--root", type=_PATH, default=Path(), show_default=True, help="Repository root.")
 @click.option("--json", "json_target", metavar="PATH|-", help="Write the drift as a plan JSON.")
+@click.option("--markdown", metavar="PATH|-", help="With --accept: write the codify summary.")
 def drift_command(
-    stack: str | None, all_stacks: bool, issue: bool, root: Path, json_target: str | None
+    stack: str | None,
+    all_stacks: bool,
+    issue: bool,
+    remediate: bool,
+    accept: bool,
+    root: Path,
+    json_target: str | None,
+    markdown: str | None,
 ) -> ExitCode:
     """Check long-lived stacks for drift (a preview-only refresh). Exit 3 when drift is
-    found, 1 when a stack could not be checked."""
-    from stackflow.drift import check_drift, long_lived_stacks
+    found, 1 when a stack could not be checked. With --remediate or --accept, take one of
+    the two ways out for one stack, then check again (a clean stack's issue is closed)."""
+    from stackflow.clock import utc_now
+    from stackflow.commands.github import run_url
+    from stackflow.deploylog import records_location
+    from stackflow.drift import DriftStates, check_drift, long_lived_stacks
+    from stackflow.engine.automation import backend_url
     from stackflow.project import find_projects
     from stackflow.render.terminal import render_table
+    from stackflow.storage import open_store
 
     if bool(stack) == all_stacks:
         raise StackflowError("checking drift: pass exactly one of --stack NAME or --all")
+    if (remediate or accept) and (all_stacks or remediate == accept):
+        raise StackflowError(
+            "fixing drift: pass one of --remediate or --accept, with --stack NAME (one stack "
+            "at a time)"
+        )
     repo = _repo(root)
     candidates = long_lived_stacks(repo, find_projects(repo.root, repo.projects))
     if stack:
@@ -351,20 +381,19 @@ def drift_command(
         from stackflow.github import GitHubClient
 
         tracker = GitHubClient.from_env()
+    location = records_location(repo, backend_url(repo))
+    states = DriftStates(open_store(location))
+    if remediate or accept:
+        return _fix_drift(repo, candidates, remediate, tracker, states, json_target, markdown)
     report = check_drift(
         _engine(repo),
         repo,
         candidates,
         issues=tracker,
         on_stack=lambda key: click.echo(f"checking {key} ...", err=True),
+        run_url=run_url(os.environ),
     )
-    from stackflow.clock import utc_now
-    from stackflow.deploylog import records_location
-    from stackflow.drift import DriftStates
-    from stackflow.engine.automation import backend_url
-    from stackflow.storage import open_store
-
-    DriftStates(open_store(records_location(repo, backend_url(repo)))).save(report, utc_now())
+    states.save(report, utc_now())
     if json_target:
         write_output(json_target, report.plan().to_json(), what="the drift")
     if json_target != "-":
@@ -377,6 +406,57 @@ def drift_command(
     if report.errors:
         return ExitCode.ERROR
     return ExitCode.DRIFT if report.drifted else ExitCode.OK
+
+
+def _fix_drift(
+    repo: RepoConfig,
+    candidates: list[tuple[Any, str]],
+    remediate: bool,
+    tracker: Any,
+    states: Any,
+    json_target: str | None,
+    markdown: str | None,
+) -> ExitCode:
+    """--remediate / --accept on one stack (see stackflow.ops.remediate)."""
+    from stackflow import gitrepo
+    from stackflow.clock import utc_now
+    from stackflow.commands.github import run_url
+    from stackflow.deploylog import DeploymentLog, current_actor, records_location
+    from stackflow.engine.automation import backend_url
+    from stackflow.ops.remediate import accept, codify_summary
+    from stackflow.ops.remediate import remediate as do_remediate
+
+    if len(candidates) != 1:
+        names = ", ".join(p.name for p, _ in candidates)
+        raise StackflowError(
+            f"fixing drift: projects {names} all have that stack; run from one project's "
+            "repository, or fix them one at a time with the pulumi CLI"
+        )
+    (project, stack), engine, link = candidates[0], _engine(repo), run_url(os.environ)
+    if remediate:
+        result = do_remediate(
+            engine, repo, project, stack,
+            git=gitrepo.open_repo(repo.root),
+            log=DeploymentLog.open(records_location(repo, backend_url(repo))),
+            actor=current_actor(), now=utc_now(), issues=tracker, states=states, run_url=link,
+        )  # fmt: skip
+    else:
+        result = accept(
+            engine, repo, project, stack, now=utc_now(), issues=tracker, states=states,
+            run_url=link,
+        )  # fmt: skip
+        if markdown:
+            write_output(markdown, codify_summary(result.drift), what="the codify summary")
+    if json_target:
+        write_output(json_target, json.dumps(result.to_dict(), indent=2) + "\n", what="the result")
+    if "-" not in (json_target, markdown):
+        if not remediate:
+            click.echo(codify_summary(result.drift), nl=False)
+        how = f"deployed {result.commit[:12]}" if result.commit else "refreshed the state"
+        state = "clean" if result.clean else "STILL DRIFTING"
+        closed = " (issue closed)" if result.issue_closed else ""
+        click.echo(f"{result.action}: {project.name}/{stack}: {how}; now {state}{closed}")
+    return ExitCode.OK if result.clean else ExitCode.DRIFT
 
 
 @click.group("backend")

@@ -266,10 +266,9 @@ def _deploy_good(
     from stackflow import gitrepo
     from stackflow.affected import AffectedStack
     from stackflow.deploy import deploy_stack
-    from stackflow.deploylog import current_actor
+    from stackflow.deploylog import DeploymentLog, current_actor
     from stackflow.engine.automation import AutomationEngine, backend_url
-    from stackflow.ops.rollback import RollbackLog
-    from stackflow.storage import open_store
+    from stackflow.ops.remediate import MarkedLog
 
     url = backend_url(repo)
     with gitrepo.worktree(git, good) as tree:  # type: ignore[arg-type]
@@ -279,7 +278,7 @@ def _deploy_good(
             AutomationEngine(backend_url=url, on_progress=lambda line: click.echo(line, err=True)),
             there,
             AffectedStack(dir=rel, project=project, stack=stack),
-            log=RollbackLog(open_store(_records_location(repo))),
+            log=MarkedLog(DeploymentLog.open(_records_location(repo)), "rollback"),
             commit=good,
             actor=current_actor(),
         )

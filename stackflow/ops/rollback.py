@@ -26,11 +26,11 @@ import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from stackflow.deploylog import DeploymentLog, DeployRecord
+from stackflow.deploylog import DeployRecord
 from stackflow.errors import StackflowError
 from stackflow.plan.model import Plan, StackPlan
 
@@ -162,13 +162,6 @@ def choose_target(
         Reverted(*line.split(" ", 1)) if " " in line else Reverted(line, "") for line in lines
     )
     return RollbackTarget(project, stack, deployed, good, good_deployment, reverts)
-
-
-class RollbackLog(DeploymentLog):
-    """The deployment log, with every record it appends marked ``kind: rollback``."""
-
-    def append(self, record: DeployRecord) -> str:
-        return super().append(replace(record, kind="rollback"))
 
 
 def branch_name(target: RollbackTarget) -> str:
