@@ -140,6 +140,7 @@ def up_command(
         actor=current_actor(),
         pull_request=pull_request,
     )
+    _notify_deploys(repo, [outcome], commit=commit, pull_request=pull_request)
     if outcome.error is not None:
         raise outcome.error
     if outcome.plan is not None:
@@ -268,6 +269,7 @@ def deploy_command(
         pull_request=pull_request,
         on_stack=announce,
     )
+    _notify_deploys(repo, result.outcomes, commit=head_sha, pull_request=pull_request)
     if json_target:
         write_output(json_target, json.dumps(result.to_dict(), indent=2) + "\n", what="the result")
     if markdown:
@@ -281,6 +283,25 @@ def deploy_command(
             tail = f": {o.message}" if o.message else ""
             click.echo(f"{o.status.value:9} {o.project}/{o.stack}{tail}")
     return ExitCode.OK if result.ok else ExitCode.ERROR
+
+
+def _notify_deploys(
+    repo: RepoConfig, outcomes: Any, *, commit: str, pull_request: int | None
+) -> None:
+    """One notification per stage's result (see stackflow.ops.notify); never raises."""
+    from stackflow.commands.github import run_url
+    from stackflow.commands.ops import notifier
+    from stackflow.ops.notify import deploy_event
+
+    sink = notifier(repo)
+    for o in outcomes:
+        sink.send(
+            deploy_event(
+                o.project, o.stack, o.status.value, commit=commit, message=o.message,
+                pull_request=pull_request, counts=o.plan.counts if o.plan else None,
+                url=run_url(os.environ),
+            )
+        )  # fmt: skip
 
 
 @click.command("history")
@@ -394,6 +415,7 @@ def drift_command(
         run_url=run_url(os.environ),
     )
     states.save(report, utc_now())
+    _notify_drift(repo, report.outcomes)
     if json_target:
         write_output(json_target, report.plan().to_json(), what="the drift")
     if json_target != "-":
@@ -406,6 +428,46 @@ def drift_command(
     if report.errors:
         return ExitCode.ERROR
     return ExitCode.DRIFT if report.drifted else ExitCode.OK
+
+
+def _notify_drift(repo: RepoConfig, outcomes: Any) -> None:
+    """Drift found (each drifting stack) and drift fixed (each issue closed)."""
+    from stackflow.commands.github import run_url
+    from stackflow.commands.ops import notifier
+    from stackflow.ops.notify import Event
+
+    sink, url = notifier(repo), run_url(os.environ)
+    for o in outcomes:
+        key = {"stack": f"{o.project}/{o.stack}"}
+        if o.drifted:
+            changes = ", ".join(
+                f"{n} {k}" for k, n in sorted(o.plan.counts.items()) if n and k != "same"
+            )
+            issue = f"Issue #{o.issue}. " if o.issue else ""
+            sink.send(
+                Event(
+                    "drift",
+                    "warning",
+                    f"Drift in {o.project}/{o.stack}",
+                    f"{issue}The cloud differs from the state: {changes}.",
+                    key,
+                    url,
+                )
+            )
+        elif o.closed_issue:
+            sink.send(
+                Event(
+                    "drift",
+                    "success",
+                    f"Drift fixed in {o.project}/{o.stack}",
+                    "The drift check found no differences; the issue is closed.",
+                    key,
+                    url,
+                )
+            )
+        elif o.error:
+            sink.send(Event("drift", "failure", f"Drift check failed for {o.project}/{o.stack}",
+                            o.error, key, url))  # fmt: skip
 
 
 def _fix_drift(
@@ -447,6 +509,20 @@ def _fix_drift(
         )  # fmt: skip
         if markdown:
             write_output(markdown, codify_summary(result.drift), what="the codify summary")
+    from stackflow.commands.ops import notifier
+    from stackflow.ops.notify import Event
+
+    notifier(repo).send(
+        Event(
+            "drift",
+            "success" if result.clean else "warning",
+            f"Drift {'remediated' if remediate else 'accepted'} in {project.name}/{stack}"
+            + ("" if result.clean else ", but the stack still drifts"),
+            "The cloud matches Git again." if remediate else
+            "The state matches the cloud; the change must now be codified in a pull request.",
+            {"stack": f"{project.name}/{stack}"}, link,
+        )
+    )  # fmt: skip
     if json_target:
         write_output(json_target, json.dumps(result.to_dict(), indent=2) + "\n", what="the result")
     if "-" not in (json_target, markdown):

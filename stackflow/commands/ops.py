@@ -15,9 +15,20 @@ from stackflow.errors import ExitCode, StackflowError
 if TYPE_CHECKING:
     from stackflow.deploylog import DeployRecord
     from stackflow.ephemeral.reaper import Listing
+    from stackflow.ops.notify import Notifier
     from stackflow.repoconfig import RepoConfig
 
 _PATH = click.Path(file_okay=False, path_type=Path)
+
+
+def notifier(repo: RepoConfig) -> Notifier:
+    """The webhooks of ``notifications:`` in stackflow.yaml; failures are warnings."""
+    from stackflow.ops.notify import Notifier
+
+    return Notifier.from_settings(
+        repo.notifications,
+        on_problem=lambda line: click.echo(f"stackflow: warning: {line}", err=True),
+    )
 
 
 def _records_location(repo: RepoConfig) -> str:
@@ -243,6 +254,19 @@ def rollback_command(
         ) from err
     number = open_pull_request(github, target, branch, base_branch, plan, deployed_now=now)
     result = RollbackResult(target, branch, plan, number, deployed_now=now)
+    from stackflow.ops.notify import Event
+
+    notifier(repo).send(
+        Event(
+            "rollback",
+            "warning",
+            f"Rollback of {project.name}/{stack} to {target.good[:7]}"
+            + (" deployed" if now else " proposed"),
+            f"Pull request #{number} reverts {len(target.reverts)} change(s) deployed since.",
+            {"stack": f"{project.name}/{stack}", "from": target.deployed[:12],
+             "to": target.good[:12], "pull request": f"#{number}"},
+        )
+    )  # fmt: skip
     if json_target:
         write_output(
             json_target, json.dumps(result.to_dict(), indent=2) + "\n", what="the rollback"
