@@ -414,8 +414,9 @@ def drift_command(
         on_stack=lambda key: click.echo(f"checking {key} ...", err=True),
         run_url=run_url(os.environ),
     )
+    before = states.load()
     states.save(report, utc_now())
-    _notify_drift(repo, report.outcomes)
+    _notify_drift(repo, report.outcomes, before)
     if json_target:
         write_output(json_target, report.plan().to_json(), what="the drift")
     if json_target != "-":
@@ -430,8 +431,9 @@ def drift_command(
     return ExitCode.DRIFT if report.drifted else ExitCode.OK
 
 
-def _notify_drift(repo: RepoConfig, outcomes: Any) -> None:
-    """Drift found (each drifting stack) and drift fixed (each issue closed)."""
+def _notify_drift(repo: RepoConfig, outcomes: Any, before: Any) -> None:
+    """Drift found (each drifting stack) and fixed (a stack that drifted at the last check,
+    or had an issue, and is clean now)."""
     from stackflow.commands.github import run_url
     from stackflow.commands.ops import notifier
     from stackflow.ops.notify import Event
@@ -439,6 +441,7 @@ def _notify_drift(repo: RepoConfig, outcomes: Any) -> None:
     sink, url = notifier(repo), run_url(os.environ)
     for o in outcomes:
         key = {"stack": f"{o.project}/{o.stack}"}
+        previous = before.get((o.project, o.stack))
         if o.drifted:
             changes = ", ".join(
                 f"{n} {k}" for k, n in sorted(o.plan.counts.items()) if n and k != "same"
@@ -454,13 +457,14 @@ def _notify_drift(repo: RepoConfig, outcomes: Any) -> None:
                     url,
                 )
             )
-        elif o.closed_issue:
+        elif o.closed_issue or (not o.error and previous is not None and previous.drifted):
             sink.send(
                 Event(
                     "drift",
                     "success",
                     f"Drift fixed in {o.project}/{o.stack}",
-                    "The drift check found no differences; the issue is closed.",
+                    "The drift check found no differences"
+                    + ("; the issue is closed." if o.closed_issue else "."),
                     key,
                     url,
                 )

@@ -67,3 +67,28 @@ def test_a_failing_webhook_never_fails_the_deploy(
     assert "warning: notifying webhook $DEPLOY_HOOK of deploy failed: HTTP 500" in err
     assert hook.url not in err
     assert len(hook.bodies) == 4
+
+
+def test_drift_found_then_fixed_is_notified(
+    notifying: RepoConfig, hook: Hook, fake_on_path: FakePulumi
+) -> None:
+    fake_on_path.script(
+        responses={
+            "refresh-preview": [
+                {"events": "refresh_drift.jsonl"},
+                {"events": "refresh_clean.jsonl"},
+            ]
+        }
+    )
+    fake_on_path.stacks("dev")
+    root = str(notifying.root)
+    assert main(["drift", "--stack", "dev", "--root", root]) == 3
+    assert main(["drift", "--stack", "dev", "--root", root]) == 0
+    found, fixed = hook.bodies  # fixed: drifted at the last check, clean now
+    assert (found["event"], found["status"], found["title"]) == (
+        "drift",
+        "warning",
+        "Drift in demo/dev",
+    )
+    assert found["text"] == "The cloud differs from the state: 1 delete, 2 update."
+    assert (fixed["status"], fixed["title"]) == ("success", "Drift fixed in demo/dev")
