@@ -219,3 +219,34 @@ def test_a_webhook_that_fails_never_fails_the_deploy(
     sink.webhooks[0].payload = lambda event: 1 / 0  # type: ignore[method-assign]
     (delivery,) = sink.send(EVENT)
     assert (delivery.ok, delivery.error) == (False, "ZeroDivisionError")
+
+
+def test_reaped_environments_are_notified(
+    tmp_path: Path, hook: Hook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reap command's notifier: one event per environment it tore down (destroyed or
+    failed), none for the ones it kept."""
+    from stackflow.commands.ephemeral import _notify_reaped
+    from stackflow.ephemeral.lifecycle import TeardownOutcome, TeardownStatus
+    from stackflow.ephemeral.reaper import Action, Decision, Facts, ReapItem, ReapReport
+
+    def item(stack: str, status: TeardownStatus | None) -> ReapItem:
+        decision = Decision(stack, Action.DESTROY, "pull request merged", None, Facts(), None)
+        outcome = TeardownOutcome(stack, status, "destroy failed: boom") if status else None
+        return ReapItem(decision, outcome)
+
+    monkeypatch.setenv("HOOK", hook.url)
+    repo = RepoConfig.from_dict(
+        tmp_path, {"notifications": [{"url_env": "HOOK", "format": "json"}]}
+    )
+    report = ReapReport(
+        (item("pr-1-a", TeardownStatus.DESTROYED), item("pr-2-b", TeardownStatus.FAILED),
+         item("pr-3-c", None)),
+        dry_run=False,
+    )  # fmt: skip
+    _notify_reaped(repo, report)
+    assert [(b["event"], b["status"], b["fields"]["stack"]) for b in hook.bodies] == [
+        ("reap", "info", "pr-1-a"),
+        ("reap", "failure", "pr-2-b"),
+    ]
+    assert hook.bodies[0]["title"] == "Reaped branch environment pr-1-a: destroyed"
