@@ -49,7 +49,7 @@ def test_status_json_matches_the_history(
         assert row["kind"] == stack
     assert rows["prod"]["last_deployment"]["actor"] == "release-bot"
     assert (rows["dev"]["pending_commits"], rows["staging"]["pending_commits"]) == (0, 1)
-    assert [rows[s]["protected"] for s in STACKS] == [False, True, True]
+    assert [rows[s]["protected"] for s in STACKS] == [True, True, True]  # promotion stages are
     assert [rows[s]["drift"] for s in STACKS] == ["never checked", "clean", "drifted"]
     assert rows["prod"]["drift_issue"] == 7
     (env,) = data["ephemeral"]
