@@ -70,6 +70,8 @@ class DeployRecord:
     """Why it failed (the one-line error), or None."""
     counts: dict[str, int] = field(default_factory=dict)
     """Resources per operation, as the engine reported them."""
+    kind: str = "deploy"
+    """``deploy``, or ``rollback`` for a break-glass ``stackflow rollback --now``."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -83,6 +85,7 @@ class DeployRecord:
             "actor": self.actor,
             "message": self.message,
             "counts": dict(self.counts),
+            "kind": self.kind,
         }
 
     def to_json_line(self) -> str:
@@ -101,6 +104,7 @@ class DeployRecord:
             pull_request=data.get("pull_request"),
             message=data.get("message"),
             counts=dict(data.get("counts") or {}),
+            kind=str(data.get("kind") or "deploy"),
         )
 
     @property

@@ -9,18 +9,23 @@ found again by a hidden marker and updated on every run, and closed once the dri
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
+from stackflow.clock import utc_iso
 from stackflow.engine.api import Engine
 from stackflow.engine.automation import make_target
 from stackflow.errors import StackflowError
 from stackflow.plan.model import Plan, StackPlan
 from stackflow.project import Project
 from stackflow.repoconfig import RepoConfig
+from stackflow.storage import BlobStore
 
 DRIFT_LABEL = "drift"
+STATE_PREFIX = "drift"
 
 
 class IssueTracker(Protocol):
@@ -87,12 +92,18 @@ class DriftReport:
 def issue_body(plan: StackPlan) -> str:
     from stackflow.render.markdown import render_comment
 
+    stack = plan.stack
     intro = (
-        f"The cloud no longer matches the state of `{plan.project}/{plan.stack}`: someone "
-        "or something changed these resources outside Pulumi. Either put the change into "
-        "code, or run `pulumi up` to put the cloud back, or `pulumi refresh` to accept it "
-        "into the state. This issue is updated by every drift check and closed when the "
-        "drift is gone.\n\n"
+        f"The cloud no longer matches the state of `{plan.project}/{stack}`: someone "
+        "or something changed these resources outside Pulumi. This issue is updated by every "
+        "drift check and closed, with the run's link, once the stack is clean.\n\n"
+        "**Two ways out** (each runs a drift check afterwards and closes this issue when "
+        "clean; also from the drift workflow's *Run workflow* button):\n\n"
+        f"- Put the cloud back to what Git says: `stackflow drift --stack {stack} "
+        "--remediate` (an `up` of the commit last deployed to it).\n"
+        f"- Keep what the cloud has: `stackflow drift --stack {stack} --accept` (a "
+        "`refresh` into the state), then codify the summary it prints in a pull request, "
+        "or the next `up` puts the cloud back.\n\n"
     )
     return intro + render_comment(Plan(stacks=(plan,)), limit=60_000)
 
@@ -104,8 +115,10 @@ def check_drift(
     *,
     issues: IssueTracker | None = None,
     on_stack: Callable[[str], None] | None = None,
+    run_url: str | None = None,
 ) -> DriftReport:
-    """A preview-only refresh of each stack; one failing stack does not stop the others."""
+    """A preview-only refresh of each stack; one failing stack does not stop the others.
+    A clean stack's drift issue is closed with a link to ``run_url`` (this run)."""
     outcomes: list[DriftOutcome] = []
     for project, stack in stacks:
         if on_stack is not None:
@@ -126,8 +139,88 @@ def check_drift(
                     labels=(DRIFT_LABEL,),
                 )
             else:
+                where = f" ({run_url})" if run_url else ""
                 closed = issues.close_issue(
-                    marker, comment="The latest drift check found no differences; closing."
+                    marker, comment=f"The latest drift check{where} found no differences; closing."
                 )
         outcomes.append(DriftOutcome(project.name, stack, plan, issue=issue, closed_issue=closed))
     return DriftReport(outcomes=tuple(outcomes))
+
+
+@dataclass(frozen=True, slots=True)
+class DriftState:
+    """What the last drift check found for one stack, kept beside the deployment log so
+    ``stackflow status`` can show it without asking the cloud again."""
+
+    project: str
+    stack: str
+    checked_at: str
+    drifted: bool
+    error: str | None = None
+    """Why the check could not run (``drifted`` is then False and means nothing)."""
+    issue: int | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "project": self.project,
+            "stack": self.stack,
+            "checked_at": self.checked_at,
+            "drifted": self.drifted,
+            "error": self.error,
+            "issue": self.issue,
+            "counts": dict(self.counts),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DriftState:
+        return cls(
+            project=str(data["project"]),
+            stack=str(data["stack"]),
+            checked_at=str(data["checked_at"]),
+            drifted=bool(data["drifted"]),
+            error=data.get("error"),
+            issue=data.get("issue"),
+            counts=dict(data.get("counts") or {}),
+        )
+
+
+class DriftStates:
+    """The last drift state of each stack: ``drift/<project>/<stack>.json`` in the records
+    store, overwritten by every check (the issue keeps the history)."""
+
+    def __init__(self, store: BlobStore) -> None:
+        self.store = store
+
+    def save(self, report: DriftReport, checked_at: datetime) -> None:
+        for o in report.outcomes:
+            state = DriftState(
+                project=o.project,
+                stack=o.stack,
+                checked_at=utc_iso(checked_at),
+                drifted=o.drifted,
+                error=o.error,
+                issue=o.issue,
+                counts=dict(o.plan.counts) if o.plan else {},
+            )
+            self.put(state)
+
+    def put(self, state: DriftState) -> None:
+        data = json.dumps(state.to_dict(), sort_keys=True).encode("utf-8") + b"\n"
+        self.store.put(f"{STATE_PREFIX}/{state.project}/{state.stack}.json", data)
+
+    def load(self) -> dict[tuple[str, str], DriftState]:
+        found: dict[tuple[str, str], DriftState] = {}
+        for key in self.store.list(f"{STATE_PREFIX}/"):
+            blob = self.store.get(key)
+            if blob is None or not key.endswith(".json"):
+                continue
+            try:
+                state = DriftState.from_dict(json.loads(blob.data))
+            except (ValueError, KeyError, TypeError) as err:
+                raise StackflowError(
+                    f"reading the drift state {key} in {self.store.describe()}: it is not a "
+                    f"drift state ({err}); delete it, the next drift check writes it again"
+                ) from err
+            found[(state.project, state.stack)] = state
+        return found

@@ -388,6 +388,16 @@ class GitHubClient:
 
         return self._call(f"finding the pull request of {sha[:7]}", "pull-requests: read", run)
 
+    def create_pull(self, *, title: str, body: str, head: str, base: str) -> int:
+        """Open a pull request from branch ``head`` into ``base``; returns its number."""
+        return self._call(
+            f"opening a pull request from {head} into {base}",
+            "pull-requests: write",
+            lambda: int(
+                self._repo.create_pull(base=base, head=head, title=title, body=body).number
+            ),
+        )
+
     def pull_request_state(self, number: int) -> Literal["open", "closed", "merged"]:
         def run() -> Literal["open", "closed", "merged"]:
             pull = self._repo.get_pull(number)

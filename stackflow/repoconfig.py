@@ -26,6 +26,10 @@ stackflow takes the frozen result. Every key is optional::
       deploy_environment: "{stage}"        # GitHub Environment of each deploy stage
       drift_environment: "{stage}"         # ... of each stage's nightly drift check
       engine_preview: []                   # stacks same-repo PRs preview with the engine
+    notifications:                         # webhooks told of deploys, drift, rollbacks, reaps
+      - url_env: SLACK_WEBHOOK_URL         # the env var (a secret) holding the URL
+        format: slack                      # slack (incoming-webhook JSON) or json (generic)
+        events: [deploy, drift, rollback, reap]  # default: all of them
 
 Every ``promotion`` entry is also a protected stack (added to ``protected_stacks`` when
 missing): a deploy stage must never be a branch's ephemeral stack nor reaped.
@@ -97,6 +101,20 @@ class WorkflowSettings:
         return template.replace("{stage}", stage)
 
 
+NOTIFY_EVENTS = ("deploy", "drift", "rollback", "reap")
+NOTIFY_FORMATS = ("slack", "json")
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationSettings:
+    url_env: str
+    """Name of the environment variable holding the webhook URL (a secret: never in the file)."""
+    format: str = "slack"
+    """``slack`` (incoming-webhook JSON) or ``json`` (stackflow's generic shape)."""
+    events: tuple[str, ...] = NOTIFY_EVENTS
+    """Which events this webhook hears (default: all)."""
+
+
 @dataclass(frozen=True, slots=True)
 class RepoConfig:
     root: Path
@@ -119,6 +137,7 @@ class RepoConfig:
     affected: tuple[AffectedRule, ...] = ()
     ephemeral: EphemeralSettings = field(default_factory=EphemeralSettings)
     workflows: WorkflowSettings = field(default_factory=WorkflowSettings)
+    notifications: tuple[NotificationSettings, ...] = ()
 
     @property
     def policy_pack_dir(self) -> Path:
@@ -175,6 +194,7 @@ class RepoConfig:
             "affected",
             "ephemeral",
             "workflows",
+            "notifications",
         }
         for key in raw:
             if key not in known:
@@ -233,6 +253,8 @@ class RepoConfig:
         missing = [s for s in promotion if s.casefold() not in {p.casefold() for p in protected}]
         if missing:
             kwargs["protected_stacks"] = (*protected, *missing)
+        if "notifications" in raw:
+            kwargs["notifications"] = _notifications(raw["notifications"], bad, str_list)
         return cls(root=root, **kwargs)
 
 
@@ -293,3 +315,26 @@ def _workflows(raw: Any, bad: Any, str_list: Any) -> WorkflowSettings:
             raise bad(f"workflows.{key}", value, "an environment name of letters, digits, - and _")
         values[key] = value
     return WorkflowSettings(**values)
+
+
+def _notifications(raw: Any, bad: Any, str_list: Any) -> tuple[NotificationSettings, ...]:
+    if not isinstance(raw, list):
+        raise bad("notifications", raw, "a list of {url_env: NAME, format: slack|json}")
+    found = []
+    for i, item in enumerate(raw):
+        where = f"notifications[{i}]"
+        if not isinstance(item, dict) or not set(item) <= {"url_env", "format", "events"}:
+            raise bad(where, item, "a mapping of url_env, format and events")
+        name = item.get("url_env")
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise bad(f"{where}.url_env", name, "the name of an environment variable (the URL "
+                      "itself is a secret and never goes in this file)")  # fmt: skip
+        fmt = item.get("format", "slack")
+        if fmt not in NOTIFY_FORMATS:
+            raise bad(f"{where}.format", fmt, "slack or json")
+        events = str_list(f"{where}.events", item.get("events", list(NOTIFY_EVENTS)))
+        unknown = [e for e in events if e not in NOTIFY_EVENTS]
+        if unknown:
+            raise bad(f"{where}.events", unknown, f"some of {', '.join(NOTIFY_EVENTS)}")
+        found.append(NotificationSettings(url_env=name, format=fmt, events=events))
+    return tuple(found)

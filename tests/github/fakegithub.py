@@ -270,6 +270,18 @@ def _list_pulls(gh: FakeGitHub, _m: Any, q: dict[str, list[str]], _b: Any) -> An
     return _page(items, q, f"{gh._prefix()}/pulls")
 
 
+def _create_pull(gh: FakeGitHub, _m: Any, _q: Any, body: Any) -> Any:
+    with gh.lock:
+        head = body["head"]
+        if any(p["state"] == "open" and p["head"]["ref"] == head for p in gh.pulls.values()):
+            return 422, {"message": f"A pull request already exists for {gh.owner}:{head}."}, {}
+        number = gh._next_id()
+        gh.add_pull(number, head={"ref": head, "sha": "0" * 40, "repo": None}, base=body["base"])
+        gh.issues[number].update(title=body["title"], body=body.get("body") or "", user=BOT)
+        gh.pulls[number].update(title=body["title"], body=body.get("body") or "")
+    return 201, gh._pull_json(gh.pulls[number]), {}
+
+
 def _get_branch(gh: FakeGitHub, m: re.Match[str], _q: Any, _b: Any) -> Any:
     if m.group(1) in gh.branches:
         return 200, {"name": m.group(1), "commit": {"sha": "1" * 40}}, {}
@@ -289,6 +301,7 @@ ROUTES: list[tuple[str, str, Callable[..., Any]]] = [
     (r"/commits/([0-9a-f]{40})/pulls", "GET", _commit_pulls),
     (r"/pulls/(\d+)", "GET", _get_pull),
     (r"/pulls", "GET", _list_pulls),
+    (r"/pulls", "POST", _create_pull),
     (r"/branches/(.+)", "GET", _get_branch),
 ]
 

@@ -23,6 +23,7 @@ EXPECTED = {
     "ephemeral.yml",
     "reaper.yml",
     "drift.yml",
+    "rollback.yml",
 }
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+(\.\d+)*$")
 OIDC_ACTION = "aws-actions/configure-aws-credentials"
@@ -217,6 +218,38 @@ def test_secrets_only_reach_jobs_in_an_environment() -> None:
         for job_name, job in load(name).jobs():
             if "secrets." in yaml.safe_dump(job):
                 assert job.get("environment"), f"{name}: job {job_name} has secrets, no env"
+
+
+def test_rollback_is_by_hand_in_each_stages_environment_and_never_forces() -> None:
+    wf = load("rollback.yml")
+    assert set(wf.triggers) == {"workflow_dispatch"}
+    inputs = wf.triggers["workflow_dispatch"]["inputs"]
+    assert set(inputs) == {"stack", "to", "now"}
+    jobs = dict(wf.jobs())
+    assert {j["environment"] for j in jobs.values()} == set(inputs["stack"]["options"])
+    for job in jobs.values():  # only the chosen stage's job runs, in its own environment
+        assert job["if"] == f"${{{{ inputs.stack == '{job['environment']}' }}}}"
+    runs = "\n".join(step.get("run", "") for _, step in wf.steps())
+    assert "stackflow rollback" in runs
+    assert "${{" not in runs  # inputs reach the shell only through env
+    assert "--force" not in runs
+    assert "push -f" not in runs
+
+
+def test_drift_offers_both_ways_out_by_hand_in_the_stages_deploy_environment() -> None:
+    wf = load("drift.yml")
+    inputs = wf.triggers["workflow_dispatch"]["inputs"]
+    assert inputs["action"]["options"] == ["check", "remediate", "accept"]
+    jobs = dict(wf.jobs())
+    for stage in inputs["stack"]["options"]:
+        fix = jobs[f"fix-{stage}"]
+        assert fix["environment"] == stage
+        assert f"inputs.stack == '{stage}'" in fix["if"]
+        assert "inputs.action == 'check'" in jobs[f"drift-{stage}"]["if"]
+    runs = [s.get("run", "") for name, s in wf.steps() if name.startswith("fix-")]
+    assert any(r.startswith('stackflow drift --stack "$STAGE" "--$ACTION" --issue') for r in runs)
+    summaries = [s.get("run", "") for name, s in wf.steps() if name.startswith("drift-")]
+    assert any("stackflow status" in r and "stackflow metrics" in r for r in summaries)
 
 
 def test_preview_gives_forks_no_credentials_and_fails_on_violations() -> None:
