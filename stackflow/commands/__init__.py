@@ -8,7 +8,17 @@ from __future__ import annotations
 
 import click
 
-from stackflow.commands import engine, ephemeral, github, gitops, graph, plan, policy, synth
+from stackflow.commands import (
+    engine,
+    ephemeral,
+    github,
+    gitops,
+    graph,
+    offline,
+    plan,
+    policy,
+    synth,
+)
 
 ALL_COMMANDS: list[click.Command] = [
     *synth.COMMANDS,
@@ -19,4 +29,5 @@ ALL_COMMANDS: list[click.Command] = [
     *ephemeral.COMMANDS,
     *gitops.COMMANDS,
     *graph.COMMANDS,
+    *offline.COMMANDS,
 ]
