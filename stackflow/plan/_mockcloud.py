@@ -13,6 +13,7 @@ the provider's random suffixes.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import uuid
@@ -593,11 +594,16 @@ def _zone(args: Mapping[str, Any], w: Where) -> dict[str, Any]:
     }
 
 
+def _docker_token(password: str) -> str:
+    """ECR's token shape: base64 of ``AWS:<password>`` (programs decode and split it)."""
+    return base64.b64encode(f"AWS:{password}".encode()).decode()
+
+
 def _ecr_token(args: Mapping[str, Any], w: Where) -> dict[str, Any]:
     registry = str(args.get("registryId") or w.account)
     return {
         "id": w.region,
-        "authorizationToken": placeholder("token"),
+        "authorizationToken": _docker_token(placeholder("password")),
         "expiresAt": "2099-01-01T00:00:00Z",
         "password": placeholder("password"),
         "proxyEndpoint": f"https://{registry}.dkr.ecr.{w.region}.amazonaws.com",
@@ -609,7 +615,7 @@ def _ecr_credentials(args: Mapping[str, Any], w: Where) -> dict[str, Any]:
     registry = str(args.get("registryId") or w.account)
     return {
         "id": registry,
-        "authorizationToken": placeholder("token"),
+        "authorizationToken": _docker_token(placeholder("password")),
         "expiresAt": "2099-01-01T00:00:00Z",
         "proxyEndpoint": f"https://{registry}.dkr.ecr.{w.region}.amazonaws.com",
         "registryId": registry,

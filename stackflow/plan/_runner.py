@@ -906,6 +906,10 @@ def _origin(err: BaseException) -> str:
     frames = traceback.extract_tb(err.__traceback__)
     if not frames:
         return "program"
+    if frames[-1].name == "wait_for_rpcs":
+        # Re-raised from an apply callback or a registration, whose own frames are lost: a
+        # failed assertion is the SDK's; anything else is the program's callback.
+        return "sdk" if isinstance(err, AssertionError) else "program"
     last = frames[-1].filename
     if Path(last).is_relative_to(Path(__file__).parent.parent):
         return "stackflow"

@@ -245,6 +245,7 @@ def synth(
             stack,
             offline_file=_display(offline_path, root),
             stack_file=_display(config_file or project.stack_config_file(stack), root),
+            given=config.values,
         )
     return Manifest.from_dict(result["manifest"])
 
@@ -309,18 +310,30 @@ def _run_child(
     return proc.returncode
 
 
-def _config_advice(config: dict[str, Any], project: Project, stack: str, where: str) -> str:
+def _config_advice(
+    config: dict[str, Any], project: Project, stack: str, where: str, given: dict[str, str]
+) -> str:
     key = str(config["key"])
     short = key.split(":", 1)[1] if key.startswith(f"{project.name}:") else key
+    name = key.split(":", 1)[-1]
+    near = sorted(k for k in given if k != key and k.split(":", 1)[-1] == name)
+    if near:
+        short = key  # the namespace is the point: write it out
+        hint = (
+            f"; the stack sets {near[0]}, but this project is named {project.name}, so the "
+            f"key is {key}"
+        )
+    else:
+        hint = ""
     if config.get("secret"):
         return (
             f"required config {key} is missing; set it as a secret in {where} with "
             f"`pulumi config set --secret {short} VALUE --stack {stack}` "
-            f"(it writes `{short}: {{secure: ...}}` under config:)"
+            f"(it writes `{short}: {{secure: ...}}` under config:){hint}"
         )
     return (
         f"required config {key} is missing; add `{short}: VALUE` under config: in {where} "
-        f"(or run `pulumi config set {short} VALUE --stack {stack}`)"
+        f"(or run `pulumi config set {short} VALUE --stack {stack}`){hint}"
     )
 
 
@@ -347,17 +360,19 @@ def _error(
     *,
     offline_file: str = OFFLINE_FILE,
     stack_file: str = "",
+    given: dict[str, str] | None = None,
 ) -> StackflowError:
+    given = given or {}
     stack_file = stack_file or f"Pulumi.{stack}.yaml"
     doing = f"synthesizing stack {stack}"
     if error["kind"] == "missing":
         message = _missing_advice(error["missing"], offline_file, stack)
         if "config" in error:
-            message += "; and " + _config_advice(error["config"], project, stack, stack_file)
+            message += "; and " + _config_advice(error["config"], project, stack, stack_file, given)
         return MissingAnswersError(f"{doing}: {message}", missing=error["missing"])
     if error["kind"] == "config":
         return StackflowError(
-            f"{doing}: {_config_advice(error['config'], project, stack, stack_file)}"
+            f"{doing}: {_config_advice(error['config'], project, stack, stack_file, given)}"
         )
     if error["kind"] == "program":
         return SynthError(

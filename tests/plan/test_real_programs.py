@@ -226,6 +226,8 @@ def test_get_and_stack_references_are_reads(
 
 
 LOOKUPS = """\
+import base64
+
 import pulumi
 import pulumi_aws as aws
 
@@ -243,6 +245,8 @@ aws.ec2.SecurityGroup("sg", vpc_id=vpc.id)
 aws.route53.Record("www", zone_id=zone.zone_id, name="www", type="A", ttl=60,
                    records=[subnet.cidr_block])
 pulumi.export("registry", token.proxy_endpoint)
+# The shape of ECR's token, as programs that log docker in decode it.
+pulumi.export("user", base64.b64decode(token.authorization_token).decode().split(":")[0])
 """
 
 
@@ -260,6 +264,7 @@ def test_common_lookups_have_built_in_answers(git_repo: GitRepo) -> None:
         }
     ]
     assert "offline" in diff_of(stack, "sg", "vpcId")  # a marked placeholder
+    assert {o.name: o.new for o in stack.outputs}["user"] == "AWS"
 
 
 UNANSWERED = """\
@@ -298,11 +303,12 @@ pulumi.Config().require("owner")
 
 
 def test_missing_config_names_the_key_and_the_stack_file(git_repo: GitRepo) -> None:
-    write_program(git_repo, MISSING_CONFIG)
+    write_program(git_repo, MISSING_CONFIG, config="  acme:owner: alice\n")
     (message,) = errors(plan_dev(git_repo))
     assert "fleet:owner" in message
     assert "Pulumi.dev.yaml" in message
     assert message.index("Pulumi.dev.yaml") < message.index("pulumi config set")
+    assert "the stack sets acme:owner, but this project is named fleet" in message
 
 
 def test_stack_references_skip_other_runtimes_and_use_offline_answers(
