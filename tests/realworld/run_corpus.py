@@ -199,7 +199,12 @@ def write_report(results: list[Result], *, out: Path, commit: str, corpus: str) 
             f"| {r.project} | {'aws/k8s' if r.focus else 'other'} | {r.kind} | {r.resources} "
             f"| {r.seconds:.1f} | {message} |"
         )
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    notes = ""
+    if out.is_file():  # a hand-written "## Notes" section survives a new run
+        previous = out.read_text(encoding="utf-8")
+        if "\n## Notes" in previous:
+            notes = "\n" + previous[previous.index("\n## Notes") + 1 :]
+    out.write_text("\n".join(lines) + "\n" + notes, encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
