@@ -88,7 +88,8 @@ def stack_impact(plan: StackPlan, *, policy_changed: bool) -> str | None:
     if errors:
         return f"cannot be synthesized: {errors[0]}"
     for change in plan.changes:
-        if change.op is not Op.SAME:
+        # A read (get(), StackReference) is planned on every run: it is not an impact.
+        if change.op not in (Op.SAME, Op.READ):
             return f"{change.op.value} {change.type} {change.name}"
     if plan.outputs:
         return f"output {plan.outputs[0].name} {plan.outputs[0].op.value}"

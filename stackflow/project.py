@@ -57,6 +57,15 @@ class Project:
         return key if ":" in key else f"{self.name}:{key}"
 
 
+class NotPythonProjectError(StackflowError):
+    """A Pulumi project of another runtime: never synthesized, skipped when scanning."""
+
+    def __init__(self, message: str, *, name: str, runtime: str) -> None:
+        super().__init__(message)
+        self.name = name
+        self.runtime = runtime
+
+
 def load_project(dir: Path) -> Project:
     """The project in ``dir``; a StackflowError when it is missing or not a Python project."""
     dir = dir.resolve()
@@ -80,9 +89,11 @@ def load_project(dir: Path) -> Project:
     runtime = raw.get("runtime")
     runtime_name = runtime.get("name") if isinstance(runtime, dict) else runtime
     if runtime_name != "python":
-        raise StackflowError(
+        raise NotPythonProjectError(
             f"reading {path}: runtime is {runtime_name!r}; stackflow synthesizes only "
-            "runtime 'python' projects"
+            "runtime 'python' projects",
+            name=name,
+            runtime=str(runtime_name),
         )
     main = _relative_path(path, raw, "main", dir)
     config_dir = _relative_path(path, raw, "stackConfigDir", dir)
@@ -124,12 +135,18 @@ def _config_defaults(path: Path, raw: Any, project: Project) -> dict[str, Any]:
     return defaults
 
 
-def find_projects(root: Path, patterns: Sequence[str] = ()) -> list[Project]:
+def find_projects(
+    root: Path,
+    patterns: Sequence[str] = (),
+    *,
+    skipped: list[NotPythonProjectError] | None = None,
+) -> list[Project]:
     """Python projects under ``root``, sorted by directory.
 
     ``patterns`` are globs of project directories relative to ``root`` (``stackflow.yaml``'s
     ``projects``); without them every ``Pulumi.yaml`` is found, except inside hidden,
-    virtualenv and ``node_modules`` directories.
+    virtualenv and ``node_modules`` directories. Projects of other runtimes are left out
+    (appended to ``skipped`` when given).
     """
     root = root.resolve()
     dirs: set[Path] = set()
@@ -146,4 +163,11 @@ def find_projects(root: Path, patterns: Sequence[str] = ()) -> list[Project]:
             )
             if PROJECT_FILE in files:
                 dirs.add(Path(current).resolve())
-    return [load_project(d) for d in sorted(dirs)]
+    projects = []
+    for d in sorted(dirs):
+        try:
+            projects.append(load_project(d))
+        except NotPythonProjectError as err:
+            if skipped is not None:
+                skipped.append(err)
+    return projects

@@ -8,7 +8,18 @@ from __future__ import annotations
 
 import click
 
-from stackflow.commands import engine, ephemeral, github, gitops, graph, ops, plan, policy, synth
+from stackflow.commands import (
+    engine,
+    ephemeral,
+    github,
+    gitops,
+    graph,
+    offline,
+    ops,
+    plan,
+    policy,
+    synth,
+)
 
 ALL_COMMANDS: list[click.Command] = [
     *synth.COMMANDS,
@@ -20,4 +31,5 @@ ALL_COMMANDS: list[click.Command] = [
     *gitops.COMMANDS,
     *graph.COMMANDS,
     *ops.COMMANDS,
+    *offline.COMMANDS,
 ]

@@ -13,6 +13,7 @@ the provider's random suffixes.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import uuid
@@ -296,6 +297,13 @@ def _is_kubernetes_object(type_: str) -> bool:
     )
 
 
+def outputs_are_inputs(type_: str) -> bool:
+    """True where a provider's outputs are the object as given (Kubernetes API objects:
+    the object the program declares, with server-set fields added); elsewhere an output
+    the mock does not answer is unknown."""
+    return _is_kubernetes_object(type_)
+
+
 def answer_resource(context: Context) -> tuple[str | None, dict[str, Any]]:
     """The id (``None``: known after deploy) and computed outputs of a custom resource.
 
@@ -407,14 +415,309 @@ def _ami(args: Mapping[str, Any], w: Where) -> dict[str, Any]:
     }
 
 
+def placeholder(kind: str, *parts: str) -> str:
+    """A value the offline plan invents for a lookup: visibly marked ``offline``, stable."""
+    suffix = f"-{digest(*parts)[:8]}" if parts else ""
+    return f"{kind}-offline{suffix}"
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _one_or_many(items: list[Any]) -> Any:
+    # The AWS provider writes a single action/resource as a string, several as a list.
+    unique = sorted(dict.fromkeys(str(i) for i in items))
+    return unique[0] if len(unique) == 1 else unique
+
+
+def _policy_statement(raw: Mapping[str, Any]) -> dict[str, Any]:
+    statement: dict[str, Any] = {}
+    if raw.get("sid"):
+        statement["Sid"] = raw["sid"]
+    statement["Effect"] = raw.get("effect") or "Allow"
+    for key, name in (
+        ("actions", "Action"),
+        ("notActions", "NotAction"),
+        ("resources", "Resource"),
+        ("notResources", "NotResource"),
+    ):
+        if raw.get(key):
+            statement[name] = _one_or_many(_as_list(raw[key]))
+    for key, name in (("principals", "Principal"), ("notPrincipals", "NotPrincipal")):
+        principals = _as_list(raw.get(key))
+        if not principals:
+            continue
+        if all(p.get("type") == "*" for p in principals):
+            statement[name] = "*"
+            continue
+        by_type: dict[str, list[Any]] = {}
+        for principal in principals:
+            by_type.setdefault(str(principal["type"]), []).extend(
+                _as_list(principal.get("identifiers"))
+            )
+        statement[name] = {t: _one_or_many(ids) for t, ids in sorted(by_type.items())}
+    conditions: dict[str, dict[str, Any]] = {}
+    for condition in _as_list(raw.get("conditions")):
+        values = _as_list(condition.get("values"))
+        conditions.setdefault(str(condition["test"]), {})[str(condition["variable"])] = (
+            _one_or_many(values)
+        )
+    if conditions:
+        statement["Condition"] = conditions
+    return statement
+
+
+def _policy_document(args: Mapping[str, Any], w: Where) -> dict[str, Any]:
+    """``aws.iam.get_policy_document``: a pure function of its arguments, computed here.
+
+    Source/override documents are merged by statement ``Sid`` as the provider does."""
+    statements: list[dict[str, Any]] = []
+    for text in _as_list(args.get("sourcePolicyDocuments")):
+        statements.extend(_as_list(json.loads(text).get("Statement")))
+    for raw in _as_list(args.get("statements")):
+        statement = _policy_statement(raw)
+        statements = [s for s in statements if not s.get("Sid") or s["Sid"] != statement.get("Sid")]
+        statements.append(statement)
+    for text in _as_list(args.get("overridePolicyDocuments")):
+        for override in _as_list(json.loads(text).get("Statement")):
+            sid = override.get("Sid")
+            statements = [s for s in statements if not sid or s.get("Sid") != sid]
+            statements.append(override)
+    document: dict[str, Any] = {"Version": args.get("version") or "2012-10-17"}
+    if args.get("policyId"):
+        document["Id"] = args["policyId"]
+    document["Statement"] = statements
+    text = json.dumps(document, indent=2)
+    return {
+        **dict(args),
+        "id": str(int(digest(text)[:8], 16)),
+        "json": text,
+        "minifiedJson": json.dumps(document, separators=(",", ":")),
+    }
+
+
+DEFAULT_VPC_CIDR = "172.31.0.0/16"
+"""Every AWS account's default VPC has this block; its subnets are /20s in it."""
+
+
+def _default_subnet(w: Where, index: int) -> dict[str, Any]:
+    zone = f"{w.region}{'abc'[index]}"
+    id_ = placeholder("subnet", w.region, zone)
+    return {
+        "id": id_,
+        "arn": f"arn:aws:ec2:{w.region}:{w.account}:subnet/{id_}",
+        "availabilityZone": zone,
+        "availabilityZoneId": f"{_zone_prefix(w.region)}-az{index + 1}",
+        "cidrBlock": f"172.31.{16 * index}.0/20",
+        "defaultForAz": True,
+        "mapPublicIpOnLaunch": True,
+        "ownerId": w.account,
+        "state": "available",
+        "vpcId": placeholder("vpc", w.region, "default"),
+        "tags": {},
+    }
+
+
+def _vpc(args: Mapping[str, Any], w: Where) -> dict[str, Any]:
+    id_ = str(args.get("id") or placeholder("vpc", w.region, "default"))
+    return {
+        "id": id_,
+        "arn": f"arn:aws:ec2:{w.region}:{w.account}:vpc/{id_}",
+        "cidrBlock": DEFAULT_VPC_CIDR,
+        "default": bool(args.get("default", True)),
+        "enableDnsHostnames": True,
+        "enableDnsSupport": True,
+        "instanceTenancy": "default",
+        "mainRouteTableId": placeholder("rtb", w.region, "main"),
+        "ownerId": w.account,
+        "state": "available",
+        "tags": {},
+    }
+
+
+def _subnets(args: Mapping[str, Any], w: Where) -> dict[str, Any]:
+    ids = [_default_subnet(w, i)["id"] for i in range(3)]
+    return {"id": w.region, "ids": ids, "filters": args.get("filters")}
+
+
+def _subnet(args: Mapping[str, Any], w: Where) -> dict[str, Any]:
+    for i in range(3):
+        subnet = _default_subnet(w, i)
+        if args.get("id") in (None, subnet["id"]):
+            return subnet
+    return {**_default_subnet(w, 0), "id": args["id"]}
+
+
+def _route_table(args: Mapping[str, Any], w: Where) -> dict[str, Any]:
+    id_ = str(args.get("routeTableId") or placeholder("rtb", w.region, _canonical(dict(args))))
+    return {
+        "id": id_,
+        "routeTableId": id_,
+        "arn": f"arn:aws:ec2:{w.region}:{w.account}:route-table/{id_}",
+        "vpcId": args.get("vpcId") or placeholder("vpc", w.region, "default"),
+        "subnetId": args.get("subnetId"),
+        "routes": [],
+        "associations": [],
+        "ownerId": w.account,
+        "tags": {},
+    }
+
+
+def _security_group(args: Mapping[str, Any], w: Where) -> dict[str, Any]:
+    name = str(args.get("name") or "default")
+    id_ = str(args.get("id") or placeholder("sg", w.region, name))
+    return {
+        "id": id_,
+        "arn": f"arn:aws:ec2:{w.region}:{w.account}:security-group/{id_}",
+        "name": name,
+        "description": "offline placeholder",
+        "vpcId": args.get("vpcId") or placeholder("vpc", w.region, "default"),
+        "tags": {},
+    }
+
+
+def _zone(args: Mapping[str, Any], w: Where) -> dict[str, Any]:
+    name = str(args.get("name") or "example.com").rstrip(".")
+    zone_id = str(args.get("zoneId") or "Z" + placeholder("", name).upper().lstrip("-"))
+    return {
+        "id": zone_id,
+        "zoneId": zone_id,
+        "name": name,
+        "arn": f"arn:aws:route53:::hostedzone/{zone_id}",
+        "privateZone": bool(args.get("privateZone", False)),
+        "nameServers": [f"ns-offline-{i}.awsdns.com" for i in (1, 2, 3, 4)],
+        "resourceRecordSetCount": 2,
+        "tags": {},
+    }
+
+
+def _docker_token(password: str) -> str:
+    """ECR's token shape: base64 of ``AWS:<password>`` (programs decode and split it)."""
+    return base64.b64encode(f"AWS:{password}".encode()).decode()
+
+
+def _ecr_token(args: Mapping[str, Any], w: Where) -> dict[str, Any]:
+    registry = str(args.get("registryId") or w.account)
+    return {
+        "id": w.region,
+        "authorizationToken": _docker_token(placeholder("password")),
+        "expiresAt": "2099-01-01T00:00:00Z",
+        "password": placeholder("password"),
+        "proxyEndpoint": f"https://{registry}.dkr.ecr.{w.region}.amazonaws.com",
+        "userName": "AWS",
+    }
+
+
+def _ecr_credentials(args: Mapping[str, Any], w: Where) -> dict[str, Any]:
+    registry = str(args.get("registryId") or w.account)
+    return {
+        "id": registry,
+        "authorizationToken": _docker_token(placeholder("password")),
+        "expiresAt": "2099-01-01T00:00:00Z",
+        "proxyEndpoint": f"https://{registry}.dkr.ecr.{w.region}.amazonaws.com",
+        "registryId": registry,
+    }
+
+
+def _eks_cluster_auth(args: Mapping[str, Any], w: Where) -> dict[str, Any]:
+    return {"id": args.get("name"), "name": args.get("name"), "token": placeholder("token")}
+
+
+def _ssm_parameter(args: Mapping[str, Any], w: Where) -> dict[str, Any]:
+    name = str(args.get("name", ""))
+    # Public parameters that name an image (``/aws/service/ami-amazon-linux-latest/...``).
+    value = placeholder("ami", name) if "/ami" in name else placeholder("value", name)
+    return {
+        "id": name,
+        "name": name,
+        "arn": f"arn:aws:ssm:{w.region}:{w.account}:parameter{name}",
+        "type": "String",
+        "value": value,
+        "insecureValue": value,
+        "version": 1,
+        "withDecryption": args.get("withDecryption", True),
+    }
+
+
+_AZURE_TENANT = "00000000-0000-0000-0000-000000000000"
+
+
+def _azure_client_config(args: Mapping[str, Any], w: Where) -> dict[str, Any]:
+    return {
+        "id": placeholder("client"),
+        "clientId": stable_uuid("offline-client"),
+        "objectId": stable_uuid("offline-object"),
+        "subscriptionId": stable_uuid("offline-subscription"),
+        "tenantId": _AZURE_TENANT,
+    }
+
+
+def _azure_client_token(args: Mapping[str, Any], w: Where) -> dict[str, Any]:
+    return {"token": placeholder("token")}
+
+
+def _gcp_client_config(args: Mapping[str, Any], w: Where) -> dict[str, Any]:
+    return {
+        "id": placeholder("client"),
+        "accessToken": placeholder("token"),
+        "project": placeholder("project"),
+        "region": "us-central1",
+        "zone": "us-central1-a",
+    }
+
+
+def _do_kubernetes_versions(args: Mapping[str, Any], w: Where) -> dict[str, Any]:
+    prefix = str(args.get("versionPrefix") or "")
+    version = f"{prefix or '1.31.'}1-do.0" if prefix.endswith(".") else f"{prefix or '1.31'}.1-do.0"
+    return {
+        "id": placeholder("versions"),
+        "latestVersion": version,
+        "validVersions": [version],
+        "versionPrefix": prefix or None,
+    }
+
+
+def _openstack_named(kind: str) -> Callable[[Mapping[str, Any], Where], dict[str, Any]]:
+    def answer(args: Mapping[str, Any], w: Where) -> dict[str, Any]:
+        name = str(args.get("name") or "default")
+        return {**dict(args), "id": placeholder(kind, name), "name": name}
+
+    return answer
+
+
 BUILTIN_INVOKES: dict[str, Callable[[Mapping[str, Any], Where], dict[str, Any]]] = {
     "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
     "aws:index/getRegion:getRegion": _region,
     "aws:index/getPartition:getPartition": _partition,
     "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
     "aws:ec2/getAmi:getAmi": _ami,
+    "aws:iam/getPolicyDocument:getPolicyDocument": _policy_document,
+    "aws:ec2/getVpc:getVpc": _vpc,
+    "aws:ec2/getSubnets:getSubnets": _subnets,
+    "aws:ec2/getSubnetIds:getSubnetIds": _subnets,
+    "aws:ec2/getSubnet:getSubnet": _subnet,
+    "aws:ec2/getRouteTable:getRouteTable": _route_table,
+    "aws:ec2/getSecurityGroup:getSecurityGroup": _security_group,
+    "aws:route53/getZone:getZone": _zone,
+    "aws:ecr/getAuthorizationToken:getAuthorizationToken": _ecr_token,
+    "aws:ecr/getCredentials:getCredentials": _ecr_credentials,
+    "aws:eks/getClusterAuth:getClusterAuth": _eks_cluster_auth,
+    "aws:ssm/getParameter:getParameter": _ssm_parameter,
+    "azure-native:authorization:getClientConfig": _azure_client_config,
+    "azure-native:authorization:getClientToken": _azure_client_token,
+    "azure:core/getClientConfig:getClientConfig": _azure_client_config,
+    "gcp:organizations/getClientConfig:getClientConfig": _gcp_client_config,
+    "digitalocean:index/getKubernetesVersions:getKubernetesVersions": _do_kubernetes_versions,
+    "openstack:networking/getSecGroup:getSecGroup": _openstack_named("secgroup"),
+    "openstack:networking/getNetwork:getNetwork": _openstack_named("network"),
 }
-"""Data sources nearly every AWS program calls, answered without a project's help."""
+"""Lookups many programs make, answered without a project's help: pure functions
+(policy documents) computed; identity, region and default-network lookups answered with
+placeholders marked ``offline`` (the default VPC's real CIDR, ``172.31.0.0/16``).
+A project's ``offline.yaml`` answers take precedence."""
 
 
 def builtin_invoke(

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from stackflow.plan import assets, values
 from stackflow.plan.wire import (
     ARCHIVE_SIG,
     ASSET_SIG,
@@ -100,16 +101,23 @@ class Converter:
         if sig == SECRET_SIG:
             return {"$secret": secret_digest(self.key, self.value(s["value"]))}
         if sig == RESOURCE_SIG:
-            return s["urn"]
+            # What the engine hands a provider for a resource input: a custom resource's id
+            # (unknown until it exists), never the URN. A component has no id.
+            resource_id = self.value(s["id"]) if "id" in s.fields else ""
+            return resource_id if resource_id != "" else {"$unknown": True}
         if sig == ASSET_SIG:
             if "text" in s.fields:
                 text = str(s["text"])
                 return {"$asset": {"sha256": hashlib.sha256(text.encode()).hexdigest()}}
-            return {"$asset": {k: s[k] for k in ("path", "uri") if k in s.fields}}
+            if "path" in s.fields:
+                return {"$asset": assets.file_asset(str(s["path"]))}
+            return {"$asset": {k: s[k] for k in ("uri",) if k in s.fields}}
         if sig == ARCHIVE_SIG:
             if "assets" in s.fields:
                 return {"$archive": {"assets": self.value(s["assets"])}}
-            return {"$archive": {k: s[k] for k in ("path", "uri") if k in s.fields}}
+            if "path" in s.fields:
+                return {"$archive": assets.path_archive(str(s["path"]))}
+            return {"$archive": {k: s[k] for k in ("uri",) if k in s.fields}}
         if sig == OUTPUT_SIG:
             inner = self.value(s["value"]) if "value" in s.fields else {"$unknown": True}
             if s.fields.get("secret") and s["secret"]:
@@ -163,6 +171,8 @@ class Capture:
     """Everything the program registered, in the manifest's shape."""
 
     resources: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """Things the reviewer should know about this plan's limits (info diagnostics)."""
     registered_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     stack_outputs: dict[str, Any] = field(default_factory=dict)
 
@@ -213,7 +223,13 @@ def _monitor_class() -> type:
             self.aliases_by_urn: dict[str, tuple[str, ...]] = {}
             self.names: dict[str, str] = {}
             self.paths: dict[str, str] = {}
+            self.references: dict[str, dict[str, Any]] = {}
+            """Stack reference name -> the referenced stack's outputs (manifest form)."""
+            self.states: dict[str, tuple[str, Any]] = {}
+            """URN -> (id, output Struct) of each registration: answers getResource."""
             self.fatal: OfflineAnswerError | None = None
+            self.missing: list[tuple[str, Any]] = []
+            """(token, args) of each lookup with no answer, in call order."""
 
         # -- resources --
 
@@ -224,9 +240,9 @@ def _monitor_class() -> type:
             if request.type == STACK_TYPE:
                 self.stack_urn = urn
                 return resource_pb2.RegisterResourceResponse(urn=urn)
-            obj = struct_pb2.Struct()
-            obj.CopyFrom(request.object)
             if not ctx.capture:
+                obj = struct_pb2.Struct()
+                obj.CopyFrom(request.object)
                 return resource_pb2.RegisterResourceResponse(
                     urn=urn, id=f"{request.name}_id" if request.custom else "", object=obj
                 )
@@ -246,46 +262,61 @@ def _monitor_class() -> type:
                         account=ctx.account,
                     )
                 )
-                if computed:
-                    _merge_into(obj, computed)
                 if request.type == "pulumi:providers:aws" and isinstance(inputs.get("region"), str):
                     self.provider_regions[urn] = inputs["region"]
+            elif request.remote:
+                self.capture.notes.append(
+                    f"{request.type} {request.name!r} is a multi-language component: its "
+                    "children are decided by the component's provider and appear in the "
+                    "engine preview (pulumi preview), not in this offline plan; its outputs "
+                    "are known after deploy"
+                )
+            # The response carries only what the offline cloud knows (ids, ARNs, names): in
+            # a preview every other output is unknown. Echoing the inputs back would give
+            # outputs the input's shape, which is not always the provider's (a component's
+            # ``natGateways`` configuration in, a list of NAT gateways out).
+            answer = computed
+            if _mockcloud.outputs_are_inputs(request.type):
+                answer = _merged(inputs, computed)
+            obj = _to_struct(answer)
             self.names[urn] = request.name
+            self.states[urn] = (id_ or "", obj)
             aliases = self._aliases(request, urn, parent)
             self.aliases_by_urn[urn] = aliases
             outputs: dict[str, Any] = {}
             if request.custom:
                 outputs = {"id": id_ if id_ is not None else {"$unknown": True}}
                 outputs.update(normalize(computed))
-            self.capture.resources.append(
-                {
-                    "urn": urn,
-                    "type": request.type,
-                    "name": request.name,
-                    "custom": bool(request.custom),
-                    "parent": None if parent == self.stack_urn else parent,
-                    "provider": provider,
-                    "dependencies": sorted(set(request.dependencies)),
-                    "propertyDependencies": {
-                        k: sorted(set(v.urns))
-                        for k, v in request.propertyDependencies.items()
-                        if v.urns
-                    },
-                    "inputs": inputs,
-                    "outputs": outputs,
-                    "options": {
-                        "protect": bool(request.protect),
-                        "ignoreChanges": list(request.ignoreChanges),
-                        "deleteBeforeReplace": bool(request.deleteBeforeReplace),
-                        "retainOnDelete": bool(request.retainOnDelete),
-                        "replaceOnChanges": list(request.replaceOnChanges),
-                        "aliases": list(aliases),
-                        "additionalSecretOutputs": list(request.additionalSecretOutputs),
-                        "importId": request.importId or None,
-                    },
-                    "sourcePosition": self._source_position(request),
-                }
-            )
+            record = {
+                "urn": urn,
+                "type": request.type,
+                "name": request.name,
+                "custom": bool(request.custom),
+                "parent": None if parent == self.stack_urn else parent,
+                "provider": provider,
+                "dependencies": sorted(set(request.dependencies)),
+                "propertyDependencies": {
+                    k: sorted(set(v.urns))
+                    for k, v in request.propertyDependencies.items()
+                    if v.urns
+                },
+                "inputs": inputs,
+                "outputs": outputs,
+                "options": {
+                    "protect": bool(request.protect),
+                    "ignoreChanges": list(request.ignoreChanges),
+                    "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+                    "retainOnDelete": bool(request.retainOnDelete),
+                    "replaceOnChanges": list(request.replaceOnChanges),
+                    "aliases": list(aliases),
+                    "additionalSecretOutputs": list(request.additionalSecretOutputs),
+                    "importId": request.importId or None,
+                },
+                "sourcePosition": self._source_position(request),
+            }
+            if request.remote:
+                record["remote"] = True
+            self.capture.resources.append(record)
             return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=obj)
 
         def ReadResource(self, request: Any) -> Any:  # noqa: N802 -- the gRPC method name
@@ -295,9 +326,11 @@ def _monitor_class() -> type:
             obj = struct_pb2.Struct()
             obj.CopyFrom(request.properties)
             inputs = self.convert.struct(request.properties) if ctx.capture else {}
-            outputs: dict[str, Any] = {"id": request.id}
+            # A read's id may itself be unknown (read by an id another resource computes).
+            outputs: dict[str, Any] = {"id": self.convert.value(request.id)}
             if request.type == STACK_REFERENCE_TYPE:
                 ref_outputs = self._stack_reference(request.id)
+                self.references[request.id] = ref_outputs
                 outputs["outputs"] = ref_outputs
                 obj.update(
                     {
@@ -323,9 +356,11 @@ def _monitor_class() -> type:
                         "outputs": outputs,
                         "options": {"importId": None},
                         "sourcePosition": self._source_position(request),
+                        "read": True,
                     }
                 )
-            return resource_pb2.ReadResourceResponse(urn=urn, properties=obj)
+            read_id = request.id if request.id != UNKNOWN_SENTINEL else ""
+            return resource_pb2.ReadResourceResponse(urn=urn, id=read_id, properties=obj)
 
         def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 -- the gRPC method name
             if self.ctx.capture:
@@ -343,18 +378,51 @@ def _monitor_class() -> type:
         def Invoke(self, request: Any) -> Any:  # noqa: N802 -- the gRPC method name
             token = request.tok
             args = normalize(_plain(request.args))
+            if token.startswith("pulumi:pulumi:"):
+                return resource_pb2.ResourceInvokeResponse(
+                    **{"return": self._engine_invoke(token, args)}
+                )
             answer = self.ctx.answers.answer(token, args)
             if answer is None:
                 answer = _mockcloud.builtin_invoke(
                     token, args, str(args.get("region") or self.ctx.region), self.ctx.account
                 )
             if answer is None:
-                self.fatal = self.fatal or OfflineAnswerError(
-                    f"invoke {token} has no offline answer; "
-                    f"add it to {self.ctx.answers_file} (invokes: {token}: result: ...)"
-                )
-                raise self.fatal
+                # Every unanswered lookup is reported at the end of the run, all at once; the
+                # program carries on with an empty answer (its fields are None) meanwhile.
+                if (token, args) not in self.missing:
+                    self.missing.append((token, args))
+                answer = {}
             return resource_pb2.ResourceInvokeResponse(**{"return": _to_struct(answer)})
+
+        def _engine_invoke(self, function: str, args: dict[str, Any]) -> Any:
+            """The engine's own functions, answered from this run as the engine does."""
+            from google.protobuf import struct_pb2
+
+            if function == "pulumi:pulumi:getResource":
+                urn = str(args.get("urn", ""))
+                if urn not in self.states:
+                    raise self._fail(
+                        f"the program looks up resource {urn}, which it did not register; "
+                        "a resource can be looked up by URN only in the program that "
+                        "registers it"
+                    )
+                id_, state = self.states[urn]
+                reply = struct_pb2.Struct()
+                reply.update({"urn": urn, "id": id_})
+                reply.fields["state"].struct_value.CopyFrom(state)
+                return reply
+            if function == "pulumi:pulumi:readStackOutputs":
+                name = str(args.get("name", ""))
+                return _to_struct({"name": name, "outputs": self._stack_reference(name)})
+            raise self._fail(
+                f"the program calls the engine function {function}, which the offline plan "
+                "does not model; plan this stack with the engine (stackflow preview)"
+            )
+
+        def _fail(self, message: str) -> OfflineAnswerError:
+            self.fatal = self.fatal or OfflineAnswerError(message)
+            return self.fatal
 
         # -- helpers --
 
@@ -421,7 +489,7 @@ def _monitor_class() -> type:
             from stackflow.errors import StackflowError
 
             try:
-                return _resolve_stack_reference(name, self.ctx)
+                return _resolve_stack_reference(name, self.ctx, self.capture.notes)
             except OfflineAnswerError as err:
                 self.fatal = self.fatal or err
                 raise
@@ -432,17 +500,15 @@ def _monitor_class() -> type:
     return CaptureMonitor
 
 
-def _merge_into(struct: Any, values: dict[str, Any]) -> None:
-    """Set ``values`` in a Struct, merging nested objects into the ones already there."""
-    for key, value in values.items():
-        if (
-            isinstance(value, dict)
-            and key in struct.fields
-            and struct.fields[key].HasField("struct_value")
-        ):
-            _merge_into(struct.fields[key].struct_value, value)
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``over`` set in it, nested objects merged rather than replaced."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value)
         else:
-            struct.update({key: value})
+            out[key] = value
+    return out
 
 
 def _is_secret_marker(value: Any) -> bool:
@@ -506,7 +572,7 @@ def _display_path(path: Path, ctx: RunContext) -> str:
     return str(path)
 
 
-def _resolve_stack_reference(name: str, ctx: RunContext) -> dict[str, Any]:
+def _resolve_stack_reference(name: str, ctx: RunContext, notes: list[str]) -> dict[str, Any]:
     """Outputs of the referenced stack: synthesized when it lives in this repository."""
     parts = name.split("/")
     if len(parts) > 3 or not all(parts):
@@ -517,21 +583,33 @@ def _resolve_stack_reference(name: str, ctx: RunContext) -> dict[str, Any]:
     project_name = parts[-2] if len(parts) >= 2 else ctx.project
     stack = parts[-1]
     key = f"{project_name}/{stack}"
+    other_runtime = None
     if ctx.repo_root is not None:
         from stackflow.plan.synth import synth_in_repository
 
-        manifest = synth_in_repository(
+        found = synth_in_repository(
             ctx.repo_root, project_name, stack, key=ctx.key, chain=(*ctx.chain, key)
         )
-        if manifest is not None:
-            return manifest.outputs
+        if isinstance(found, str):
+            other_runtime = found
+        elif found is not None:
+            return found.outputs
+    what = (
+        f"points at project {project_name}, a {other_runtime} project in this repository "
+        "that the offline plan does not run,"
+        if other_runtime
+        else "is not a stack of a Python project in this repository"
+    )
     for candidate in (name, key, stack):
         if candidate in ctx.answers.stack_references:
+            if other_runtime:
+                notes.append(
+                    f"stack reference {name} {what} so its outputs come from {ctx.answers_file}"
+                )
             return dict(normalize(ctx.answers.stack_references[candidate]))
     raise OfflineAnswerError(
-        f"stack reference {name} is not a stack of a project in this repository and has "
-        f"no offline answer; add its outputs to {ctx.answers_file} "
-        f"(stackReferences: {name}: {{...}})"
+        f"stack reference {name} {what} and has no offline answer; add its outputs to "
+        f"{ctx.answers_file} (stackReferences: {{{name}: {{OUTPUT: VALUE}}}})"
     )
 
 
@@ -637,6 +715,62 @@ def speed_up_sdk() -> None:
     pulumi.log.debug = _no_debug
 
 
+def _unmarked(value: Any) -> tuple[Any, bool]:
+    """A manifest value as a program sees it (secrets as digest placeholders), and whether
+    it held a secret."""
+    if _is_secret_marker(value):
+        return f"[secret {value['$secret']}]", True
+    if isinstance(value, dict):
+        pairs = {k: _unmarked(v) for k, v in value.items()}
+        return {k: v for k, (v, _) in pairs.items()}, any(s for _, s in pairs.values())
+    if isinstance(value, list):
+        items = [_unmarked(v) for v in value]
+        return [v for v, _ in items], any(s for _, s in items)
+    return value, False
+
+
+def _unknown_output() -> Any:
+    from pulumi import Output
+
+    loop = asyncio.get_event_loop()
+    value, known, secret = loop.create_future(), loop.create_future(), loop.create_future()
+    value.set_result(None)
+    known.set_result(False)
+    secret.set_result(False)
+    return Output(set(), value, known, secret)
+
+
+def per_output_stack_references(references: dict[str, dict[str, Any]]) -> None:
+    """``StackReference.get_output``/``require_output`` one output at a time.
+
+    The SDK reads an output out of the whole ``outputs`` map, so one unknown output of the
+    referenced stack makes every output unknown. A deployed stack has no unknown outputs; an
+    offline-synthesized one does (what only its cloud knows). Each output is looked up on
+    its own here: known, secret, or known after deploy, as the referenced stack's manifest
+    says.
+    """
+    from pulumi import Output, StackReference
+
+    def pick(ref: Any, name: Any, *, required: bool) -> Any:
+        def value(args: list[Any]) -> Any:
+            stack, key = args
+            outputs = references.get(stack, {})
+            if key not in outputs:
+                if required:
+                    raise KeyError(f"stack {stack} has no output {key!r}")
+                return None
+            found = outputs[key]
+            if values.contains_unknown(found):
+                return _unknown_output()
+            plain, secret = _unmarked(found)
+            return Output.secret(plain) if secret else plain
+
+        return Output.all(ref.id, Output.from_input(name)).apply(value)
+
+    StackReference.get_output = lambda self, name: pick(self, name, required=False)  # type: ignore[method-assign]
+    StackReference.require_output = lambda self, name: pick(self, name, required=True)  # type: ignore[method-assign]
+
+
 def _user_traceback(err: BaseException, ctx: RunContext) -> str:
     """The program's own traceback: frames in the project (or repository), then the error."""
     frames = traceback.extract_tb(err.__traceback__)
@@ -660,7 +794,6 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     if request.get("fast", True):
         speed_up_sdk()
     import pulumi.runtime.config as pulumi_config
-    from pulumi.errors import RunError
     from pulumi.runtime import settings as pulumi_settings
     from pulumi.runtime.mocks import MockEngine, MockSettings
     from pulumi.runtime.stack import run_in_stack
@@ -684,6 +817,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
         capture=request.get("capture", True),
     )
     monitor = _monitor_class()(ctx)
+    per_output_stack_references(monitor.references)
     settings = MockSettings(  # type: ignore[no-untyped-call]
         monitor=monitor,
         monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
@@ -717,30 +851,69 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
         # after one program; the memory a cycle would have freed is bounded by the run
         # (5,000 resources stay far within 1 GiB, docs/PERFORMANCE.md).
         gc.disable()
+    failure: dict[str, Any] | None = None
     try:
         loop.run_until_complete(run_in_stack(lambda: _run_program(main)))
+    except KeyboardInterrupt:
+        raise
     except BaseException as err:  # reported to the parent, not re-raised
-        if monitor.fatal is not None:
-            return {"error": {"kind": "offline", "message": str(monitor.fatal)}}
-        if isinstance(err, KeyboardInterrupt):
-            raise
-        if isinstance(err, SystemExit) and not err.code:
-            pass
-        elif isinstance(err, RunError):
-            # The program's own way of saying "bad input" (e.g. an invalid config value):
-            # the Pulumi language host prints only its message, and so do we.
-            return {"error": {"kind": "run", "message": str(err)}}
-        else:
-            return {
-                "error": {
-                    "kind": "program",
-                    "message": f"{type(err).__name__}: {err}",
-                    "traceback": _user_traceback(err, ctx),
-                }
-            }
+        failure = _failure(err, ctx)
     if monitor.fatal is not None:
         return {"error": {"kind": "offline", "message": str(monitor.fatal)}}
+    if monitor.missing:
+        error: dict[str, Any] = {
+            "kind": "missing",
+            "message": "lookups have no offline answer",
+            "missing": [{"token": t, "args": a} for t, a in monitor.missing],
+        }
+        if failure is not None and failure["kind"] == "config":
+            error["config"] = failure["config"]
+        return {"error": error}
+    if failure is not None:
+        return {"error": failure}
     return {"manifest": _manifest(monitor.capture, ctx, config)}
+
+
+def _failure(err: BaseException, ctx: RunContext) -> dict[str, Any] | None:
+    """The error document for how the program ended; None for a clean ``sys.exit(0)``."""
+    from pulumi.config import ConfigMissingError
+    from pulumi.errors import RunError
+
+    if isinstance(err, SystemExit) and not err.code:
+        return None
+    if isinstance(err, ConfigMissingError):
+        return {
+            "kind": "config",
+            "message": str(err),
+            "config": {"key": err.key, "secret": bool(err.secret)},
+        }
+    if isinstance(err, RunError):
+        # The program's own way of saying "bad input" (e.g. an invalid config value):
+        # the Pulumi language host prints only its message, and so do we.
+        return {"kind": "run", "message": str(err)}
+    return {
+        "kind": "program",
+        "message": f"{type(err).__name__}: {err}",
+        "traceback": _user_traceback(err, ctx),
+        "origin": _origin(err),
+    }
+
+
+def _origin(err: BaseException) -> str:
+    """Where an exception was raised: ``program``, ``sdk`` (a Pulumi SDK) or ``stackflow``.
+
+    An exception from inside an SDK or stackflow blames the tool, not the program."""
+    frames = traceback.extract_tb(err.__traceback__)
+    if not frames:
+        return "program"
+    if frames[-1].name == "wait_for_rpcs":
+        # Re-raised from an apply callback or a registration, whose own frames are lost: a
+        # failed assertion is the SDK's; anything else is the program's callback.
+        return "sdk" if isinstance(err, AssertionError) else "program"
+    last = frames[-1].filename
+    if Path(last).is_relative_to(Path(__file__).parent.parent):
+        return "stackflow"
+    return "sdk" if _in_sdk(last) else "program"
 
 
 def _run_program(main: Path) -> None:
@@ -775,6 +948,7 @@ def _manifest(capture: Capture, ctx: RunContext, config: dict[str, str]) -> dict
         "environment": config.get(ENVIRONMENT_KEY),
         "resources": resources,
         "outputs": capture.stack_outputs,
+        "notes": list(dict.fromkeys(capture.notes)),
     }
 
 

@@ -50,6 +50,7 @@ from stackflow.plan import createonly, risk, values
 from stackflow.plan.manifest import Manifest, Resource
 from stackflow.plan.model import (
     Change,
+    Diagnostic,
     DiffKind,
     Op,
     OutputChange,
@@ -186,6 +187,14 @@ def _diff_named(old: list[Any], new: list[Any], path: tuple[Segment, ...]) -> li
     return sorted(leaves, key=lambda leaf: _path_key(leaf.path))
 
 
+def _archive(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and len(value) == 1
+        and isinstance(value.get(values.ARCHIVE_KEY), dict)
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class _Leaf:
     path: tuple[Segment, ...]
@@ -202,6 +211,9 @@ def diff_values(old: Any, new: Any, path: tuple[Segment, ...] = ()) -> list[_Lea
         return [_Leaf(path, DiffKind.ADD, None, new)]
     if new is None:
         return [_Leaf(path, DiffKind.DELETE, old, None)]
+    if _archive(old) and _archive(new):
+        # Two versions of packaged code: the files that changed, by name.
+        return diff_values(old[values.ARCHIVE_KEY], new[values.ARCHIVE_KEY], path)
     if values.is_marker(old) or values.is_marker(new):
         if values.is_unknown(old) and values.is_unknown(new):
             return []
@@ -317,7 +329,7 @@ def _created(resource: Resource, inputs: Mapping[str, Any]) -> Change:
         urn=resource.urn,
         type=resource.type,
         name=resource.name,
-        op=Op.IMPORT if resource.options.import_id else Op.CREATE,
+        op=Op.READ if resource.read else Op.IMPORT if resource.options.import_id else Op.CREATE,
         diffs=tuple(diffs),
         source_position=resource.source_position,
     )
@@ -580,7 +592,7 @@ def diff_manifests(
     changes: list[Change] = []
     same = 0
     for urn, resource in head_by_urn.items():
-        if urn not in pairs:
+        if urn not in pairs or resource.read:  # the engine reads on every run
             changes.append(_created(resource, cascade.created_inputs(resource)))
             continue
         op = _op(diffs[urn])
@@ -600,7 +612,8 @@ def diff_manifests(
             )
         )
     kept = {r.urn for r in pairs.values()}
-    changes.extend(_deleted(r) for urn, r in base_by_urn.items() if urn not in kept)
+    # A read that the program no longer makes is forgotten, not deleted.
+    changes.extend(_deleted(r) for urn, r in base_by_urn.items() if urn not in kept and not r.read)
     parents = {r.urn: r.parent for r in (*(base.resources if base else ()), *head.resources)}
     changes.sort(key=lambda c: _tree_key(c.urn, parents))
     base_resources = base.resources if base is not None else ()
@@ -621,4 +634,5 @@ def diff_manifests(
         base=base_rev,
         head=head_rev,
         environment=head.environment,
+        diagnostics=tuple(Diagnostic("info", note) for note in head.notes),
     )

@@ -78,9 +78,15 @@ class Resource:
     options: ResourceOptions = field(default_factory=ResourceOptions)
     source_position: str | None = None
     """``path:line`` of the registration in the program, relative to the project."""
+    read: bool = False
+    """Read, not managed: a ``get()`` or a ``StackReference`` (the engine reads it)."""
+    remote: bool = False
+    """A multi-language component: its children are decided by its provider."""
 
     def to_dict(self) -> dict[str, Any]:
+        flags = {k: True for k, v in (("read", self.read), ("remote", self.remote)) if v}
         return {
+            **flags,
             "urn": self.urn,
             "type": self.type,
             "name": self.name,
@@ -112,6 +118,8 @@ class Resource:
             outputs=dict(data.get("outputs", {})),
             options=ResourceOptions.from_dict(data.get("options", {})),
             source_position=data.get("sourcePosition"),
+            read=bool(data.get("read", False)),
+            remote=bool(data.get("remote", False)),
         )
 
 
@@ -125,6 +133,9 @@ class Manifest:
     outputs: dict[str, Any] = field(default_factory=dict)
     environment: str | None = None
     """The environment kind (``dev``, ``staging``, ``prod``, ``ephemeral``) when known."""
+    notes: tuple[str, ...] = ()
+    """What the offline synth could not show (multi-language components, skipped
+    projects); the plan carries them as info diagnostics."""
     schema_version: int = SCHEMA_VERSION
 
     def by_urn(self) -> dict[str, Resource]:
@@ -138,6 +149,7 @@ class Manifest:
             "environment": self.environment,
             "resources": [r.to_dict() for r in self.resources],
             "outputs": self.outputs,
+            **({"notes": list(self.notes)} if self.notes else {}),
         }
 
     @classmethod
@@ -156,6 +168,7 @@ class Manifest:
             environment=data.get("environment"),
             resources=tuple(Resource.from_dict(r) for r in data["resources"]),
             outputs=dict(data.get("outputs", {})),
+            notes=tuple(data.get("notes", ())),
         )
 
     def to_json(self) -> str:

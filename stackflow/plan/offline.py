@@ -121,3 +121,54 @@ def load_offline_answers(path: Path) -> OfflineAnswers:
             f"reading {path}: not valid YAML ({yaml_problem(err)}); fix the file"
         ) from err
     return OfflineAnswers.from_dict(raw, source=str(path))
+
+
+@dataclass(frozen=True, slots=True)
+class InitResult:
+    """What ``stackflow offline init`` did for one stack."""
+
+    path: Path
+    added: tuple[str, ...]
+    """``token`` of each answer added (in call order), empty when nothing was missing."""
+
+
+def init_answers(project: Any, stack: str, *, repo_root: Path | None = None) -> InitResult:
+    """Synthesize ``stack`` and add a skeleton answer to the project's ``offline.yaml`` for
+    every lookup the program makes that has none (existing answers are kept).
+
+    A skeleton's ``result`` is empty: fill in the values the program reads, or the plan
+    proceeds with the outputs of those lookups unset.
+    """
+    from stackflow.plan.synth import MissingAnswersError, synth
+
+    path = project.stack_config_dir / FILE_NAME
+    try:
+        synth(project, stack, repo_root=repo_root)
+    except MissingAnswersError as err:
+        missing = err.missing
+    else:
+        return InitResult(path=path, added=())
+    raw: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as err:
+            raise StackflowError(
+                f"reading {path}: not valid YAML ({yaml_problem(err)}); fix the file"
+            ) from err
+        OfflineAnswers.from_dict(raw, source=str(path))  # refuse to extend a broken file
+    invokes = raw.setdefault("invokes", {})
+    added = []
+    for item in missing:
+        answers = invokes.get(item["token"])
+        answers = list(answers) if isinstance(answers, list) else [answers] if answers else []
+        entry: dict[str, Any] = {"args": item["args"]} if item["args"] else {}
+        answers.append({**entry, "result": {}})
+        invokes[item["token"]] = answers
+        added.append(item["token"])
+    header = (
+        "# Offline answers for stackflow's plan (format: stackflow/plan/offline.py).\n"
+        "# Each `result: {}` below is a skeleton: fill in the values the program reads.\n"
+    )
+    path.write_text(header + yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return InitResult(path=path, added=tuple(added))

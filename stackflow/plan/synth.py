@@ -37,7 +37,7 @@ from stackflow.plan import warm
 from stackflow.plan.manifest import Manifest
 from stackflow.plan.offline import FILE_NAME as OFFLINE_FILE
 from stackflow.plan.offline import load_offline_answers
-from stackflow.project import Project, find_projects
+from stackflow.project import NotPythonProjectError, Project, find_projects
 from stackflow.repoconfig import find_root
 
 DIGEST_KEY_ENV = "STACKFLOW_DIGEST_KEY"
@@ -57,11 +57,23 @@ _PULUMI_RUNTIME_ENV = (
 
 
 class SynthError(StackflowError):
-    """The program failed; ``traceback`` is its own traceback (file and line in its code)."""
+    """The program failed; ``traceback`` is its own traceback (file and line in its code).
 
-    def __init__(self, message: str, *, traceback: str = "") -> None:
+    ``origin`` is where the exception was raised: ``program``, ``sdk`` (inside a Pulumi
+    SDK) or ``stackflow`` (a bug in the synth, as is ``internal``)."""
+
+    def __init__(self, message: str, *, traceback: str = "", origin: str = "program") -> None:
         super().__init__(message)
         self.traceback = traceback
+        self.origin = origin
+
+
+class MissingAnswersError(StackflowError):
+    """Lookups the program made that have no offline answer, every one of this run."""
+
+    def __init__(self, message: str, *, missing: list[dict[str, Any]]) -> None:
+        super().__init__(message)
+        self.missing = missing
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +188,7 @@ def synth(
     chain: tuple[str, ...] = (),
     capture: bool = True,
     fast_runtime: bool = True,
+    timeout: float | None = None,
 ) -> Manifest:
     """The Manifest of ``stack`` of ``project``, from a fresh subprocess.
 
@@ -184,6 +197,7 @@ def synth(
     the stack file (rendered ephemeral configs). ``chain`` is the stack references being
     followed (cycle guard). ``capture=False`` and ``fast_runtime=False`` exist for the
     benchmark: the bare mock runtime, and the SDK without stackflow's runtime patches.
+    ``timeout`` (seconds) bounds the program's run.
     """
     root = repo_root.resolve() if repo_root is not None else find_root(project.dir)
     key = digest_key if digest_key is not None else _repository_digest_key(root)
@@ -208,7 +222,15 @@ def synth(
             "capture": capture,
             "fast": fast_runtime,
         }
-        status = _run_child(request, cwd=project.dir, env=_child_env(), tmp=Path(tmp))
+        try:
+            status = _run_child(
+                request, cwd=project.dir, env=_child_env(), tmp=Path(tmp), timeout=timeout
+            )
+        except subprocess.TimeoutExpired as err:
+            raise StackflowError(
+                f"synthesizing stack {stack} of {project.name}: the program ran longer than "
+                f"{timeout:g} s; it may be waiting on the network"
+            ) from err
         try:
             result = json.loads(result_file.read_text(encoding="utf-8"))
         except (FileNotFoundError, ValueError) as err:
@@ -217,7 +239,14 @@ def synth(
                 f"with status {status} and no result; its output is above"
             ) from err
     if "error" in result:
-        raise _error(result["error"], project, stack)
+        raise _error(
+            result["error"],
+            project,
+            stack,
+            offline_file=_display(offline_path, root),
+            stack_file=_display(config_file or project.stack_config_file(stack), root),
+            given=config.values,
+        )
     return Manifest.from_dict(result["manifest"])
 
 
@@ -243,10 +272,18 @@ def _warm_zygote(env: dict[str, str]) -> warm.Zygote | None:
         return _zygote
 
 
-def _run_child(request: dict[str, Any], *, cwd: Path, env: dict[str, str], tmp: Path) -> int:
+def _run_child(
+    request: dict[str, Any],
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    tmp: Path,
+    timeout: float | None = None,
+) -> int:
     """Run the synth runner on ``request``: forked from the warm zygote, else a fresh
-    interpreter; the program's output is passed on to our stderr. Its exit status."""
-    zygote = _warm_zygote(env)
+    interpreter; the program's output is passed on to our stderr. Its exit status.
+    With a ``timeout`` it runs cold (subprocess.TimeoutExpired when it is exceeded)."""
+    zygote = _warm_zygote(env) if timeout is None else None
     if zygote is not None:
         stderr_file = tmp / "stderr.txt"
         try:
@@ -266,19 +303,83 @@ def _run_child(request: dict[str, Any], *, cwd: Path, env: dict[str, str], tmp: 
         capture_output=True,
         text=True,
         check=False,
+        timeout=timeout,
     )
     if proc.stderr:
         sys.stderr.write(proc.stderr)
     return proc.returncode
 
 
-def _error(error: dict[str, Any], project: Project, stack: str) -> StackflowError:
+def _config_advice(
+    config: dict[str, Any], project: Project, stack: str, where: str, given: dict[str, str]
+) -> str:
+    key = str(config["key"])
+    short = key.split(":", 1)[1] if key.startswith(f"{project.name}:") else key
+    name = key.split(":", 1)[-1]
+    near = sorted(k for k in given if k != key and k.split(":", 1)[-1] == name)
+    if near:
+        short = key  # the namespace is the point: write it out
+        hint = (
+            f"; the stack sets {near[0]}, but this project is named {project.name}, so the "
+            f"key is {key}"
+        )
+    else:
+        hint = ""
+    if config.get("secret"):
+        return (
+            f"required config {key} is missing; set it as a secret in {where} with "
+            f"`pulumi config set --secret {short} VALUE --stack {stack}` "
+            f"(it writes `{short}: {{secure: ...}}` under config:){hint}"
+        )
+    return (
+        f"required config {key} is missing; add `{short}: VALUE` under config: in {where} "
+        f"(or run `pulumi config set {short} VALUE --stack {stack}`){hint}"
+    )
+
+
+def _missing_advice(missing: list[dict[str, Any]], offline_file: str, stack: str) -> str:
+    snippet: dict[str, list[dict[str, Any]]] = {}
+    for item in missing:
+        entry: dict[str, Any] = {"args": item["args"]} if item["args"] else {}
+        snippet.setdefault(item["token"], []).append({**entry, "result": {}})
+    text = yaml.safe_dump(
+        {"invokes": snippet}, default_flow_style=True, sort_keys=True, width=10**6
+    ).strip()
+    tokens = ", ".join(dict.fromkeys(item["token"] for item in missing))
+    return (
+        f"{len(missing)} lookup(s) have no offline answer ({tokens}); add each with the "
+        f"values the program reads to {offline_file}, e.g. {text} "
+        f"(`stackflow offline init --stack {stack}` writes them for you)"
+    )
+
+
+def _error(
+    error: dict[str, Any],
+    project: Project,
+    stack: str,
+    *,
+    offline_file: str = OFFLINE_FILE,
+    stack_file: str = "",
+    given: dict[str, str] | None = None,
+) -> StackflowError:
+    given = given or {}
+    stack_file = stack_file or f"Pulumi.{stack}.yaml"
     doing = f"synthesizing stack {stack}"
+    if error["kind"] == "missing":
+        message = _missing_advice(error["missing"], offline_file, stack)
+        if "config" in error:
+            message += "; and " + _config_advice(error["config"], project, stack, stack_file, given)
+        return MissingAnswersError(f"{doing}: {message}", missing=error["missing"])
+    if error["kind"] == "config":
+        return StackflowError(
+            f"{doing}: {_config_advice(error['config'], project, stack, stack_file, given)}"
+        )
     if error["kind"] == "program":
         return SynthError(
             f"{doing}: the program of {project.name} failed: {error['message']}; "
             "its traceback is above",
             traceback=error.get("traceback", ""),
+            origin=error.get("origin", "program"),
         )
     if error["kind"] == "run":
         return StackflowError(f"{doing}: {error['message']}")
@@ -287,6 +388,7 @@ def _error(error: dict[str, Any], project: Project, stack: str) -> StackflowErro
     return SynthError(
         f"{doing}: stackflow's synth failed ({error['message']}); please report this bug",
         traceback=error.get("traceback", ""),
+        origin="internal",
     )
 
 
@@ -296,8 +398,9 @@ def _display(path: Path, root: Path) -> str:
 
 def synth_in_repository(
     repo_root: Path, project_name: str, stack: str, *, key: bytes, chain: tuple[str, ...]
-) -> Manifest | None:
-    """The manifest of ``project_name/stack`` when it is a stack in this repository.
+) -> Manifest | str | None:
+    """The manifest of ``project_name/stack`` when it is a Python stack in this repository;
+    the runtime (``nodejs``, ...) when the project is here in another language; else None.
 
     Used for stack references; ``chain`` ends with the reference being resolved, and a
     reference back to a stack already on it is a cycle.
@@ -311,10 +414,14 @@ def synth_in_repository(
             f"stack reference cycle {cycle}; break it (a stack cannot depend on itself)"
         )
     patterns = RepoConfig.load(repo_root).projects
-    for project in find_projects(repo_root, patterns):
+    skipped: list[NotPythonProjectError] = []
+    for project in find_projects(repo_root, patterns, skipped=skipped):
         if project.name == project_name and stack in project.stacks():
             return synth(project, stack, repo_root=repo_root, digest_key=key, chain=chain[:-1])
+    for other in skipped:
+        if other.name == project_name:
+            return other.runtime
     return None
 
 
-__all__ = ["SynthError", "digest_key", "stack_config", "synth"]
+__all__ = ["MissingAnswersError", "SynthError", "digest_key", "stack_config", "synth"]

@@ -234,8 +234,8 @@ def test_stack_reference_outside_the_repository_needs_an_answer() -> None:
         synth(services, "dev", repo_root=services.dir, digest_key=TEST_KEY)
     assert info.value.message == (
         "synthesizing stack dev: stack reference organization/network/dev is not a stack of "
-        "a project in this repository and has no offline answer; add its outputs to "
-        "offline.yaml (stackReferences: organization/network/dev: {...})"
+        "a Python project in this repository and has no offline answer; add its outputs to "
+        "offline.yaml (stackReferences: {organization/network/dev: {OUTPUT: VALUE}})"
     )
 
 
@@ -244,8 +244,11 @@ def test_invoke_without_answer_stops_with_the_token_and_the_file() -> None:
         synth(program("missing_invoke"), "dev", repo_root=PROGRAMS, digest_key=TEST_KEY)
     assert not isinstance(info.value, SynthError)
     assert info.value.message == (
-        "synthesizing stack dev: invoke aws:ec2/getVpc:getVpc has no offline answer; add it "
-        "to missing_invoke/offline.yaml (invokes: aws:ec2/getVpc:getVpc: result: ...)"
+        "synthesizing stack dev: 1 lookup(s) have no offline answer "
+        "(aws:ec2/getVpcEndpoint:getVpcEndpoint); add each with the values the program reads "
+        "to missing_invoke/offline.yaml, e.g. {invokes: {'aws:ec2/getVpcEndpoint:getVpcEndpoint':"
+        " [{args: {serviceName: com.amazonaws.s3}, result: {}}]}} "
+        "(`stackflow offline init --stack dev` writes them for you)"
     )
 
 

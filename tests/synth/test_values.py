@@ -117,4 +117,4 @@ def test_builtin_invokes() -> None:
     me = _mockcloud.builtin_invoke("aws:index/getCallerIdentity:getCallerIdentity", {}, "r", "9")
     assert me is not None
     assert me["accountId"] == "9"
-    assert _mockcloud.builtin_invoke("aws:ec2/getVpc:getVpc", {}, "r", "9") is None
+    assert _mockcloud.builtin_invoke("aws:ec2/getVpcEndpoint:getVpcEndpoint", {}, "r", "9") is None
