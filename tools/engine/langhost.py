@@ -157,7 +157,10 @@ def main(argv: list[str]) -> None:
     server.start()
     sys.stdout.write(f"{port}\n")
     sys.stdout.flush()
-    server.wait_for_termination()
+    try:
+        server.wait_for_termination()
+    except KeyboardInterrupt:  # the CLI stops its plugins with SIGINT once it is done
+        server.stop(grace=None)
 
 
 if __name__ == "__main__":
