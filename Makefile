@@ -5,7 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install demo test lint types workflows unit lifecycle bench docs fmt local-up local-down clean mutation realworld
+.PHONY: help install demo test lint types workflows unit lifecycle bench docs fmt local-up local-down clean \
+	mutation realworld engine test-engine
 
 help:
 	@echo "make demo   - the pull-request plan of a sample change, offline (no cloud, no Pulumi CLI)"
@@ -13,7 +14,9 @@ help:
 	@echo "make bench  - benchmarks; figures go to docs/PERFORMANCE.md by hand"
 	@echo "make docs   - regenerate generated docs (policies)"
 	@echo "make mutation [MODULES=naming diff] - mutation testing (cosmic-ray), table in docs/TESTING.md"
-	@echo "make local-up / local-down - a real deploy against a local moto server (needs the Pulumi CLI)"
+	@echo "make engine - build the Pulumi CLI, language host and providers from Go modules into .engine/bin"
+	@echo "make test-engine - the engine tests, for real, against .engine/bin"
+	@echo "make local-up / local-down - a real deploy of the local stack (with .engine/bin)"
 	@echo "make realworld DIR=<folder> [COMMIT=sha] - plan every Python Pulumi project under DIR offline;"
 	@echo "                                results in docs/REALWORLD.md (not part of make test)"
 
@@ -42,7 +45,16 @@ workflows: $(STAMP)
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 unit: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not engine and not lifecycle"
+
+# The engine, built from Go modules (tools/engine/build.py); `make test` never builds it.
+ENGINE_BIN := $(CURDIR)/.engine/bin
+
+engine: $(STAMP)
+	$(BIN)/python tools/engine/build.py
+
+test-engine: $(STAMP)
+	PATH="$(ENGINE_BIN):$$PATH" STACKFLOW_ENGINE_BIN="$(ENGINE_BIN)" $(BIN)/pytest -m engine
 
 lifecycle: $(STAMP)
 	$(BIN)/pytest -m lifecycle tests/lifecycle
@@ -69,10 +81,10 @@ docs: $(STAMP)
 	$(BIN)/stackflow policy docs --out docs/POLICIES.md
 
 local-up: $(STAMP)
-	$(BIN)/python -m stackflow.local up
+	PATH="$(ENGINE_BIN):$$PATH" $(BIN)/python -m stackflow.local up
 
 local-down: $(STAMP)
-	$(BIN)/python -m stackflow.local down
+	PATH="$(ENGINE_BIN):$$PATH" $(BIN)/python -m stackflow.local down
 
 # The real-world tier: programs nobody here wrote (e.g. a pulumi/examples checkout), planned
 # offline with the provider SDKs they import, in a venv of their own.
@@ -92,4 +104,4 @@ realworld: $(RW_STAMP)
 	$(RW_VENV)/bin/python tests/realworld/run_corpus.py "$(DIR)" $(if $(COMMIT),--commit $(COMMIT)) --out docs/REALWORLD.md
 
 clean:
-	rm -rf $(VENV) $(RW_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .stackflow .mutation
+	rm -rf $(VENV) $(RW_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .stackflow .mutation .engine

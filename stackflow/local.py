@@ -8,13 +8,16 @@ so the result can be inspected (``aws --endpoint-url http://127.0.0.1:5000 s3 ls
 this module started, by the process id it recorded).
 
 Secrets of the local stack are encrypted with ``PULUMI_CONFIG_PASSPHRASE`` when set, else
-with a fixed passphrase: nothing in a moto server is secret. Needs the Pulumi CLI.
+with a fixed passphrase: nothing in a moto server is secret. Needs the Pulumi CLI and the
+aws and kubernetes provider plugins (`make engine` builds the CLI and kubernetes; the aws
+provider is not served by the Go module proxy, see docs/ENGINE.md).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -35,6 +38,8 @@ PORT = 5000
 STACK = "local"
 LOCAL_PASSPHRASE = "stackflow-local"  # noqa: S105 -- protects nothing: moto holds no secrets
 MOTO_ENV = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+PLUGINS = ("aws", "kubernetes")
+"""The providers the local stack's program uses."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,10 +126,30 @@ def _env() -> dict[str, str]:
     return env
 
 
+def plugin_installed(name: str) -> bool:
+    """A provider plugin on PATH (as ``make engine`` installs them) or in Pulumi's cache."""
+    if shutil.which(f"pulumi-resource-{name}"):
+        return True
+    home = Path(os.environ.get("PULUMI_HOME") or Path.home() / ".pulumi")
+    return any((home / "plugins").glob(f"resource-{name}-v*"))
+
+
+def require_plugins(doing: str) -> None:
+    missing = [name for name in PLUGINS if not plugin_installed(name)]
+    if missing:
+        names = ", ".join(f"pulumi-resource-{name}" for name in missing)
+        raise StackflowError(
+            f"{doing}: the program needs provider plugins that are not installed ({names}, "
+            "neither on PATH nor in the Pulumi plugin cache); `make engine` builds what the Go "
+            "module proxy serves (docs/ENGINE.md), `make test-engine` runs the engine without AWS"
+        )
+
+
 def up(root: Path) -> dict[str, object]:
     repo = RepoConfig.load(root)
     paths = LocalPaths(repo.root)
     require_cli("running the local stack")
+    require_plugins("running the local stack")
     started = start_moto(paths)
     click.echo(
         f"moto server on http://{HOST}:{PORT} ({'started' if started else 'already running'})",

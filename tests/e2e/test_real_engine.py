@@ -1,108 +1,255 @@
-"""End to end with the real Pulumi CLI: file backend in a temporary folder, AWS as a moto
-server. Skipped where `pulumi` is not on PATH (it cannot be installed on every machine);
-where it is, these must pass: preview -> up -> outputs -> a second preview with no changes
--> destroy."""
+"""stackflow over the real Pulumi engine (see conftest.py): the CLI built by `make engine`,
+the Kubernetes provider rendering YAML to a folder, a file backend, passphrase secrets."""
 
 from __future__ import annotations
 
-import shutil
-import sys
-from collections.abc import Iterator
-from pathlib import Path
+import json
+import os
+import secrets
+import subprocess
+import time
+from typing import Any
 
 import pytest
+import yaml
 
-from stackflow.engine.automation import AutomationEngine, make_target
-from stackflow.plan.model import Op
-from stackflow.plan.values import is_secret
-from stackflow.repoconfig import RepoConfig
+from tests.e2e.conftest import STACKFLOW, Repo
 
-pytestmark = [
-    pytest.mark.engine,
-    pytest.mark.skipif(
-        shutil.which("pulumi") is None,
-        reason="the Pulumi CLI is not on PATH (install it from https://www.pulumi.com/docs/install/)",
-    ),
-]
+pytestmark = [pytest.mark.engine]
 
-PROGRAM = """
-import pulumi
-import pulumi_aws as aws
-
-bucket = aws.s3.BucketV2("logs", force_destroy=True, tags={"owner": "e2e"})
-pulumi.export("bucket", bucket.bucket)
-pulumi.export("token", pulumi.Output.secret("hunter2"))
-"""
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+NAMESPACE = "kubernetes:core/v1:Namespace"
 
 
-@pytest.fixture
-def moto_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    try:
-        yield url
-    finally:
-        server.stop()
+def changes(plan: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """The plan's resource changes by (type, name)."""
+    found = {}
+    for stack in plan["stacks"]:
+        for change in stack["changes"]:
+            found[(change["type"], change["name"])] = change
+    return found
 
 
-@pytest.fixture
-def project(tmp_path: Path, moto_endpoint: str) -> RepoConfig:
-    root = tmp_path / "repo"
-    root.mkdir()
-    venv = Path(sys.prefix)
-    (root / "Pulumi.yaml").write_text(
-        f"name: e2e\nruntime:\n  name: python\n  options:\n    virtualenv: {venv}\n",
+def paths(change: dict[str, Any]) -> set[str]:
+    return {d["path"] for d in change["diffs"]}
+
+
+def ops(plan: dict[str, Any]) -> dict[tuple[str, str], str]:
+    return {key: change["op"] for key, change in changes(plan).items()}
+
+
+def rendered(repo: Repo, stack: str = "dev") -> dict[str, dict[str, Any]]:
+    """The YAML files the provider rendered, by ``kind/name``."""
+    out = {}
+    for path in sorted((repo.render / stack).rglob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text("utf-8")):
+            if doc:
+                out[f"{doc['kind']}/{doc['metadata']['name']}"] = doc
+    return out
+
+
+def test_preview_up_update_refresh_destroy(repo: Repo) -> None:
+    repo.stack_file("dev")
+    first = repo.plan_json("preview", "--stack", "dev")
+    assert ops(first) == {
+        (NAMESPACE, "ns"): "create",
+        (CONFIG_MAP, "settings"): "create",
+        (DEPLOYMENT, "app"): "create",
+    }
+
+    up = repo.run("up", "--stack", "dev")
+    assert 'namespace: "team"' in up.stdout
+    files = rendered(repo)
+    assert set(files) == {"Namespace/team", "ConfigMap/web-settings", "Deployment/web"}
+    assert files["ConfigMap/web-settings"]["data"] == {"LOG_LEVEL": "info"}
+
+    again = repo.plan_json("preview", "--stack", "dev")
+    assert ops(again) == {}
+    assert again["stacks"][0]["counts"]["same"] >= 3
+
+    repo.stack_file("dev", logLevel="debug", replicas=2)
+    update = repo.plan_json("preview", "--stack", "dev")
+    assert ops(update) == {(CONFIG_MAP, "settings"): "update", (DEPLOYMENT, "app"): "update"}
+    assert "data.LOG_LEVEL" in paths(changes(update)[(CONFIG_MAP, "settings")])
+    assert "spec.replicas" in paths(changes(update)[(DEPLOYMENT, "app")])
+    repo.run("up", "--stack", "dev")
+    assert rendered(repo)["ConfigMap/web-settings"]["data"] == {"LOG_LEVEL": "debug"}
+    assert rendered(repo)["Deployment/web"]["spec"]["replicas"] == 2
+
+    # A name is create-only for Kubernetes objects: changing it replaces the object.
+    repo.stack_file("dev", logLevel="debug", replicas=2, app="api")
+    replace = ops(repo.plan_json("preview", "--stack", "dev"))
+    assert replace[(CONFIG_MAP, "settings")] == "replace"
+    assert replace[(DEPLOYMENT, "app")] == "replace"
+
+    refresh = repo.run("refresh", "--stack", "dev")
+    assert refresh.returncode == 0, "no drift right after up"
+
+    gone = repo.plan_json("destroy", "--stack", "dev", "--yes")
+    assert set(ops(gone).values()) == {"delete"}
+    assert len(ops(gone)) == 3
+    assert rendered(repo) == {}
+
+
+def test_render_mode_cannot_drift_but_a_stack_reference_can(repo: Repo) -> None:
+    """Drift means the world differs from the state. In render-to-directory mode the
+    Kubernetes provider's Read returns the stored state and never looks at the files
+    (pkg/provider/provider.go, ``if k.yamlRenderMode`` in Read), so editing a rendered file
+    behind the engine's back is no drift to it. The engine's own StackReference resource
+    does read the world: its refresh re-reads the other stack's outputs."""
+    repo.stack_file("shared", namespace="shared-a")
+    repo.run("up", "--stack", "shared")
+    repo.stack_file("dev", refStack="organization/e2e/shared")
+    repo.run("up", "--stack", "dev")
+
+    config_map = next((repo.render / "dev").rglob("*configmap*web-settings*.yaml"))
+    config_map.write_text(config_map.read_text("utf-8").replace("info", "edited"), "utf-8")
+    assert repo.run("refresh", "--stack", "dev").returncode == 0
+
+    repo.stack_file("shared", namespace="shared-b")
+    repo.run("up", "--stack", "shared")
+    drift = repo.run("refresh", "--stack", "dev", "--json", "-", check=False)
+    assert drift.returncode == 3, drift.stderr
+    found = ops(json.loads(drift.stdout))
+    assert found == {("pulumi:pulumi:StackReference", "organization/e2e/shared"): "update"}
+
+    # `stackflow drift` (the nightly check of protected stacks) sees the same: exit 3.
+    report = repo.run("drift", "--stack", "dev", check=False)
+    assert report.returncode == 3, report.stdout + report.stderr
+    assert "DRIFT: e2e/dev" in report.stdout
+
+
+def test_two_ups_at_once_one_waits_for_the_lock(repo: Repo) -> None:
+    repo.stack_file("dev")
+    repo.run("preview", "--stack", "dev")  # creates the stack, so both ups only select it
+    env = {**os.environ, **repo.env}
+    procs = [
+        subprocess.Popen(
+            [STACKFLOW, "up", "--stack", "dev"],
+            cwd=repo.root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], results
+    stderr = "".join(err for _, err in results)
+    assert "another update holds stack dev; retry in" in stderr
+    assert ops(repo.plan_json("preview", "--stack", "dev")) == {}
+
+
+def test_policy_pack_under_the_cli_finds_what_the_in_process_runner_finds(repo: Repo) -> None:
+    repo.stack_file("dev", privileged=True, image="nginx:latest")
+    repo.commit("a privileged container on a floating tag")
+
+    engine = repo.plan_json("preview", "--stack", "dev", check=False)
+    offline = repo.plan_json("plan", "--stack", "dev", "--no-base", check=False)
+
+    def findings(plan: dict[str, Any]) -> set[tuple[str, str, str]]:
+        return {
+            (f["policy"], f["level"], (f["urn"] or "").rsplit("::", 1)[-1])
+            for s in plan["stacks"]
+            for f in s["policy"]
+        }
+
+    by_engine, by_runner = findings(engine), findings(offline)
+    assert ("k8s-no-privileged-containers", "mandatory", "app") in by_engine
+    assert ("k8s-pinned-image-tags", "mandatory", "app") in by_engine
+    assert by_engine == by_runner
+    status = repo.run("preview", "--stack", "dev", check=False).returncode
+    assert status == 2, "a mandatory violation fails the preview"
+
+
+def test_secrets_through_the_engine_never_reach_output(repo: Repo) -> None:
+    secret = f's3cr3t-{secrets.token_hex(8)}-"quoted"-\\back-é'
+    forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+    repo.stack_file("dev")
+    repo.pulumi("stack", "init", "--secrets-provider", "passphrase")
+    repo.pulumi("config", "set", "--secret", "e2e:dbPassword", secret)
+    assert secret not in (repo.root / "Pulumi.dev.yaml").read_text("utf-8")
+
+    outputs = [
+        repo.run("preview", "--stack", "dev"),
+        repo.run("preview", "--stack", "dev", "--json", "-"),
+        repo.run("up", "--stack", "dev"),
+        repo.run("refresh", "--stack", "dev", "--json", "-"),
+        repo.run("history", "--json"),
+        repo.run("destroy", "--stack", "dev", "--yes", "--json", "-"),
+    ]
+    up = outputs[2].stdout
+    assert "password" in up
+    assert "[secret]" in up
+    text = "".join(o.stdout + o.stderr for o in outputs)
+    state = "".join(p.read_text("utf-8") for p in repo.state.rglob("*.json"))
+    for form in forms:
+        assert form not in text
+        assert form not in state
+
+
+def _ephemeral(repo: Repo, *args: str) -> dict[str, Any]:
+    return dict(json.loads(repo.run("ephemeral", *args, "--json").stdout))
+
+
+def test_ephemeral_up_down_and_reap(repo: Repo) -> None:
+    (repo.root / "stackflow.yaml").write_text(
+        (repo.root / "stackflow.yaml").read_text("utf-8")
+        + "ephemeral:\n  project: .\n  ttl_hours: 0.0005\n",
         "utf-8",
     )
-    (root / "__main__.py").write_text(PROGRAM, "utf-8")
-    (root / "Pulumi.dev.yaml").write_text(
-        "config:\n"
-        "  aws:region: us-east-1\n"
-        "  aws:accessKey: test\n"
-        "  aws:secretKey: test\n"
-        "  aws:skipCredentialsValidation: true\n"
-        "  aws:skipRequestingAccountId: true\n"
-        "  aws:skipMetadataApiCheck: true\n"
-        "  aws:s3UsePathStyle: true\n"
-        "  aws:endpoints:\n"
-        f"    - s3: {moto_endpoint}\n"
-        f"      sts: {moto_endpoint}\n",
+    (repo.root / "ephemeral.yaml").write_text(
+        "config:\n  stackflow:environment: ephemeral\n"
+        f"  e2e:renderDir: '{repo.render}/${{stack}}'\n  e2e:namespace: '${{stack}}'\n",
         "utf-8",
     )
-    (root / "stackflow.yaml").write_text(f"backend: file://{tmp_path / 'state'}\n", "utf-8")
-    return RepoConfig.load(root)
+    repo.commit("ephemeral template")
+    first = _ephemeral(repo, "up", "--branch", "feature/a", "--pr", "7")
+    stack = first["stack"]
+    assert rendered(repo, stack), "the branch stack was deployed"
+    listed = _ephemeral(repo, "list")
+    assert [e["stack"] for e in listed["environments"]] == [stack]
+
+    down = _ephemeral(repo, "down", "--branch", "feature/a", "--pr", "7")
+    assert rendered(repo, stack) == {}
+    assert down
+
+    second = _ephemeral(repo, "up", "--branch", "feature/b", "--pr", "8")["stack"]
+    time.sleep(2.5)  # the TTL (1.8 s) runs out
+    reaped = _ephemeral(repo, "reap")
+    assert [(i["stack"], i["action"], i["outcome"]) for i in reaped["items"]] == [
+        (second, "destroy", "destroyed")
+    ]
+    assert rendered(repo, second) == {}
+    assert _ephemeral(repo, "list")["environments"] == []
 
 
-def test_preview_up_outputs_no_changes_destroy(
-    project: RepoConfig, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "e2e-passphrase")
-    engine = AutomationEngine(backend_url=project.backend_url)
-    target = make_target(project, project.root, "dev")
+def test_deploy_runs_the_affected_stacks_in_promotion_order(repo: Repo) -> None:
+    for stack in ("prod", "dev", "staging"):
+        repo.stack_file(stack)
+    base = repo.commit("three stacks")
+    program = repo.root / "__main__.py"
+    program.write_text(program.read_text("utf-8").replace('or "info"', 'or "warn"'), "utf-8")
+    head = repo.commit("log less")
+    result = repo.run("deploy", "--base", base, "--head", head, "--json", "-")
+    outcomes = json.loads(result.stdout)["outcomes"]
+    assert [(o["stack"], o["status"]) for o in outcomes] == [
+        ("dev", "succeeded"),
+        ("staging", "succeeded"),
+        ("prod", "succeeded"),
+    ]
+    for stack in ("dev", "staging", "prod"):
+        assert rendered(repo, stack)["ConfigMap/web-settings"]["data"] == {"LOG_LEVEL": "warn"}
+    history = [json.loads(line) for line in repo.run("history", "--json").stdout.splitlines()]
+    assert [r["stack"] for r in history] == ["dev", "staging", "prod"]
+    assert {r["commit"] for r in history} == {head}
 
-    first = engine.preview(target)
-    assert [(c.type, c.op) for c in first.changes] == [("aws:s3/bucketV2:BucketV2", Op.CREATE)]
 
-    up = engine.up(target)
-    assert up.outputs["bucket"].startswith("logs-")
-    assert is_secret(up.outputs["token"])
-    assert "hunter2" not in repr(up)
-
-    again = engine.preview(target)
-    assert not again.changes
-    assert again.counts["same"] >= 1
-
-    drift = engine.refresh(target)
-    assert not drift.has_changes
-
-    gone = engine.destroy(target)
-    assert [c.op for c in gone.changes] == [Op.DELETE]
-    engine.remove_stack(target)
-    assert not engine.stack_exists(target)
+def test_program_error_is_one_line_not_a_traceback(repo: Repo) -> None:
+    repo.stack_file("dev", replicas="many")
+    result = repo.run("up", "--stack", "dev", check=False)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr.split("stackflow: error:")[-1]
+    assert "stackflow: error: running pulumi up for stack dev" in result.stderr

@@ -285,3 +285,30 @@ def test_a_cancelled_up_leaves_a_cancelled_record_and_no_lock(
     assert (record.stack, record.result) == ("dev", "cancelled")
     assert record.finished_at is not None
     assert not list(Path(where.records).glob("locks/**/*.json"))
+
+
+def test_local_stack_without_the_aws_plugin_is_one_line(repo: RepoConfig, tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in ("pulumi", "pulumi-resource-kubernetes"):  # present, never run
+        (bin_dir / name).write_text("#!/bin/sh\nexit 99\n", "utf-8")
+        (bin_dir / name).chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
+    env["PATH"] = f"{bin_dir}:/usr/bin:/bin"
+    env["PULUMI_HOME"] = str(tmp_path / "pulumi-home")
+    done = subprocess.run(
+        [sys.executable, "-m", "stackflow.local", "up", "--root", str(repo.root)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "stackflow: error: running the local stack: the program needs provider plugins that "
+        "are not installed (pulumi-resource-aws, neither on PATH nor in the Pulumi plugin "
+        "cache); `make engine` builds what the Go module proxy serves (docs/ENGINE.md), "
+        "`make test-engine` runs the engine without AWS"
+    ]
+    assert not (repo.root / ".stackflow" / "local" / "moto.pid").exists()
