@@ -44,7 +44,7 @@ from stackflow.plan.model import (
     Source,
     StackPlan,
 )
-from stackflow.plan.synth import digest_key, synth
+from stackflow.plan.synth import SynthError, digest_key, synth
 from stackflow.project import PROJECT_FILE, Project, find_projects, load_project
 from stackflow.repoconfig import RepoConfig, find_root
 
@@ -72,6 +72,8 @@ class Target:
 class _Outcome:
     manifest: Manifest | None
     error: str | None = None
+    detail: str | None = None
+    """The failed program's exception and own frames, when it was the program that failed."""
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -136,6 +138,8 @@ def _policy_pack(config: RepoConfig, explicit: Path | None) -> Path | None:
 def _run(work: Callable[[], Manifest | None], *, scrub: Callable[[str], str]) -> _Outcome:
     try:
         return _Outcome(work())
+    except SynthError as err:
+        return _Outcome(None, scrub(err.message), scrub(err.detail) or None)
     except StackflowError as err:
         return _Outcome(None, scrub(err.message))
 
@@ -331,20 +335,21 @@ def _stack_plan(
     base_findings: list[PolicyFinding] | None = None,
     new_stack: bool = False,
 ) -> StackPlan:
-    errors = []
+    errors: list[Diagnostic] = []
     if head.error is not None:
-        errors.append(head.error)
+        errors.append(Diagnostic("error", head.error, detail=head.detail))
     if base.error is not None:
-        errors.append(
+        message = (
             f"the base revision {base_sha}: {base.error} (plan against another base with "
             "--base REV, or against nothing with --no-base)"
         )
+        errors.append(Diagnostic("error", message, detail=base.detail))
     if head.manifest is None or errors:
         return StackPlan.build(
             project=target.project.name,
             stack=target.stack,
             source=Source.OFFLINE,
-            diagnostics=tuple(Diagnostic("error", message) for message in errors),
+            diagnostics=tuple(errors),
             base=base_sha,
             head=head_rev,
         )

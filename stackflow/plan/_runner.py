@@ -637,20 +637,26 @@ def speed_up_sdk() -> None:
     pulumi.log.debug = _no_debug
 
 
-def _user_traceback(err: BaseException, ctx: RunContext) -> str:
-    """The program's own traceback: frames in the project (or repository), then the error."""
-    frames = traceback.extract_tb(err.__traceback__)
+def _user_frames(err: BaseException, ctx: RunContext) -> str:
+    """The exception and the program's own frames, outermost first, one line each:
+    ``at app/naming.py:2 in bucket_name: raise ValueError(...)``. Frames of the SDKs,
+    of stackflow and of the interpreter (runpy, asyncio) are left out: they say nothing
+    the author can act on, and their absolute paths differ on every machine."""
     roots = [p for p in (ctx.project_dir, ctx.repo_root) if p is not None]
-    mine = [
-        f
-        for f in frames
-        if any(Path(f.filename).is_relative_to(r) for r in roots)
-        and "site-packages" not in f.filename
-        and not Path(f.filename).is_relative_to(Path(__file__).parent.parent)
-    ]
-    lines = ["Traceback (most recent call last):\n", *traceback.format_list(mine or frames)]
-    lines.extend(traceback.format_exception_only(type(err), err))
-    return "".join(lines)
+    own = Path(__file__).parent.parent
+    lines = traceback.format_exception_only(type(err), err)[-1:]
+    for frame in traceback.extract_tb(err.__traceback__):
+        path = Path(frame.filename)
+        if (
+            not any(path.is_relative_to(r) for r in roots)
+            or "site-packages" in path.parts
+            or path.is_relative_to(own)
+        ):
+            continue
+        where = os.path.relpath(path, ctx.repo_root or ctx.project_dir)
+        code = f": {frame.line.strip()}" if frame.line else ""
+        lines.append(f"  at {where}:{frame.lineno} in {frame.name}{code}\n")
+    return "".join(lines).rstrip("\n")
 
 
 def run(request: dict[str, Any]) -> dict[str, Any]:
@@ -735,7 +741,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
                 "error": {
                     "kind": "program",
                     "message": f"{type(err).__name__}: {err}",
-                    "traceback": _user_traceback(err, ctx),
+                    "traceback": _user_frames(err, ctx),
                 }
             }
     if monitor.fatal is not None:

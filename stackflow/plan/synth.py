@@ -57,11 +57,12 @@ _PULUMI_RUNTIME_ENV = (
 
 
 class SynthError(StackflowError):
-    """The program failed; ``traceback`` is its own traceback (file and line in its code)."""
+    """The program failed; ``detail`` is the exception and the program's own frames
+    (``at app/naming.py:2 in bucket_name: ...``), for the plan to show beside the message."""
 
-    def __init__(self, message: str, *, traceback: str = "") -> None:
+    def __init__(self, message: str, *, detail: str = "") -> None:
         super().__init__(message)
-        self.traceback = traceback
+        self.detail = detail
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,8 +278,8 @@ def _error(error: dict[str, Any], project: Project, stack: str) -> StackflowErro
     if error["kind"] == "program":
         return SynthError(
             f"{doing}: the program of {project.name} failed: {error['message']}; "
-            "its traceback is above",
-            traceback=error.get("traceback", ""),
+            "fix the program where its frames point",
+            detail=error.get("traceback", ""),
         )
     if error["kind"] == "run":
         return StackflowError(f"{doing}: {error['message']}")
@@ -286,7 +287,7 @@ def _error(error: dict[str, Any], project: Project, stack: str) -> StackflowErro
         return StackflowError(f"{doing}: {error['message']}")
     return SynthError(
         f"{doing}: stackflow's synth failed ({error['message']}); please report this bug",
-        traceback=error.get("traceback", ""),
+        detail=error.get("traceback", ""),
     )
 
 

@@ -1,0 +1,136 @@
+"""Issue 10, part B: the offline plan tells the truth -- readable documents, red and
+useful errors, honest placeholders, no silent gaps, secrets offline, nothing in the
+user's tree, config as Pulumi reads it. Every case runs ``stackflow plan`` on a small
+program written for the test (tests/plan/programs.py), synthesized for real."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stackflow import cli
+from stackflow.errors import ExitCode
+
+from .conftest import GitRepo
+from .programs import FILES, PROGRAM
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def shop(git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
+    git_repo.write(FILES)
+    git_repo.commit("shop")
+    monkeypatch.chdir(git_repo.root)
+    return git_repo
+
+
+def plan(tmp_path: Path, *args: str) -> tuple[int, dict[str, Any], str]:
+    """``stackflow plan ARGS`` with the JSON and the comment written beside; (exit status,
+    plan JSON, comment Markdown)."""
+    json_path, md_path = tmp_path / "plan.json", tmp_path / "comment.md"
+    code = cli.main(["plan", *args, "--json", str(json_path), "--markdown", str(md_path)])
+    data = json.loads(json_path.read_text(encoding="utf-8")) if json_path.exists() else {}
+    comment = md_path.read_text(encoding="utf-8") if md_path.exists() else ""
+    return code, data, comment
+
+
+# -- case 5: errors are red and useful --------------------------------------------------
+
+NAMING = """\
+def bucket_name(stack):
+    raise ValueError(f"no bucket name is defined for stack {stack!r}")
+"""
+
+
+def test_a_failing_program_is_red_and_shows_its_own_frames(
+    shop: GitRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shop.write(
+        {
+            "app/naming.py": NAMING,
+            "app/__main__.py": PROGRAM
+            + "from naming import bucket_name\n\nbucket_name(pulumi.get_stack())\n",
+        }
+    )
+    code, data, comment = plan(tmp_path, "--base", "HEAD", "--stack", "dev")
+    terminal = capsys.readouterr().out
+    assert code == ExitCode.ERROR
+    (diagnostic,) = data["stacks"][0]["diagnostics"]
+    assert diagnostic["severity"] == "error"
+    assert "no bucket name is defined for stack 'dev'" in diagnostic["message"]
+    assert "traceback is above" not in diagnostic["message"]
+    detail = diagnostic["detail"]
+    assert "app/__main__.py:16" in detail
+    assert "app/naming.py:2 in bucket_name" in detail
+    for text in (detail, terminal, comment):
+        assert "site-packages" not in text
+        assert "stackflow/plan" not in text
+        assert "runpy" not in text
+    for text in (terminal, comment):
+        assert "app/naming.py:2 in bucket_name" in text
+        assert "no changes" not in text.lower()
+    assert "shop/dev  failed" in terminal
+    assert "1 stack failed" in terminal
+    row = next(line for line in comment.splitlines() if line.startswith("| `shop/dev`"))
+    assert "failed" in row
+
+
+# -- case 4: embedded documents are diffed as structures -------------------------------
+
+POLICY = """
+import json
+
+ARN = "arn:aws:s3:::shop-logs-with-a-name-long-enough-to-be-cut-in-any-table/*"
+statements = [
+    {
+        "Sid": "TlsOnly",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": ARN,
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+]
+if config.get_bool("public"):
+    statements.append(
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": ARN}
+    )
+aws.s3.BucketPolicy(
+    "logs-policy",
+    bucket="shop-logs",
+    policy=json.dumps({"Version": "2012-10-17", "Statement": statements}),
+)
+"""
+
+
+def test_a_policy_change_shows_the_added_statement(
+    git_repo: GitRepo,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    git_repo.write({**FILES, "app/__main__.py": PROGRAM + POLICY})
+    git_repo.commit("a policy")
+    monkeypatch.chdir(git_repo.root)
+    git_repo.write({"app/Pulumi.dev.yaml": "config:\n  shop:owner: alice\n  shop:public: true\n"})
+
+    code, data, comment = plan(tmp_path, "--base", "HEAD", "--stack", "dev")
+    terminal = capsys.readouterr().out
+    assert code == ExitCode.OK
+    (change,) = data["stacks"][0]["changes"]
+    assert change["diffs"][0]["path"] == "policy"  # the JSON keeps both strings whole
+    added = '{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": '
+    assert "policy: JSON document, 1 change" in terminal
+    assert f"+ Statement[1]: {added}" in terminal
+    assert "policy: JSON document, 1 change" in comment
+    assert f"+         Statement[1]: {added}" in comment
+
+    code, _, full = plan(tmp_path, "--base", "HEAD", "--stack", "dev", "--full")
+    terminal = capsys.readouterr().out
+    whole = added + '"arn:aws:s3:::shop-logs-with-a-name-long-enough-to-be-cut-in-any-table/*"}'
+    assert whole in terminal
+    assert whole in full
