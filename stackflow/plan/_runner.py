@@ -257,6 +257,8 @@ def _monitor_class() -> type:
             if request.custom:
                 outputs = {"id": id_ if id_ is not None else {"$unknown": True}}
                 outputs.update(normalize(computed))
+            if request.additionalSecretOutputs:
+                _secret_outputs(request.additionalSecretOutputs, obj, inputs, outputs, ctx.key)
             self.capture.resources.append(
                 {
                     "urn": urn,
@@ -443,6 +445,26 @@ def _merge_into(struct: Any, values: dict[str, Any]) -> None:
             _merge_into(struct.fields[key].struct_value, value)
         else:
             struct.update({key: value})
+
+
+def _secret_outputs(
+    names: Any, obj: Any, inputs: dict[str, Any], outputs: dict[str, Any], key: bytes
+) -> None:
+    """``additional_secret_outputs``, as the engine honours it: the named properties come
+    back to the program as secrets (so what it derives from them and exports stays
+    secret), and the manifest holds them as digests -- the same-named input too, which
+    errs toward hiding, never toward showing."""
+    for name in names:
+        if name == "id":
+            continue  # the engine cannot make an id secret either (pulumi/pulumi#8980)
+        if name in obj.fields:
+            plain = type(obj.fields[name])()
+            plain.CopyFrom(obj.fields[name])
+            obj.update({name: {SIG_KEY: SECRET_SIG}})
+            obj.fields[name].struct_value.fields["value"].CopyFrom(plain)
+        for values in (inputs, outputs):
+            if name in values and not _is_secret_marker(values[name]):
+                values[name] = {"$secret": secret_digest(key, values[name])}
 
 
 def _is_secret_marker(value: Any) -> bool:
@@ -637,6 +659,42 @@ def speed_up_sdk() -> None:
     pulumi.log.debug = _no_debug
 
 
+class SecretApplyError(Exception):
+    """Raised instead of an exception from ``.apply()`` on a secret, whose text is withheld."""
+
+
+def guard_secret_applies() -> None:
+    """An exception raised inside ``.apply()`` on a secret (``int(secret)``) carries the
+    plaintext in its text (``invalid literal for int(): 'hunter2'``); the plan would show
+    it. Such an exception is replaced by one naming only its type, with the same frames
+    (so the program's own file and line still show where it failed)."""
+    from pulumi import Output
+
+    sdk_apply = Output.apply
+
+    def apply(self: Any, func: Callable[[Any], Any], run_with_unknowns: bool = False) -> Any:
+        def guarded(value: Any) -> Any:
+            try:
+                return func(value)
+            except Exception as err:
+                data = self._data
+                if not (
+                    data.done()
+                    and not data.cancelled()
+                    and data.exception() is None
+                    and data.result().is_secret
+                ):
+                    raise
+                raise SecretApplyError(
+                    f"{type(err).__name__} raised in .apply() on a secret value (its message "
+                    "is withheld: it may contain the secret)"
+                ).with_traceback(err.__traceback__) from None
+
+        return sdk_apply(self, guarded, run_with_unknowns)
+
+    Output.apply = apply  # type: ignore[method-assign]
+
+
 def _user_frames(err: BaseException, ctx: RunContext) -> str:
     """The exception and the program's own frames, outermost first, one line each:
     ``at app/naming.py:2 in bucket_name: raise ValueError(...)``. Frames of the SDKs,
@@ -665,6 +723,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
 
     if request.get("fast", True):
         speed_up_sdk()
+    guard_secret_applies()
     import pulumi.runtime.config as pulumi_config
     from pulumi.errors import RunError
     from pulumi.runtime import settings as pulumi_settings

@@ -134,3 +134,98 @@ def test_a_policy_change_shows_the_added_statement(
     whole = added + '"arn:aws:s3:::shop-logs-with-a-name-long-enough-to-be-cut-in-any-table/*"}'
     assert whole in terminal
     assert whole in full
+
+
+# -- case 9: secrets stay secret offline --------------------------------------------------
+
+SECRET_PROGRAM = """\
+import json
+
+import pulumi
+import pulumi_aws as aws
+
+config = pulumi.Config()
+token = config.require_secret("token")
+{place}
+"""
+
+SECRET_PLACES = {
+    "a tag": 'aws.s3.Bucket("hush", tags={"token": token})',
+    "a stack output": 'pulumi.export("token", token)',
+    "a derived output": 'pulumi.export("url", token.apply(lambda t: "https://x/" + t))',
+    "a JSON document": (
+        'aws.s3.BucketPolicy("hush", bucket="b", '
+        'policy=token.apply(lambda t: json.dumps({"Statement": [{"Sid": t}]})))'
+    ),
+    "additional_secret_outputs": (
+        'hush = aws.s3.Bucket("hush", bucket=config.require("token"), '
+        'opts=pulumi.ResourceOptions(additional_secret_outputs=["bucket", "arn"]))\n'
+        'pulumi.export("arn", hush.arn)\n'
+        'pulumi.export("name", hush.bucket)\n'
+        'aws.s3.BucketPolicy("p", bucket=hush.bucket, policy=hush.arn)'
+    ),
+    "an exception in .apply()": "token.apply(lambda t: int(t))",
+    "an exception in .apply() of Output.all": (
+        "pulumi.Output.all(token, 1).apply(lambda v: int(v[0]) + v[1])"
+    ),
+}
+
+
+def forms(plaintext: str) -> set[str]:
+    """The plaintext as it could appear: raw, and inside JSON strings (escaped or not)."""
+    return {
+        plaintext,
+        json.dumps(plaintext)[1:-1],
+        json.dumps(plaintext, ensure_ascii=True)[1:-1],
+    }
+
+
+def test_no_secret_reaches_the_plan_wherever_the_program_puts_it(
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    root = tmp_path_factory.mktemp("secrets")
+    monkeypatch.chdir(root)
+    (root / "Pulumi.yaml").write_text("name: hush\nruntime: python\n")
+
+    @settings(
+        max_examples=len(SECRET_PLACES) + 3,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
+    @given(
+        place=st.sampled_from(sorted(SECRET_PLACES)),
+        plaintext=st.text(
+            st.characters(categories=("Lu", "Ll", "Nd")), min_size=6, max_size=16
+        ).map(lambda s: "zq" + s),
+    )
+    def check(place: str, plaintext: str) -> None:
+        (root / "__main__.py").write_text(SECRET_PROGRAM.format(place=SECRET_PLACES[place]))
+        (root / "Pulumi.dev.yaml").write_text(
+            f"config:\n  hush:token: {json.dumps(plaintext)}\n", encoding="utf-8"
+        )
+        out = root / "out"
+        out.mkdir(exist_ok=True)
+        code, data, comment = plan(out, "--no-base", "--stack", "dev")
+        captured = capsys.readouterr()
+        assert data, f"no plan for {place}: {captured.err}"
+        everything = "\n".join(
+            (
+                captured.out,
+                captured.err,
+                json.dumps(data),
+                json.dumps(data, ensure_ascii=False),
+                comment,
+            )
+        )
+        leaked = [f for f in forms(plaintext) if f in everything]
+        assert not leaked, f"the secret put in {place} shows in the plan"
+        if "exception" in place:
+            assert code == ExitCode.ERROR
+            assert "raised in .apply() on a secret value" in everything
+
+    check()
