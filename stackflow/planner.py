@@ -21,6 +21,7 @@ diagnostic, and the command exits 1 after printing everything.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -45,13 +46,21 @@ from stackflow.plan.model import (
     StackPlan,
 )
 from stackflow.plan.synth import SynthError, digest_key, synth
-from stackflow.project import PROJECT_FILE, Project, find_projects, load_project
+from stackflow.project import (
+    ENVIRONMENT_KEY,
+    PROJECT_FILE,
+    Project,
+    find_projects,
+    load_project,
+)
 from stackflow.repoconfig import RepoConfig, find_root
 
 if TYPE_CHECKING:
     from git import Repo
 
 POLICY_PACK_FILE = "PulumiPolicy.yaml"
+STACK_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+"""The stack names Pulumi accepts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +111,14 @@ def select_targets(
                 f"choosing stacks: project {project.dir} is outside the repository {root}; "
                 "run stackflow from the repository that holds it"
             )
+    for project in projects:
+        for name in project.stacks():
+            if not STACK_NAME.fullmatch(name):
+                raise StackflowError(
+                    f"choosing stacks: {project.stack_config_file(name).name} names a stack "
+                    f"Pulumi rejects ({name!r}); stack names are 1 to 100 of A-Z a-z 0-9 _ . -, "
+                    "so rename the file"
+                )
     if stack is not None:
         targets = [Target(p, stack, _rel(p.dir, root)) for p in projects if stack in p.stacks()]
         if not targets:
@@ -122,8 +139,9 @@ def select_targets(
 
 
 def _policy_pack(config: RepoConfig, explicit: Path | None) -> Path | None:
-    """The pack to evaluate: the one given (it must exist), else the repository's when it
-    holds a ``PulumiPolicy.yaml``, else none."""
+    """The pack to evaluate: the one given (it must exist), else stackflow.yaml's
+    ``policy_pack`` (it must exist when set: a typo or a deleted pack must not skip every
+    policy in silence), else ``policies/`` when it holds a pack, else none."""
     if explicit is not None:
         if not (explicit / POLICY_PACK_FILE).is_file():
             raise StackflowError(
@@ -132,7 +150,14 @@ def _policy_pack(config: RepoConfig, explicit: Path | None) -> Path | None:
             )
         return explicit
     default = config.policy_pack_dir
-    return default if (default / POLICY_PACK_FILE).is_file() else None
+    if (default / POLICY_PACK_FILE).is_file():
+        return default
+    if config.policy_pack_set:
+        raise StackflowError(
+            f"loading the policy pack {default}: there is no {POLICY_PACK_FILE} (stackflow.yaml "
+            "sets policy_pack); restore the pack or fix policy_pack in stackflow.yaml"
+        )
+    return None
 
 
 def _run(work: Callable[[], Manifest | None], *, scrub: Callable[[str], str]) -> _Outcome:
@@ -291,6 +316,7 @@ def plan_stacks(
                 policy_config=policy_config,
                 base_findings=base_findings.get(i),
                 new_stack=i not in cached and base_outcome.manifest is None,
+                promotion=config.promotion,
             )
         )
     stacks = [_unpromoted_note(plan, config) for plan in stacks]
@@ -334,6 +360,7 @@ def _stack_plan(
     policy_config: Path | None,
     base_findings: list[PolicyFinding] | None = None,
     new_stack: bool = False,
+    promotion: tuple[str, ...] = (),
 ) -> StackPlan:
     errors: list[Diagnostic] = []
     if head.error is not None:
@@ -358,11 +385,14 @@ def _stack_plan(
         return plan
     from stackflow.policy import evaluate
 
+    environment, note = _environment(target, head.manifest, pack, policy_config, promotion)
+    if note is not None:
+        plan = replace(plan, diagnostics=(*plan.diagnostics, note))
     try:
         findings = evaluate(
             head.manifest,
             pack_dir=pack,
-            environment=head.manifest.environment,
+            environment=environment,
             config_file=policy_config,
         )
     except StackflowError as err:
@@ -417,3 +447,38 @@ def _inside_any(paths: Sequence[str], directory: Path, root: Path) -> bool:
         return False
     prefix = directory.resolve().relative_to(root).as_posix()
     return any(p == prefix or p.startswith(f"{prefix}/") for p in paths)
+
+
+def _environment(
+    target: Target,
+    manifest: Manifest,
+    pack: Path,
+    policy_config: Path | None,
+    promotion: tuple[str, ...],
+) -> tuple[str | None, Diagnostic | None]:
+    """The environment kind whose policy config checks the stack, and a note for the
+    reviewer when the stack sets none (``stackflow:environment``): a stack named like a
+    kind with a config (``prod``) is checked with that config, said so; any other is
+    checked at the pack's defaults, said so too -- never in silence."""
+    if manifest.environment is not None or policy_config is not None:
+        return manifest.environment, None
+    from stackflow.policy import environment_kinds
+
+    if target.stack in environment_kinds(pack):
+        return target.stack, Diagnostic(
+            "warning",
+            f"stack {target.stack} sets no `{ENVIRONMENT_KEY}`; its policies were checked "
+            f"with the `{target.stack}` config because of its name; set the kind in "
+            f"{target.project.stack_config_file(target.stack).name}",
+        )
+    stage = (
+        f" (it is named like the promotion stage {target.stack}, which has no policy config)"
+        if target.stack in promotion
+        else ""
+    )
+    return None, Diagnostic(
+        "warning",
+        f"stack {target.stack} sets no `{ENVIRONMENT_KEY}`; its policies were checked at the "
+        f"pack's lenient defaults{stage}; set the kind in "
+        f"{target.project.stack_config_file(target.stack).name}",
+    )

@@ -109,6 +109,8 @@ class RepoConfig:
     policy_block_existing: bool = False
     """Whether mandatory findings the base already had block a plan (default: only the
     ones a change brings block; the others are listed as existing)."""
+    policy_pack_set: bool = False
+    """True when stackflow.yaml names ``policy_pack``: then the pack must exist."""
     backend: str = "file://.pulumi-state"
     """Pulumi backend URL; a relative file:// path is relative to the repository root."""
     affected: tuple[AffectedRule, ...] = ()
@@ -203,6 +205,7 @@ class RepoConfig:
             if not isinstance(raw["policy_block_existing"], bool):
                 raise bad("policy_block_existing", raw["policy_block_existing"], "true or false")
             kwargs["policy_block_existing"] = raw["policy_block_existing"]
+        kwargs["policy_pack_set"] = "policy_pack" in kwargs
         if "backend" in kwargs and not kwargs["backend"].startswith(("file://", "s3://")):
             raise bad("backend", kwargs["backend"], "a file:// or s3:// URL")
         if "affected" in raw:

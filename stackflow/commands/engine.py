@@ -414,6 +414,7 @@ def doctor_command(root: Path, as_json: bool) -> ExitCode:
     repo = _repo(root)
     report = run_checks(
         backend_url=backend_url(repo),
+        root=repo.root,
         on_check=None if as_json else (lambda check: click.echo(check.line())),
     )
     if as_json:

@@ -229,3 +229,48 @@ def test_no_secret_reaches_the_plan_wherever_the_program_puts_it(
             assert "raised in .apply() on a secret value" in everything
 
     check()
+
+
+# -- case 7 and 8: no silent gaps ---------------------------------------------------------
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+def test_a_missing_policy_pack_is_an_error_naming_it(
+    shop: GitRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shop.write({"stackflow.yaml": "policy_pack: policys\n"})
+    code, data, _ = plan(tmp_path, "--no-base", "--stack", "dev")
+    assert code == ExitCode.ERROR
+    assert not data
+    err = capsys.readouterr().err
+    assert "policys" in err
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("name", ["dév-ü", "x" * 101, "a b"])
+def test_a_stack_name_pulumi_rejects_is_an_error(
+    shop: GitRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    shop.write({f"app/Pulumi.{name}.yaml": "config:\n  shop:owner: eve\n"})
+    code, data, _ = plan(tmp_path, "--no-base", "--all")
+    assert code == ExitCode.ERROR
+    assert not data
+    assert repr(name) in capsys.readouterr().err
+
+
+def test_a_stack_without_an_environment_kind_is_reported(
+    shop: GitRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shop.write({"app/Pulumi.qa.yaml": "config:\n  shop:owner: quinn\n"})
+    pack = str(REPOSITORY / "policies")
+    _, data, comment = plan(tmp_path, "--no-base", "--all", "--policy-pack", pack)
+    _, prod, qa = data["stacks"]
+    assert "checked at the pack's lenient defaults" in qa["diagnostics"][0]["message"]
+    assert "with the `prod` config because of its name" in prod["diagnostics"][0]["message"]
+    assert "sets no" in comment
+    assert "sets no" in capsys.readouterr().out
+
+    cli.main(["doctor", "--root", str(shop.root)])
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if "Environment kinds" in ln)
+    assert "shop/dev, shop/prod, shop/qa set no stackflow:environment" in line
