@@ -245,7 +245,7 @@ def plan_stacks(
     )
     pack = _policy_pack(config, policy_pack)
     key = digest_key(root)
-    cache = ManifestCache.for_repo(root) if use_cache else None
+    cache = ManifestCache.for_repo(root, key=key) if use_cache else None
 
     cached: dict[int, Manifest] = {}
     if base_sha is not None and cache is not None:

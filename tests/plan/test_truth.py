@@ -274,3 +274,49 @@ def test_a_stack_without_an_environment_kind_is_reported(
     cli.main(["doctor", "--root", str(shop.root)])
     line = next(ln for ln in capsys.readouterr().out.splitlines() if "Environment kinds" in ln)
     assert "shop/dev, shop/prod, shop/qa set no stackflow:environment" in line
+
+
+# -- case 10: nothing in the user's tree, nothing trusted blindly -------------------------
+
+
+def test_a_plan_leaves_the_work_tree_clean_and_refuses_a_forged_base(
+    shop: GitRepo, tmp_path: Path
+) -> None:
+    shop.write({"app/Pulumi.dev.yaml": "config:\n  shop:owner: carol\n"})
+    code, data, _ = plan(tmp_path, "--base", "HEAD", "--stack", "dev")
+    assert code == ExitCode.OK
+    assert shop.git("status", "--porcelain", "--ignored") == "M app/Pulumi.dev.yaml"
+
+    # An earlier branch forges the cached base so that it already says "carol".
+    entries = [
+        p
+        for p in (*shop.root.rglob("*.json"), *(shop.root / ".git").rglob("*.json"))
+        if "manifests" in p.parts
+    ]
+    assert entries
+    for entry in entries:
+        entry.write_text(entry.read_text().replace("alice", "carol"))
+    code, data, _ = plan(tmp_path, "--base", "HEAD", "--stack", "dev")
+    (change,) = data["stacks"][0]["changes"]
+    assert [(d["path"], d["old"], d["new"]) for d in change["diffs"]] == [
+        ("tags.owner", "alice", "carol")
+    ]
+
+
+ENV_PROGRAM = """
+import os
+pulumi.export("env", sorted(k for k in os.environ if k.startswith(("GITHUB", "AWS", "PULUMI"))))
+"""
+
+
+def test_the_program_gets_no_tokens_credentials_or_passphrase(
+    git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    git_repo.write({**FILES, "app/__main__.py": PROGRAM + ENV_PROGRAM})
+    git_repo.commit("env")
+    monkeypatch.chdir(git_repo.root)
+    for name in ("GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "PULUMI_CONFIG_PASSPHRASE"):
+        monkeypatch.setenv(name, "do-not-pass-on")
+    _, data, _ = plan(tmp_path, "--no-base", "--stack", "dev")
+    (env,) = [o for o in data["stacks"][0]["outputs"] if o["name"] == "env"]
+    assert env["new"] == []

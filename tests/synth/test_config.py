@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from stackflow.errors import StackflowError
-from stackflow.plan.synth import digest_key, stack_config
+from stackflow.plan.synth import digest_key, stack_config, state_dir
 from stackflow.project import load_project
 
 from .conftest import PROGRAMS
@@ -73,12 +73,15 @@ def test_unknown_stack_names_the_known_ones() -> None:
 
 
 def test_digest_key_is_made_once_per_clone_and_kept_private(tmp_path: Path) -> None:
-    first = digest_key(tmp_path)
+    root = tmp_path / "checkout"
+    root.mkdir()
+    first = digest_key(root)
     assert len(first) == 32
-    assert digest_key(tmp_path) == first
-    path = tmp_path / ".stackflow" / "digest-key"
+    assert digest_key(root) == first
+    path = state_dir(root) / "digest-key"
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     assert list(path.parent.iterdir()) == [path]
+    assert list(root.iterdir()) == []  # not a git repository: in the user's cache dir
 
 
 def test_digest_key_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
