@@ -823,15 +823,23 @@ def _account(config: dict[str, str]) -> str:
             ids = None
         if isinstance(ids, list) and ids:
             return str(ids[0])
-    return _mockcloud.DEFAULT_ACCOUNT
+    return _mockcloud.invent(_mockcloud.DEFAULT_ACCOUNT, "account")
 
 
 def _manifest(capture: Capture, ctx: RunContext, config: dict[str, str]) -> dict[str, Any]:
+    from stackflow.plan._mockcloud import INVENTED
+    from stackflow.plan.values import mark_invented
+
     resources = []
     for record in capture.resources:
         registered = capture.registered_outputs.get(record["urn"])
         if registered is not None and not record["custom"]:
             record = {**record, "outputs": registered}
+        if not record["type"].startswith("pulumi:providers:"):
+            # What the offline cloud made up is marked wherever it went (placeholders);
+            # a provider's id is only an internal reference, compared without it anyway.
+            record["inputs"] = mark_invented(record["inputs"], INVENTED)
+            record["outputs"] = mark_invented(record["outputs"], INVENTED)
         resources.append(record)
     return {
         "schemaVersion": 1,
@@ -839,7 +847,7 @@ def _manifest(capture: Capture, ctx: RunContext, config: dict[str, str]) -> dict
         "stack": ctx.stack,
         "environment": config.get(ENVIRONMENT_KEY),
         "resources": resources,
-        "outputs": capture.stack_outputs,
+        "outputs": mark_invented(capture.stack_outputs, INVENTED),
     }
 
 

@@ -320,3 +320,51 @@ def test_the_program_gets_no_tokens_credentials_or_passphrase(
     _, data, _ = plan(tmp_path, "--no-base", "--stack", "dev")
     (env,) = [o for o in data["stacks"][0]["outputs"] if o["name"] == "env"]
     assert env["new"] == []
+
+
+# -- case 6: invented values are marked, never real-looking -------------------------------
+
+INVENTED_PROGRAM = """
+import json
+
+me = aws.get_caller_identity()
+logs = aws.cloudwatch.LogGroup("audit")
+store = aws.s3.Bucket("store", tags={"account": me.account_id})
+aws.s3.BucketPolicy(
+    "store-policy",
+    bucket=store.id,
+    policy=store.arn.apply(
+        lambda arn: json.dumps({"Statement": [{"Effect": "Deny", "Resource": arn + "/*"}]})
+    ),
+)
+pulumi.export("logGroup", logs.name)
+pulumi.export("storeArn", store.arn)
+"""
+
+
+def test_invented_values_are_marked_and_still_compare_equal(
+    git_repo: GitRepo,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    git_repo.write({**FILES, "app/__main__.py": PROGRAM + INVENTED_PROGRAM})
+    git_repo.commit("invented values")
+    monkeypatch.chdir(git_repo.root)
+
+    code, data, comment = plan(tmp_path, "--no-base", "--stack", "dev")
+    terminal = capsys.readouterr().out
+    assert code == ExitCode.OK
+    outputs = {o["name"]: o["new"] for o in data["stacks"][0]["outputs"]}
+    assert outputs["logGroup"].startswith("audit-‹random:")
+    for text in (terminal, comment, json.dumps(data, ensure_ascii=False)):
+        assert "123456789012" not in text.replace("‹account:123456789012›", "")
+    for text in (terminal, comment):
+        assert "audit-‹random›" in text
+        assert "arn:aws:s3:::store-‹random›" in text
+        assert '"account": "‹account›"' in text
+        assert '"Resource": "arn:aws:s3:::store-‹random›/*"' in text  # inside a document
+
+    git_repo.write({"app/Pulumi.dev.yaml": "config:\n  shop:owner: carol\n"})
+    code, data, _ = plan(tmp_path, "--base", "HEAD", "--stack", "dev")
+    assert [c["name"] for c in data["stacks"][0]["changes"]] == ["logs"]  # only the tag
