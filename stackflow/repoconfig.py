@@ -36,9 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from stackflow.errors import StackflowError, yaml_problem
+from stackflow.errors import StackflowError
 
 FILE_NAME = "stackflow.yaml"
 DEFAULT_PROMOTION = ("dev", "staging", "prod")
@@ -154,12 +152,9 @@ class RepoConfig:
         path = root / FILE_NAME
         if not path.exists():
             return cls(root=root)
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as err:
-            raise StackflowError(
-                f"reading {path}: not valid YAML ({yaml_problem(err)}); fix it"
-            ) from err
+        from stackflow.yamlfile import read_yaml
+
+        raw = read_yaml(path) or {}
         return cls.from_dict(root, raw, source=str(path))
 
     @classmethod

@@ -25,9 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from stackflow.errors import StackflowError, yaml_problem
+from stackflow.errors import StackflowError
+from stackflow.yamlfile import read_yaml
 
 FILE_NAME = "offline.yaml"
 
@@ -114,10 +113,4 @@ def load_offline_answers(path: Path) -> OfflineAnswers:
     """The answers in ``path``; empty answers when the file does not exist."""
     if not path.is_file():
         return OfflineAnswers()
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise StackflowError(
-            f"reading {path}: not valid YAML ({yaml_problem(err)}); fix the file"
-        ) from err
-    return OfflineAnswers.from_dict(raw, source=str(path))
+    return OfflineAnswers.from_dict(read_yaml(path), source=str(path))

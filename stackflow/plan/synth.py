@@ -33,13 +33,14 @@ from typing import Any
 
 import yaml
 
-from stackflow.errors import StackflowError, yaml_problem
+from stackflow.errors import StackflowError
 from stackflow.plan import warm
 from stackflow.plan.manifest import Manifest
 from stackflow.plan.offline import FILE_NAME as OFFLINE_FILE
 from stackflow.plan.offline import load_offline_answers
 from stackflow.project import Project, find_projects
 from stackflow.repoconfig import find_root
+from stackflow.yamlfile import compose, config_json, config_value
 
 DIGEST_KEY_ENV = "STACKFLOW_DIGEST_KEY"
 # Set to 0 to run every synth in a fresh interpreter instead of a warm fork.
@@ -177,26 +178,26 @@ def stack_config(
             f"synthesizing stack {stack}: there is no {path.name} in "
             f"{project.stack_config_dir}; known stacks: {known}"
         )
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as err:
-        raise StackflowError(
-            f"reading {path}: not valid YAML ({yaml_problem(err)}); fix the file"
-        ) from err
-    if not isinstance(raw, dict):
-        raise StackflowError(f"reading {path}: the document is {raw!r}; it must be a mapping")
-    stack_values = raw.get("config") or {}
-    if not isinstance(stack_values, dict):
-        raise StackflowError(f"reading {path}: config is {stack_values!r}; it must be a mapping")
+    root = compose(path)
+    stack_values: list[tuple[Any, Any]] = []
+    if root is not None:
+        if not isinstance(root, yaml.MappingNode):
+            raise StackflowError(f"reading {path}: the document must be a mapping")
+        for name, node in root.value:
+            if name.value != "config" or (isinstance(node, yaml.ScalarNode) and not node.value):
+                continue
+            if not isinstance(node, yaml.MappingNode):
+                raise StackflowError(f"reading {path}: config must be a mapping")
+            stack_values = [(k.value, config_value(v)) for k, v in node.value]
 
     merged: dict[str, Any] = dict(project.config_defaults)
-    for k, v in stack_values.items():
+    for k, v in stack_values:
         merged[project.namespaced(str(k))] = v
     values: dict[str, str] = {}
     secret_keys: list[str] = []
     for k, v in merged.items():
         plain, is_secret = _replace_secure(v, key)
-        values[k] = plain if isinstance(plain, str) else json.dumps(plain, sort_keys=True)
+        values[k] = plain if isinstance(plain, str) else config_json(plain)
         if is_secret:
             secret_keys.append(k)
     return StackConfig(values=values, secret_keys=tuple(sorted(secret_keys)))

@@ -368,3 +368,66 @@ def test_invented_values_are_marked_and_still_compare_equal(
     git_repo.write({"app/Pulumi.dev.yaml": "config:\n  shop:owner: carol\n"})
     code, data, _ = plan(tmp_path, "--base", "HEAD", "--stack", "dev")
     assert [c["name"] for c in data["stacks"][0]["changes"]] == ["logs"]  # only the tag
+
+
+# -- case 11: config as Pulumi reads it; every parser refuses garbage with one line -------
+
+TRICKY = {
+    # key: (as written in the stack file, what the program gets -- Pulumi's CLI reads a
+    # scalar as its text, yaml.v3 resolves objects: YAML 1.2 booleans, 1.1 octal kept)
+    "word": ("yes", "yes"),
+    "clock": ("12:30", "12:30"),
+    "mode": ("0755", "0755"),
+    "ratio": ("1.50", "1.50"),
+    "big": ("1_000", "1_000"),
+    "quoted": ('"0755"', "0755"),
+    "nothing": ("~", ""),
+    "object": (
+        '{on: yes, mode: 0755, hex: 0x1F, n: 1e3, t: true, s: "12:30", at: 12:30, z: null}',
+        '{"at":"12:30","hex":31,"mode":493,"n":1000,"on":"yes","s":"12:30","t":true,"z":null}',
+    ),
+    "list": ("[no, off, 1.5, 010]", '["no","off",1.5,8]'),
+}
+TRICKY_PROGRAM = "".join(f'pulumi.export("{k}", config.get("{k}"))\n' for k in TRICKY)
+
+
+def test_stack_config_reaches_the_program_as_pulumi_passes_it(
+    git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    stack_file = "config:\n  shop:owner: alice\n" + "".join(
+        f"  shop:{k}: {written}\n" for k, (written, _) in TRICKY.items()
+    )
+    git_repo.write({**FILES, "app/__main__.py": PROGRAM + TRICKY_PROGRAM})
+    git_repo.write({"app/Pulumi.dev.yaml": stack_file})
+    git_repo.commit("tricky values")
+    monkeypatch.chdir(git_repo.root)
+    _, data, _ = plan(tmp_path, "--no-base", "--stack", "dev")
+    got = {o["name"]: o["new"] for o in data["stacks"][0]["outputs"]}
+    assert {k: got[k] for k in TRICKY} == {k: want for k, (_, want) in TRICKY.items()}
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("stackflow.yaml", b"promotion: [d\xe9v]\n", "is not UTF-8"),
+        ("app/Pulumi.dev.yaml", b"config:\n  shop:owner: \xff\n", "is not UTF-8"),
+        ("app/offline.yaml", b"invokes: " + b"[" * 5000 + b"]" * 5000, "nested deeper"),
+        ("app/Pulumi.dev.yaml", b"config:\n  shop:owner: " + b"[" * 100 + b"]" * 100, "nested"),
+        ("Pulumi.yaml", b"name: shop\nx: " + b"{a: " * 3000 + b"}" * 3000, "nested deeper"),
+    ],
+)
+def test_every_parser_refuses_garbage_with_one_line(
+    shop: GitRepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    content: bytes,
+    message: str,
+) -> None:
+    (shop.root / name).write_bytes(content)
+    code, data, comment = plan(tmp_path, "--no-base", "--stack", "dev")
+    err = capsys.readouterr().err
+    text = err + json.dumps(data) + comment
+    assert code == ExitCode.ERROR
+    assert message in text
+    assert "Traceback" not in err

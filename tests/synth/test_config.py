@@ -18,7 +18,7 @@ def test_stack_values_override_project_defaults_as_the_cli_passes_them() -> None
     assert config.values == {
         "webapp:replicas": "3",
         "webapp:owner": "web-team",
-        "webapp:labels": '{"tier": "frontend"}',
+        "webapp:labels": '{"tier":"frontend"}',  # compact, as Go's json.Marshal
         "aws:region": "eu-west-1",
         "stackflow:environment": "dev",
     }
@@ -62,8 +62,8 @@ def test_scalars_objects_and_nested_secure_values(tmp_path: Path) -> None:
     config = stack_config(load_project(PROGRAMS / "webapp"), "x", key=KEY, config_file=path)
     assert config.values["webapp:flag"] == "true"
     assert config.values["webapp:ratio"] == "0.5"
-    assert config.values["aws:tags"] == '{"team": "a"}'
-    assert config.values["webapp:db"].startswith('{"password": "[secure ')
+    assert config.values["aws:tags"] == '{"team":"a"}'
+    assert config.values["webapp:db"].startswith('{"password":"[secure ')
     assert "webapp:db" in config.secret_keys
 
 
