@@ -295,7 +295,14 @@ def plan_stacks(
                     cached[i] if i in cached else base_outcomes.get(i, _Outcome(None)).manifest
                 )
                 if manifest is not None:
-                    base_findings[i] = _base_findings(manifest, base_pack, policy_config)
+                    # The same kind the head is checked with (a stack without one is
+                    # checked by its name's config), so the delta compares like with like.
+                    kind, _ = _environment(
+                        targets[i], manifest, base_pack, policy_config, config.promotion
+                    )
+                    base_findings[i] = _base_findings(
+                        manifest, base_pack, policy_config, environment=kind
+                    )
     if cache is not None and base_sha is not None:
         for i, outcome in base_outcomes.items():
             if outcome.manifest is not None:
@@ -426,7 +433,7 @@ def policy_delta(head: list[PolicyFinding], base: list[PolicyFinding]) -> list[P
 
 
 def _base_findings(
-    manifest: Manifest, pack: Path, policy_config: Path | None
+    manifest: Manifest, pack: Path, policy_config: Path | None, *, environment: str | None
 ) -> list[PolicyFinding] | None:
     """The base's findings, or None when they cannot be had (then nothing is labelled,
     and every mandatory finding blocks: never more lenient than without a base)."""
@@ -435,9 +442,7 @@ def _base_findings(
     if not (pack / POLICY_PACK_FILE).is_file():
         return []  # the base had no pack: every finding is new
     try:
-        return evaluate(
-            manifest, pack_dir=pack, environment=manifest.environment, config_file=policy_config
-        )
+        return evaluate(manifest, pack_dir=pack, environment=environment, config_file=policy_config)
     except StackflowError:
         return None
 
