@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from stackflow.engine.automation import INSTALL_HINT, PASSPHRASE_VARS
 from stackflow.errors import StackflowError
 from stackflow.repoconfig import RepoConfig
@@ -262,9 +264,40 @@ def check_python_packages() -> Check:
     return Check("Python packages", True, f"{len(found)} importable ({', '.join(found[:4])}, ...)")
 
 
+def check_environment_kinds(root: Path) -> Check:
+    """Stacks whose file sets no ``stackflow:environment`` (their policies run at the
+    pack's lenient defaults, or by their name's config; the plan says which)."""
+    from stackflow.project import ENVIRONMENT_KEY, find_projects
+    from stackflow.repoconfig import RepoConfig
+
+    name = "Environment kinds"
+    try:
+        projects = find_projects(root, RepoConfig.load(root).projects)
+        missing = []
+        for project in projects:
+            for stack in project.stacks():
+                path = project.stack_config_file(stack)
+                raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+                config = raw.get("config") if isinstance(raw, dict) else None
+                if not isinstance(config, dict) or ENVIRONMENT_KEY not in config:
+                    missing.append(f"{project.name}/{stack}")
+    except (StackflowError, OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        return Check(name, False, f"could not read the stack files ({err})", required=False)
+    if missing:
+        return Check(
+            name,
+            False,
+            f"{', '.join(missing)} set no {ENVIRONMENT_KEY}",
+            f"set {ENVIRONMENT_KEY} (dev, staging, prod or ephemeral) in each stack file",
+            required=False,
+        )
+    return Check(name, True, f"every stack sets {ENVIRONMENT_KEY}", required=False)
+
+
 def run_checks(
     *,
     repo: RepoConfig,
+    root: Path | None = None,
     environ: Mapping[str, str] | None = None,
     pulumi_root: Path | None = None,
     on_check: Callable[[Check], None] | None = None,
@@ -282,6 +315,8 @@ def run_checks(
         lambda: check_github(env),
         check_python_packages,
     ]
+    if root is not None:
+        steps.append(lambda: check_environment_kinds(root))
     for step in steps:
         done = step()
         for check in done if isinstance(done, list) else [done]:

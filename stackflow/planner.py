@@ -21,6 +21,7 @@ diagnostic, and the command exits 1 after printing everything.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -44,14 +45,22 @@ from stackflow.plan.model import (
     Source,
     StackPlan,
 )
-from stackflow.plan.synth import digest_key, synth
-from stackflow.project import PROJECT_FILE, Project, find_projects, load_project
+from stackflow.plan.synth import SynthError, digest_key, synth
+from stackflow.project import (
+    ENVIRONMENT_KEY,
+    PROJECT_FILE,
+    Project,
+    find_projects,
+    load_project,
+)
 from stackflow.repoconfig import RepoConfig, find_root
 
 if TYPE_CHECKING:
     from git import Repo
 
 POLICY_PACK_FILE = "PulumiPolicy.yaml"
+STACK_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+"""The stack names Pulumi accepts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +81,8 @@ class Target:
 class _Outcome:
     manifest: Manifest | None
     error: str | None = None
+    detail: str | None = None
+    """The failed program's exception and own frames, when it was the program that failed."""
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -100,6 +111,14 @@ def select_targets(
                 f"choosing stacks: project {project.dir} is outside the repository {root}; "
                 "run stackflow from the repository that holds it"
             )
+    for project in projects:
+        for name in project.stacks():
+            if not STACK_NAME.fullmatch(name):
+                raise StackflowError(
+                    f"choosing stacks: {project.stack_config_file(name).name} names a stack "
+                    f"Pulumi rejects ({name!r}); stack names are 1 to 100 of A-Z a-z 0-9 _ . -, "
+                    "so rename the file"
+                )
     if stack is not None:
         targets = [Target(p, stack, _rel(p.dir, root)) for p in projects if stack in p.stacks()]
         if not targets:
@@ -120,8 +139,9 @@ def select_targets(
 
 
 def _policy_pack(config: RepoConfig, explicit: Path | None) -> Path | None:
-    """The pack to evaluate: the one given (it must exist), else the repository's when it
-    holds a ``PulumiPolicy.yaml``, else none."""
+    """The pack to evaluate: the one given (it must exist), else stackflow.yaml's
+    ``policy_pack`` (it must exist when set: a typo or a deleted pack must not skip every
+    policy in silence), else ``policies/`` when it holds a pack, else none."""
     if explicit is not None:
         if not (explicit / POLICY_PACK_FILE).is_file():
             raise StackflowError(
@@ -130,12 +150,21 @@ def _policy_pack(config: RepoConfig, explicit: Path | None) -> Path | None:
             )
         return explicit
     default = config.policy_pack_dir
-    return default if (default / POLICY_PACK_FILE).is_file() else None
+    if (default / POLICY_PACK_FILE).is_file():
+        return default
+    if config.policy_pack_set:
+        raise StackflowError(
+            f"loading the policy pack {default}: there is no {POLICY_PACK_FILE} (stackflow.yaml "
+            "sets policy_pack); restore the pack or fix policy_pack in stackflow.yaml"
+        )
+    return None
 
 
 def _run(work: Callable[[], Manifest | None], *, scrub: Callable[[str], str]) -> _Outcome:
     try:
         return _Outcome(work())
+    except SynthError as err:
+        return _Outcome(None, scrub(err.message), scrub(err.detail) or None)
     except StackflowError as err:
         return _Outcome(None, scrub(err.message))
 
@@ -216,7 +245,7 @@ def plan_stacks(
     )
     pack = _policy_pack(config, policy_pack)
     key = digest_key(root)
-    cache = ManifestCache.for_repo(root) if use_cache else None
+    cache = ManifestCache.for_repo(root, key=key) if use_cache else None
 
     cached: dict[int, Manifest] = {}
     if base_sha is not None and cache is not None:
@@ -266,7 +295,14 @@ def plan_stacks(
                     cached[i] if i in cached else base_outcomes.get(i, _Outcome(None)).manifest
                 )
                 if manifest is not None:
-                    base_findings[i] = _base_findings(manifest, base_pack, policy_config)
+                    # The same kind the head is checked with (a stack without one is
+                    # checked by its name's config), so the delta compares like with like.
+                    kind, _ = _environment(
+                        targets[i], manifest, base_pack, policy_config, config.promotion
+                    )
+                    base_findings[i] = _base_findings(
+                        manifest, base_pack, policy_config, environment=kind
+                    )
     if cache is not None and base_sha is not None:
         for i, outcome in base_outcomes.items():
             if outcome.manifest is not None:
@@ -286,6 +322,7 @@ def plan_stacks(
             policy_config=policy_config,
             base_findings=base_findings.get(i),
             new_stack=i not in cached and base_outcome.manifest is None,
+            promotion=config.promotion,
         )
         new = base_sha is not None and base_outcome.manifest is None and not base_outcome.error
         stacks.append(replace(planned, labels=_labels(config, target.stack, new=new)))
@@ -373,21 +410,23 @@ def _stack_plan(
     policy_config: Path | None,
     base_findings: list[PolicyFinding] | None = None,
     new_stack: bool = False,
+    promotion: tuple[str, ...] = (),
 ) -> StackPlan:
-    errors = []
+    errors: list[Diagnostic] = []
     if head.error is not None:
-        errors.append(head.error)
+        errors.append(Diagnostic("error", head.error, detail=head.detail))
     if base.error is not None:
-        errors.append(
+        message = (
             f"the base revision {base_sha}: {base.error} (plan against another base with "
             "--base REV, or against nothing with --no-base)"
         )
+        errors.append(Diagnostic("error", message, detail=base.detail))
     if head.manifest is None or errors:
         return StackPlan.build(
             project=target.project.name,
             stack=target.stack,
             source=Source.OFFLINE,
-            diagnostics=tuple(Diagnostic("error", message) for message in errors),
+            diagnostics=tuple(errors),
             base=base_sha,
             head=head_rev,
         )
@@ -396,11 +435,14 @@ def _stack_plan(
         return plan
     from stackflow.policy import evaluate
 
+    environment, note = _environment(target, head.manifest, pack, policy_config, promotion)
+    if note is not None:
+        plan = replace(plan, diagnostics=(*plan.diagnostics, note))
     try:
         findings = evaluate(
             head.manifest,
             pack_dir=pack,
-            environment=head.manifest.environment,
+            environment=environment,
             config_file=policy_config,
         )
     except StackflowError as err:
@@ -434,7 +476,7 @@ def policy_delta(head: list[PolicyFinding], base: list[PolicyFinding]) -> list[P
 
 
 def _base_findings(
-    manifest: Manifest, pack: Path, policy_config: Path | None
+    manifest: Manifest, pack: Path, policy_config: Path | None, *, environment: str | None
 ) -> list[PolicyFinding] | None:
     """The base's findings, or None when they cannot be had (then nothing is labelled,
     and every mandatory finding blocks: never more lenient than without a base)."""
@@ -443,9 +485,7 @@ def _base_findings(
     if not (pack / POLICY_PACK_FILE).is_file():
         return []  # the base had no pack: every finding is new
     try:
-        return evaluate(
-            manifest, pack_dir=pack, environment=manifest.environment, config_file=policy_config
-        )
+        return evaluate(manifest, pack_dir=pack, environment=environment, config_file=policy_config)
     except StackflowError:
         return None
 
@@ -455,3 +495,38 @@ def _inside_any(paths: Sequence[str], directory: Path, root: Path) -> bool:
         return False
     prefix = directory.resolve().relative_to(root).as_posix()
     return any(p == prefix or p.startswith(f"{prefix}/") for p in paths)
+
+
+def _environment(
+    target: Target,
+    manifest: Manifest,
+    pack: Path,
+    policy_config: Path | None,
+    promotion: tuple[str, ...],
+) -> tuple[str | None, Diagnostic | None]:
+    """The environment kind whose policy config checks the stack, and a note for the
+    reviewer when the stack sets none (``stackflow:environment``): a stack named like a
+    kind with a config (``prod``) is checked with that config, said so; any other is
+    checked at the pack's defaults, said so too -- never in silence."""
+    if manifest.environment is not None or policy_config is not None:
+        return manifest.environment, None
+    from stackflow.policy import environment_kinds
+
+    if target.stack in environment_kinds(pack):
+        return target.stack, Diagnostic(
+            "warning",
+            f"stack {target.stack} sets no `{ENVIRONMENT_KEY}`; its policies were checked "
+            f"with the `{target.stack}` config because of its name; set the kind in "
+            f"{target.project.stack_config_file(target.stack).name}",
+        )
+    stage = (
+        f" (it is named like the promotion stage {target.stack}, which has no policy config)"
+        if target.stack in promotion
+        else ""
+    )
+    return None, Diagnostic(
+        "warning",
+        f"stack {target.stack} sets no `{ENVIRONMENT_KEY}`; its policies were checked at the "
+        f"pack's lenient defaults{stage}; set the kind in "
+        f"{target.project.stack_config_file(target.stack).name}",
+    )

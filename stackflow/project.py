@@ -15,9 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from stackflow.errors import StackflowError, yaml_problem
+from stackflow.errors import StackflowError
 
 PROJECT_FILE = "Pulumi.yaml"
 ENVIRONMENT_KEY = "stackflow:environment"
@@ -75,12 +73,9 @@ def load_project(dir: Path) -> Project:
             f"loading the Pulumi project in {dir}: there is no {PROJECT_FILE}; "
             "pass --project with a directory that holds one"
         )
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise StackflowError(
-            f"reading {path}: not valid YAML ({yaml_problem(err)}); fix the file"
-        ) from err
+    from stackflow.yamlfile import read_yaml
+
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise StackflowError(f"reading {path}: the document is {raw!r}; it must be a mapping")
     name = raw.get("name")

@@ -42,9 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from stackflow.errors import StackflowError, yaml_problem
+from stackflow.errors import StackflowError
 
 FILE_NAME = "stackflow.yaml"
 DEFAULT_PROMOTION = ("dev", "staging", "prod")
@@ -129,6 +127,8 @@ class RepoConfig:
     policy_block_existing: bool = False
     """Whether mandatory findings the base already had block a plan (default: only the
     ones a change brings block; the others are listed as existing)."""
+    policy_pack_set: bool = False
+    """True when stackflow.yaml names ``policy_pack``: then the pack must exist."""
     backend: str = "file://.pulumi-state"
     """Pulumi backend URL; a relative file:// path is relative to the repository root."""
     records: str | None = None
@@ -168,12 +168,9 @@ class RepoConfig:
         path = root / FILE_NAME
         if not path.exists():
             return cls(root=root)
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as err:
-            raise StackflowError(
-                f"reading {path}: not valid YAML ({yaml_problem(err)}); fix it"
-            ) from err
+        from stackflow.yamlfile import read_yaml
+
+        raw = read_yaml(path) or {}
         return cls.from_dict(root, raw, source=str(path))
 
     @classmethod
@@ -221,6 +218,7 @@ class RepoConfig:
             if not isinstance(raw["policy_block_existing"], bool):
                 raise bad("policy_block_existing", raw["policy_block_existing"], "true or false")
             kwargs["policy_block_existing"] = raw["policy_block_existing"]
+        kwargs["policy_pack_set"] = "policy_pack" in kwargs
         if "backend" in kwargs and "://" not in kwargs["backend"]:
             raise bad("backend", kwargs["backend"], "a Pulumi backend URL (file://, s3://, ...)")
         records = kwargs.get("records", "")

@@ -8,8 +8,9 @@ Keys (all under ``stackflow:`` except ``aws:region``; see :data:`KEYS`).
 
 from __future__ import annotations
 
+import difflib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -92,6 +93,7 @@ class StackSettings:
     @classmethod
     def from_config(cls) -> StackSettings:
         """Read the stack's configuration once and validate it."""
+        _refuse_unknown_keys()
         config = pulumi.Config(NAMESPACE)
         raw = {key: config.get(key) for key in KEYS if key not in SECRET_KEYS}
         return parse_settings(
@@ -133,6 +135,29 @@ class StackSettings:
 
 SECRET_KEYS = frozenset({"dbPassword", "kubeconfig"})
 """Keys read as Pulumi secrets; their values never appear in messages."""
+
+
+def unknown_key_problem(names: Iterable[str]) -> str | None:
+    """One line about the first ``stackflow:`` key in ``names`` the program does not read
+    (a typo such as ``stackflow:replicaz`` would otherwise be ignored), or None."""
+    for name in sorted(names):
+        namespace, _, key = name.partition(":")
+        if namespace == NAMESPACE and key not in KEYS:
+            close = difflib.get_close_matches(key, list(KEYS), n=1, cutoff=0.6)
+            hint = f"did you mean {NAMESPACE}:{close[0]}?" if close else "remove it"
+            return (
+                f"reading stack config: {name} is not a setting of this program "
+                f"(stacks/settings.py lists them); {hint}"
+            )
+    return None
+
+
+def _refuse_unknown_keys() -> None:
+    from pulumi.runtime.config import CONFIG, get_config_env
+
+    problem = unknown_key_problem({*CONFIG.get(), *get_config_env()})
+    if problem is not None:
+        raise StackConfigError(problem)
 
 
 def _fail(key: str, value: object, reason: str) -> StackConfigError:

@@ -638,8 +638,10 @@ def doctor_command(root: Path, as_json: bool) -> ExitCode:
     check fails."""
     from stackflow.doctor import run_checks
 
+    repo = _repo(root)
     report = run_checks(
-        repo=_repo(root),
+        repo=repo,
+        root=repo.root,
         on_check=None if as_json else (lambda check: click.echo(check.line())),
     )
     if as_json:

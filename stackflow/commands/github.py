@@ -38,7 +38,7 @@ _OPTIONAL_STRINGS = {
     "stack": ("base", "head", "environment"),
     "change": ("oldUrn", "sourcePosition"),
     "finding": ("urn", "pack"),
-    "diagnostic": ("urn",),
+    "diagnostic": ("urn", "detail"),
 }
 
 
@@ -55,8 +55,11 @@ def _check_fields(kind: str, item: Any, where: str) -> None:
 
 def _check_plan_data(data: Any) -> None:
     """Every field the renderer reads has the type it expects (from_dict checks enums)."""
-    if not isinstance(data, dict) or not isinstance(data.get("stacks", []), list):
+    if not isinstance(data, dict) or not isinstance(data.get("stacks"), list):
         raise ValueError("the top level is not an object with a 'stacks' list")
+    if "version" not in data:
+        # `{}` or a hand-made file is not an empty green plan: refuse what no plan wrote.
+        raise ValueError("it has no 'version'")
     for i, stack in enumerate(data.get("stacks", [])):
         where = f"stacks[{i}]"
         _check_fields("stack", stack, where)
@@ -105,6 +108,11 @@ def load_plan(path: str) -> Plan:
         return Plan.from_dict(data)
     except StackflowError:
         raise
+    except RecursionError as err:
+        raise StackflowError(
+            f"reading plan {path}: nested too deeply to be a stackflow plan; "
+            "write it with `stackflow plan --json`"
+        ) from err
     except (ValueError, KeyError, TypeError) as err:
         raise StackflowError(
             f"reading plan {path}: not a valid stackflow plan ({err}); "
@@ -164,14 +172,27 @@ Exit status: 0 done; 1 error; with --check also 2 on mandatory violations.
 @_plan_option
 @click.option("--details-url", metavar="URL", help="Where the full plan is (job summary).")
 @click.option("--summary", "as_summary", is_flag=True, help="Print the job summary instead.")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Show every value whole in the comment (the job summary always does).",
+)
 @_check_option
 def render_command(
-    plan_paths: tuple[str, ...], details_url: str | None, as_summary: bool, check: bool
+    plan_paths: tuple[str, ...],
+    details_url: str | None,
+    as_summary: bool,
+    full: bool,
+    check: bool,
 ) -> int:
     from stackflow.render.markdown import render_comment, render_summary
 
     plan = load_plans(plan_paths)
-    text = render_summary(plan) if as_summary else render_comment(plan, details_url=details_url)
+    text = (
+        render_summary(plan)
+        if as_summary
+        else render_comment(plan, details_url=details_url, full=full)
+    )
     click.echo(text, nl=False)
     return _check_exit(plan, check)
 

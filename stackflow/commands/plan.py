@@ -54,6 +54,9 @@ Exit status:
     help="Policy configuration JSON, instead of the pack's config for the environment kind.",
 )
 @click.option("--no-cache", is_flag=True, help="Synthesize the base even when it is cached.")
+@click.option(
+    "--full", is_flag=True, help="Show every value whole (default: long values are shortened)."
+)
 def plan_command(
     project_dir: Path | None,
     stack: str | None,
@@ -65,6 +68,7 @@ def plan_command(
     policy_pack: Path | None,
     policy_config: Path | None,
     no_cache: bool,
+    full: bool,
 ) -> ExitCode:
     from stackflow.planner import plan_stacks
     from stackflow.render.terminal import render_table
@@ -86,9 +90,9 @@ def plan_command(
     if markdown_out is not None:
         from stackflow.render.markdown import render_comment
 
-        write_output(markdown_out, render_comment(plan), what="the plan Markdown")
+        write_output(markdown_out, render_comment(plan, full=full), what="the plan Markdown")
     if "-" not in (json_out, markdown_out):
-        click.echo(render_table(plan, color=sys.stdout.isatty()), nl=False)
+        click.echo(render_table(plan, color=sys.stdout.isatty(), full=full), nl=False)
     if plan.has_errors:
         return ExitCode.ERROR
     if plan.has_mandatory_violations:

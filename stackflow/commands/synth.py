@@ -40,8 +40,8 @@ def synth_command(project_dir: Path, stack: str, out: str) -> ExitCode:
     try:
         manifest = synth(project, stack)
     except SynthError as err:
-        if err.traceback:
-            click.echo(err.traceback.rstrip("\n"), err=True)
+        if err.detail:
+            click.echo(err.detail, err=True)
         raise
     write_output(out, manifest.to_json(), what="the manifest")
     return ExitCode.OK

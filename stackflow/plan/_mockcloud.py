@@ -30,8 +30,20 @@ def digest(*parts: str) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
 
 
+INVENTED: dict[str, str] = {}
+"""Every value this process made up (lower-cased) -> its kind (``random``, ``account``).
+The runner marks them in the manifest (``logs-‹random:1b0a416›``), so no plan shows an
+invented value as if it were real; see :func:`invent`."""
+
+
+def invent(text: str, kind: str = "random") -> str:
+    """``text``, remembered as made up here (a provider or the cloud decides the real one)."""
+    INVENTED[text.lower()] = kind
+    return text
+
+
 def stable_uuid(*parts: str) -> str:
-    return str(uuid.UUID(digest(*parts)[:32]))
+    return invent(str(uuid.UUID(digest(*parts)[:32])))
 
 
 class UnknownInputError(Exception):
@@ -50,7 +62,7 @@ class Context:
     account: str
 
     def h(self, n: int, salt: str = "") -> str:
-        return digest(self.urn, salt)[:n]
+        return invent(digest(self.urn, salt)[:n])
 
     def get(self, key: str, default: Any = None) -> Any:
         """An input the answer depends on; unknown or secret makes the whole answer unknown."""
@@ -179,7 +191,7 @@ def _load_balancer(c: Context) -> tuple[str, dict[str, Any]]:
     suffix = f"{kind}/{name}/{c.h(16)}"
     arn = c.arn("elasticloadbalancing", f"loadbalancer/{suffix}")
     internal = "internal-" if c.get("internal") else ""
-    number = int(c.h(8, "dns"), 16) % 10**10
+    number = invent(str(int(c.h(8, "dns"), 16) % 10**10))
     return arn, {
         "name": name,
         "arn": arn,
@@ -401,7 +413,7 @@ def _availability_zones(args: Mapping[str, Any], w: Where) -> dict[str, Any]:
 
 
 def _ami(args: Mapping[str, Any], w: Where) -> dict[str, Any]:
-    image = "ami-" + digest("getAmi", _canonical(dict(args)), w.region)[:17]
+    image = "ami-" + invent(digest("getAmi", _canonical(dict(args)), w.region)[:17])
     owners = args.get("owners") or [w.account]
     return {
         "id": image,

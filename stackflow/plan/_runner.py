@@ -287,6 +287,8 @@ def _monitor_class() -> type:
             if request.custom:
                 outputs = {"id": id_ if id_ is not None else {"$unknown": True}}
                 outputs.update(normalize(computed))
+            if request.additionalSecretOutputs:
+                _secret_outputs(request.additionalSecretOutputs, obj, inputs, outputs, ctx.key)
             record = {
                 "urn": urn,
                 "type": request.type,
@@ -509,6 +511,26 @@ def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+def _secret_outputs(
+    names: Any, obj: Any, inputs: dict[str, Any], outputs: dict[str, Any], key: bytes
+) -> None:
+    """``additional_secret_outputs``, as the engine honours it: the named properties come
+    back to the program as secrets (so what it derives from them and exports stays
+    secret), and the manifest holds them as digests -- the same-named input too, which
+    errs toward hiding, never toward showing."""
+    for name in names:
+        if name == "id":
+            continue  # the engine cannot make an id secret either (pulumi/pulumi#8980)
+        if name in obj.fields:
+            plain = type(obj.fields[name])()
+            plain.CopyFrom(obj.fields[name])
+            obj.update({name: {SIG_KEY: SECRET_SIG}})
+            obj.fields[name].struct_value.fields["value"].CopyFrom(plain)
+        for found in (inputs, outputs):
+            if name in found and not _is_secret_marker(found[name]):
+                found[name] = {"$secret": secret_digest(key, found[name])}
 
 
 def _is_secret_marker(value: Any) -> bool:
@@ -771,20 +793,62 @@ def per_output_stack_references(references: dict[str, dict[str, Any]]) -> None:
     StackReference.require_output = lambda self, name: pick(self, name, required=True)  # type: ignore[method-assign]
 
 
-def _user_traceback(err: BaseException, ctx: RunContext) -> str:
-    """The program's own traceback: frames in the project (or repository), then the error."""
-    frames = traceback.extract_tb(err.__traceback__)
+class SecretApplyError(Exception):
+    """Raised instead of an exception from ``.apply()`` on a secret, whose text is withheld."""
+
+
+def guard_secret_applies() -> None:
+    """An exception raised inside ``.apply()`` on a secret (``int(secret)``) carries the
+    plaintext in its text (``invalid literal for int(): 'hunter2'``); the plan would show
+    it. Such an exception is replaced by one naming only its type, with the same frames
+    (so the program's own file and line still show where it failed)."""
+    from pulumi import Output
+
+    sdk_apply = Output.apply
+
+    def apply(self: Any, func: Callable[[Any], Any], run_with_unknowns: bool = False) -> Any:
+        def guarded(value: Any) -> Any:
+            try:
+                return func(value)
+            except Exception as err:
+                data = self._data
+                if not (
+                    data.done()
+                    and not data.cancelled()
+                    and data.exception() is None
+                    and data.result().is_secret
+                ):
+                    raise
+                raise SecretApplyError(
+                    f"{type(err).__name__} raised in .apply() on a secret value (its message "
+                    "is withheld: it may contain the secret)"
+                ).with_traceback(err.__traceback__) from None
+
+        return sdk_apply(self, guarded, run_with_unknowns)
+
+    Output.apply = apply  # type: ignore[method-assign]
+
+
+def _user_frames(err: BaseException, ctx: RunContext) -> str:
+    """The exception and the program's own frames, outermost first, one line each:
+    ``at app/naming.py:2 in bucket_name: raise ValueError(...)``. Frames of the SDKs,
+    of stackflow and of the interpreter (runpy, asyncio) are left out: they say nothing
+    the author can act on, and their absolute paths differ on every machine."""
     roots = [p for p in (ctx.project_dir, ctx.repo_root) if p is not None]
-    mine = [
-        f
-        for f in frames
-        if any(Path(f.filename).is_relative_to(r) for r in roots)
-        and "site-packages" not in f.filename
-        and not Path(f.filename).is_relative_to(Path(__file__).parent.parent)
-    ]
-    lines = ["Traceback (most recent call last):\n", *traceback.format_list(mine or frames)]
-    lines.extend(traceback.format_exception_only(type(err), err))
-    return "".join(lines)
+    own = Path(__file__).parent.parent
+    lines = traceback.format_exception_only(type(err), err)[-1:]
+    for frame in traceback.extract_tb(err.__traceback__):
+        path = Path(frame.filename)
+        if (
+            not any(path.is_relative_to(r) for r in roots)
+            or "site-packages" in path.parts
+            or path.is_relative_to(own)
+        ):
+            continue
+        where = os.path.relpath(path, ctx.repo_root or ctx.project_dir)
+        code = f": {frame.line.strip()}" if frame.line else ""
+        lines.append(f"  at {where}:{frame.lineno} in {frame.name}{code}\n")
+    return "".join(lines).rstrip("\n")
 
 
 def run(request: dict[str, Any]) -> dict[str, Any]:
@@ -793,6 +857,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
 
     if request.get("fast", True):
         speed_up_sdk()
+    guard_secret_applies()
     import pulumi.runtime.config as pulumi_config
     from pulumi.runtime import settings as pulumi_settings
     from pulumi.runtime.mocks import MockEngine, MockSettings
@@ -894,7 +959,7 @@ def _failure(err: BaseException, ctx: RunContext) -> dict[str, Any] | None:
     return {
         "kind": "program",
         "message": f"{type(err).__name__}: {err}",
-        "traceback": _user_traceback(err, ctx),
+        "traceback": _user_frames(err, ctx),
         "origin": _origin(err),
     }
 
@@ -931,15 +996,23 @@ def _account(config: dict[str, str]) -> str:
             ids = None
         if isinstance(ids, list) and ids:
             return str(ids[0])
-    return _mockcloud.DEFAULT_ACCOUNT
+    return _mockcloud.invent(_mockcloud.DEFAULT_ACCOUNT, "account")
 
 
 def _manifest(capture: Capture, ctx: RunContext, config: dict[str, str]) -> dict[str, Any]:
+    from stackflow.plan._mockcloud import INVENTED
+    from stackflow.plan.values import mark_invented
+
     resources = []
     for record in capture.resources:
         registered = capture.registered_outputs.get(record["urn"])
         if registered is not None and not record["custom"]:
             record = {**record, "outputs": registered}
+        if not record["type"].startswith("pulumi:providers:"):
+            # What the offline cloud made up is marked wherever it went (placeholders);
+            # a provider's id is only an internal reference, compared without it anyway.
+            record["inputs"] = mark_invented(record["inputs"], INVENTED)
+            record["outputs"] = mark_invented(record["outputs"], INVENTED)
         resources.append(record)
     return {
         "schemaVersion": 1,
@@ -947,7 +1020,7 @@ def _manifest(capture: Capture, ctx: RunContext, config: dict[str, str]) -> dict
         "stack": ctx.stack,
         "environment": config.get(ENVIRONMENT_KEY),
         "resources": resources,
-        "outputs": capture.stack_outputs,
+        "outputs": mark_invented(capture.stack_outputs, INVENTED),
         "notes": list(dict.fromkeys(capture.notes)),
     }
 

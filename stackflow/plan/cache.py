@@ -6,12 +6,17 @@ is fixed as long as nothing outside the commit that shapes a synth changes. The 
 those too: stackflow's version, the Python and Pulumi SDK versions (the mock runtime and
 the provider SDKs decide what a program registers), and a hash of the secret-digest key
 (digests from another key would read as changed secrets). Entries live under
-``.stackflow/cache/manifests/`` (git-ignored); a stale or unreadable entry is a miss.
+``<git common dir>/stackflow/cache/manifests/`` (:func:`stackflow.plan.synth.state_dir`),
+never in the work tree. Each entry carries an HMAC of its manifest under the digest key
+and is used only when it verifies: a manifest written there by anything but a plan with
+the same key (a forged base that would hide a later change) is a miss, synthesized again.
+A stale, unreadable or unverified entry is a miss.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import platform
@@ -25,7 +30,8 @@ from stackflow import __version__
 from stackflow.errors import StackflowError
 from stackflow.plan.manifest import Manifest
 
-CACHE_DIR = Path(".stackflow") / "cache" / "manifests"
+CACHE_DIR = Path("cache") / "manifests"
+"""Below :func:`stackflow.plan.synth.state_dir`."""
 _VERSIONED_DISTRIBUTIONS = ("pulumi", "pulumi-aws", "pulumi-kubernetes")
 
 
@@ -64,21 +70,30 @@ class ManifestCache:
     """Manifests on disk by :class:`CacheKey`. Writes are atomic (write, then rename), so
     parallel plans never read half a file."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, key: bytes) -> None:
         self.directory = directory
+        self._key = key
 
     @classmethod
-    def for_repo(cls, repo_root: Path) -> ManifestCache:
-        return cls(repo_root / CACHE_DIR)
+    def for_repo(cls, repo_root: Path, *, key: bytes) -> ManifestCache:
+        from stackflow.plan.synth import state_dir
+
+        return cls(state_dir(repo_root) / CACHE_DIR, key=key)
+
+    def _mac(self, text: str) -> str:
+        return hmac.new(self._key, text.encode(), hashlib.sha256).hexdigest()
 
     def _path(self, key: CacheKey) -> Path:
         return self.directory / f"{key.hexdigest()}.json"
 
     def get(self, key: CacheKey) -> Manifest | None:
         try:
-            text = self._path(key).read_text(encoding="utf-8")
+            entry = json.loads(self._path(key).read_text(encoding="utf-8"))
+            text = entry["manifest"]
+            if not hmac.compare_digest(str(entry["mac"]), self._mac(text)):
+                return None
             return Manifest.from_json(text)
-        except (OSError, ValueError, KeyError, TypeError, StackflowError):
+        except (OSError, ValueError, KeyError, TypeError, RecursionError, StackflowError):
             return None
 
     def put(self, key: CacheKey, manifest: Manifest) -> None:
@@ -87,7 +102,8 @@ class ManifestCache:
             self.directory.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(manifest.to_json())
+                text = manifest.to_json()
+                out.write(json.dumps({"mac": self._mac(text), "manifest": text}))
             Path(tmp).replace(path)
         except OSError as err:
             raise StackflowError(

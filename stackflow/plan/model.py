@@ -207,13 +207,26 @@ class Diagnostic:
     """``error``, ``warning`` or ``info``."""
     message: str
     urn: str | None = None
+    detail: str | None = None
+    """More lines worth showing: for a failed program, the exception and the program's own
+    frames (``at app/naming.py:2 in bucket_name: ...``), secrets redacted."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"severity": self.severity, "message": self.message, "urn": self.urn}
+        return {
+            "severity": self.severity,
+            "message": self.message,
+            "urn": self.urn,
+            "detail": self.detail,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Diagnostic:
-        return cls(severity=data["severity"], message=data["message"], urn=data.get("urn"))
+        return cls(
+            severity=data["severity"],
+            message=data["message"],
+            urn=data.get("urn"),
+            detail=data.get("detail"),
+        )
 
 
 def count_ops(changes: Iterable[Change], same: int = 0) -> dict[str, int]:

@@ -27,7 +27,8 @@ from typing import Any
 
 import yaml
 
-from stackflow.errors import StackflowError, yaml_problem
+from stackflow.errors import StackflowError
+from stackflow.yamlfile import read_yaml
 
 FILE_NAME = "offline.yaml"
 
@@ -114,13 +115,7 @@ def load_offline_answers(path: Path) -> OfflineAnswers:
     """The answers in ``path``; empty answers when the file does not exist."""
     if not path.is_file():
         return OfflineAnswers()
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise StackflowError(
-            f"reading {path}: not valid YAML ({yaml_problem(err)}); fix the file"
-        ) from err
-    return OfflineAnswers.from_dict(raw, source=str(path))
+    return OfflineAnswers.from_dict(read_yaml(path), source=str(path))
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,12 +145,7 @@ def init_answers(project: Any, stack: str, *, repo_root: Path | None = None) -> 
         return InitResult(path=path, added=())
     raw: dict[str, Any] = {}
     if path.is_file():
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as err:
-            raise StackflowError(
-                f"reading {path}: not valid YAML ({yaml_problem(err)}); fix the file"
-            ) from err
+        raw = read_yaml(path) or {}
         OfflineAnswers.from_dict(raw, source=str(path))  # refuse to extend a broken file
     invokes = raw.setdefault("invokes", {})
     added = []

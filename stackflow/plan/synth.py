@@ -26,45 +26,98 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from stackflow.errors import StackflowError, yaml_problem
+from stackflow.errors import StackflowError
 from stackflow.plan import warm
 from stackflow.plan.manifest import Manifest
 from stackflow.plan.offline import FILE_NAME as OFFLINE_FILE
 from stackflow.plan.offline import load_offline_answers
 from stackflow.project import NotPythonProjectError, Project, find_projects
 from stackflow.repoconfig import find_root
+from stackflow.yamlfile import compose, config_json, config_value
 
 DIGEST_KEY_ENV = "STACKFLOW_DIGEST_KEY"
 # Set to 0 to run every synth in a fresh interpreter instead of a warm fork.
 WARM_ENV = "STACKFLOW_WARM"
-DIGEST_KEY_FILE = Path(".stackflow") / "digest-key"
-# Environment variables the Pulumi CLI sets for a program; a synth sets its own state.
-_PULUMI_RUNTIME_ENV = (
-    "PULUMI_CONFIG",
-    "PULUMI_CONFIG_SECRET_KEYS",
-    "PULUMI_DRY_RUN",
-    "PULUMI_MONITOR",
-    "PULUMI_ENGINE",
-    "PULUMI_PROJECT",
-    "PULUMI_STACK",
+DIGEST_KEY_FILE = "digest-key"
+SYNTH_ENV_ALLOWED = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "LANG",
+        "LANGUAGE",
+        "TZ",
+        "TMPDIR",
+        "TMP",
+        "TEMP",
+        "TERM",
+        "NO_COLOR",
+        "SYSTEMROOT",
+        "VIRTUAL_ENV",
+        "PYTHONPATH",
+        "PYTHONIOENCODING",
+        "PYTHONUTF8",
+        "PYTHONWARNINGS",
+    }
 )
+"""What a program planned offline sees of the caller's environment: enough to run Python
+(plus ``LC_*`` and ``COVERAGE_*``), never a GitHub token, cloud credentials
+(``AWS_*``, ``GOOGLE_*``, ``AZURE_*``, ``KUBECONFIG``) or ``PULUMI_CONFIG_PASSPHRASE``:
+the program may be a fork's, and offline it needs none of them."""
+_SYNTH_ENV_PREFIXES = ("LC_", "COVERAGE_")
+
+
+def synth_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The allow-listed environment of the synth subprocess (:data:`SYNTH_ENV_ALLOWED`)."""
+    env = {
+        k: v
+        for k, v in environ.items()
+        if k in SYNTH_ENV_ALLOWED or k.startswith(_SYNTH_ENV_PREFIXES)
+    }
+    env["PYTHONHASHSEED"] = "0"
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # no __pycache__ in the user's tree either
+    return env
+
+
+def state_dir(repo_root: Path) -> Path:
+    """Where stackflow keeps the digest key and the base-manifest cache of a repository:
+    ``<git common dir>/stackflow`` (shared by worktrees, never in the work tree, never
+    committed), else ``$XDG_CACHE_HOME/stackflow/<hash of the root>`` outside git."""
+    try:
+        proc = subprocess.run(
+            ["git", "rev-parse", "--git-common-dir"],
+            cwd=repo_root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:
+        proc = None
+    if proc is not None and proc.returncode == 0 and proc.stdout.strip():
+        return (repo_root / proc.stdout.strip()).resolve() / "stackflow"
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    tag = hashlib.sha256(str(repo_root.resolve()).encode()).hexdigest()[:16]
+    return Path(cache) / "stackflow" / tag
 
 
 class SynthError(StackflowError):
-    """The program failed; ``traceback`` is its own traceback (file and line in its code).
+    """The program failed; ``detail`` is the exception and the program's own frames
+    (``at app/naming.py:2 in bucket_name: ...``), for the plan to show beside the message.
 
     ``origin`` is where the exception was raised: ``program``, ``sdk`` (inside a Pulumi
     SDK) or ``stackflow`` (a bug in the synth, as is ``internal``)."""
 
-    def __init__(self, message: str, *, traceback: str = "", origin: str = "program") -> None:
+    def __init__(self, message: str, *, detail: str = "", origin: str = "program") -> None:
         super().__init__(message)
-        self.traceback = traceback
+        self.detail = detail
         self.origin = origin
 
 
@@ -88,12 +141,13 @@ def digest_key(repo_root: Path) -> bytes:
     """The key for secret digests: ``$STACKFLOW_DIGEST_KEY``, else one made once per clone.
 
     The key only has to be the same for the base and the head of one plan (and for cached
-    base manifests); kept in the git-ignored ``.stackflow/`` so it never leaves the clone.
+    base manifests); kept in :func:`state_dir` (inside the git directory), so it is never
+    in the work tree, never committed, and never makes the tree dirty.
     """
     from_env = os.environ.get(DIGEST_KEY_ENV)
     if from_env:
         return from_env.encode()
-    path = repo_root / DIGEST_KEY_FILE
+    path = state_dir(repo_root) / DIGEST_KEY_FILE
     try:
         return bytes.fromhex(path.read_text(encoding="ascii").strip())
     except FileNotFoundError:
@@ -103,7 +157,7 @@ def digest_key(repo_root: Path) -> bytes:
             f"reading the digest key {path}: it is not hex; delete the file to make a new one"
         ) from err
     key = secrets.token_bytes(32)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(key.hex() + "\n", encoding="ascii")
     tmp.chmod(0o600)
@@ -136,26 +190,26 @@ def stack_config(
             f"synthesizing stack {stack}: there is no {path.name} in "
             f"{project.stack_config_dir}; known stacks: {known}"
         )
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as err:
-        raise StackflowError(
-            f"reading {path}: not valid YAML ({yaml_problem(err)}); fix the file"
-        ) from err
-    if not isinstance(raw, dict):
-        raise StackflowError(f"reading {path}: the document is {raw!r}; it must be a mapping")
-    stack_values = raw.get("config") or {}
-    if not isinstance(stack_values, dict):
-        raise StackflowError(f"reading {path}: config is {stack_values!r}; it must be a mapping")
+    root = compose(path)
+    stack_values: list[tuple[Any, Any]] = []
+    if root is not None:
+        if not isinstance(root, yaml.MappingNode):
+            raise StackflowError(f"reading {path}: the document must be a mapping")
+        for name, node in root.value:
+            if name.value != "config" or (isinstance(node, yaml.ScalarNode) and not node.value):
+                continue
+            if not isinstance(node, yaml.MappingNode):
+                raise StackflowError(f"reading {path}: config must be a mapping")
+            stack_values = [(k.value, config_value(v)) for k, v in node.value]
 
     merged: dict[str, Any] = dict(project.config_defaults)
-    for k, v in stack_values.items():
+    for k, v in stack_values:
         merged[project.namespaced(str(k))] = v
     values: dict[str, str] = {}
     secret_keys: list[str] = []
     for k, v in merged.items():
         plain, is_secret = _replace_secure(v, key)
-        values[k] = plain if isinstance(plain, str) else json.dumps(plain, sort_keys=True)
+        values[k] = plain if isinstance(plain, str) else config_json(plain)
         if is_secret:
             secret_keys.append(k)
     return StackConfig(values=values, secret_keys=tuple(sorted(secret_keys)))
@@ -251,9 +305,7 @@ def synth(
 
 
 def _child_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _PULUMI_RUNTIME_ENV}
-    env["PYTHONHASHSEED"] = "0"
-    return env
+    return synth_environment(os.environ)
 
 
 _zygote: warm.Zygote | None = None
@@ -377,8 +429,8 @@ def _error(
     if error["kind"] == "program":
         return SynthError(
             f"{doing}: the program of {project.name} failed: {error['message']}; "
-            "its traceback is above",
-            traceback=error.get("traceback", ""),
+            "fix the program where its frames point",
+            detail=error.get("traceback", ""),
             origin=error.get("origin", "program"),
         )
     if error["kind"] == "run":
@@ -387,7 +439,7 @@ def _error(
         return StackflowError(f"{doing}: {error['message']}")
     return SynthError(
         f"{doing}: stackflow's synth failed ({error['message']}); please report this bug",
-        traceback=error.get("traceback", ""),
+        detail=error.get("traceback", ""),
         origin="internal",
     )
 

@@ -9,10 +9,18 @@ policies, renderers) goes through the helpers below rather than spelling them ou
   that saw it; the keyed digest lets two manifests tell "this secret changed" without it.
 * ``{"$asset": {...}}`` / ``{"$archive": {...}}`` -- Pulumi assets and archives, by
   path, text digest or URI.
+
+Inside strings, a value the offline synth made up (an autoname's suffix, an id, the
+account id of ``get_caller_identity``) is marked ``‹kind:text›``: ``logs-‹random:1b0a416›``,
+``arn:aws:iam::‹account:123456789012›:root``. The text stays, so two manifests of an
+unchanged resource still compare equal; every sink shows only the kind
+(``logs-‹random›``), never a real-looking value.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any, Final
 
 from stackflow.plan import wire
@@ -27,6 +35,62 @@ UNKNOWN: Final[dict[str, bool]] = {UNKNOWN_KEY: True}
 
 SECRET_DISPLAY: Final = "[secret]"  # noqa: S105 -- what a secret shows as
 UNKNOWN_DISPLAY: Final = "(known after deploy)"
+
+
+_PLACEHOLDER = re.compile(r"‹([a-z]+):[^‹›]*›")
+_CANDIDATE = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    r"|[0-9a-fA-F]{6,}"
+)
+
+
+def placeholder(kind: str, text: str) -> str:
+    """An invented value, marked: ``‹random:1b0a416›``."""
+    return f"‹{kind}:{text}›"
+
+
+def show_placeholders(text: str) -> str:
+    """``logs-‹random:1b0a416›`` as a reviewer sees it: ``logs-‹random›``."""
+    return _PLACEHOLDER.sub(r"‹\1›", text) if "‹" in text else text
+
+
+def mark_invented(value: Any, invented: Mapping[str, str]) -> Any:
+    """``value`` with every invented text (``invented``: lower-cased text -> kind) inside
+    its strings marked as a :func:`placeholder`; markers and keys are left alone."""
+    if not invented:
+        return value
+    lengths = sorted({len(k) for k in invented}, reverse=True)
+
+    def text(s: str) -> str:
+        out: list[str] = []
+        pos = 0
+        for match in _CANDIDATE.finditer(s):
+            run, low, start = match.group(0), match.group(0).lower(), match.start()
+            i = 0
+            while i < len(run):
+                for n in lengths:
+                    kind = invented.get(low[i : i + n]) if n <= len(run) - i else None
+                    if kind is not None:
+                        out.extend((s[pos : start + i], placeholder(kind, run[i : i + n])))
+                        pos = start + i + n
+                        i += n
+                        break
+                else:
+                    i += 1
+        return "".join((*out, s[pos:])) if out else s
+
+    def walk(v: Any) -> Any:
+        if isinstance(v, str):
+            return text(v)
+        if is_marker(v):
+            return v
+        if isinstance(v, dict):
+            return {k: walk(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [walk(x) for x in v]
+        return v
+
+    return walk(value)
 
 
 def unknown() -> dict[str, bool]:
@@ -69,8 +133,8 @@ def contains_unknown(value: Any) -> bool:
 
 def display(value: Any) -> Any:
     """The value as humans see it: secrets as ``[secret]``, unknowns as ``(known after
-    deploy)``, assets and archives as ``asset(...)``. Every sink that shows values goes
-    through here.
+    deploy)``, assets and archives as ``asset(...)``, invented values as ``‹random›``.
+    Every sink that shows values goes through here.
 
     Defence in depth: a mapping that carries a secret marker, or Pulumi's raw secret
     signature, beside other keys (a producer bug that left the plaintext next to it)
@@ -89,4 +153,6 @@ def display(value: Any) -> Any:
         return {str(k): display(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [display(v) for v in value]
+    if isinstance(value, str):
+        return show_placeholders(value)
     return value

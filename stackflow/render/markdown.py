@@ -49,6 +49,7 @@ from stackflow.plan.values import (
     UNKNOWN_DISPLAY,
     display,
 )
+from stackflow.render.documents import describe, document_diff
 
 PLAN_MARKER: Final = "<!-- stackflow:plan -->"
 """Hidden marker of the plan comment (one per pull request)."""
@@ -66,6 +67,8 @@ VALUE_WIDTH: Final = 160
 """Longer rendered values are shortened (the full value is in the JSON plan)."""
 TEXT_WIDTH: Final = 1_000
 """Longer free text (messages) is shortened."""
+DETAIL_LINES: Final = 40
+"""At most this many lines of a diagnostic's detail (a failed program's frames)."""
 
 
 # Tiers: the order in which content is given room (changes before advisory notes).
@@ -109,8 +112,8 @@ def _visible(text: str) -> str:
     return "".join(out)
 
 
-def _shorten(text: str, width: int) -> str:
-    if len(text) <= width:
+def _shorten(text: str, width: int | None) -> str:
+    if width is None or len(text) <= width:
         return text
     keep = max(width - 20, 10)
     return f"{text[:keep]}… ({len(text):,} chars)"
@@ -164,14 +167,15 @@ def html_text(text: str, *, width: int = 200) -> str:
 # ----------------------------------------------------------------------------- values
 
 
-def format_value(value: Any, *, width: int = VALUE_WIDTH) -> str:
+def format_value(value: Any, *, width: int | None = VALUE_WIDTH, sort_keys: bool = True) -> str:
     """One value on one line: secrets as ``[secret]``, unknowns as ``(known after
-    deploy)``, strings quoted, structures as compact JSON, long ones shortened."""
+    deploy)``, strings quoted, structures as compact JSON, longer than ``width`` shortened
+    (``None``: shown whole). ``sort_keys=False`` keeps a document's own key order."""
     shown = display(value)
     if shown in (SECRET_DISPLAY, UNKNOWN_DISPLAY) and not isinstance(value, str):
         text = str(shown)
     else:
-        text = json.dumps(shown, ensure_ascii=False, sort_keys=True, default=str)
+        text = json.dumps(shown, ensure_ascii=False, sort_keys=sort_keys, default=str)
     return _visible(_shorten(text, width))
 
 
@@ -429,9 +433,15 @@ def _table(plan: Plan) -> _Block:
     for stack in plan.stacks:
         counts = _counts(stack)
         mandatory = len(stack.mandatory_findings)
+        failed = stack.has_errors and not stack.has_changes
         cells = [
-            md_code(stack.key, in_table=True) + _badges(stack),
-            *(f"{counts[op.value]:,}" for op in (Op.CREATE, Op.UPDATE, Op.REPLACE, Op.DELETE)),
+            md_code(stack.key, in_table=True)
+            + _badges(stack)
+            + (" ❌ **failed**" if failed else ""),
+            *(
+                "-" if failed else f"{counts[op.value]:,}"
+                for op in (Op.CREATE, Op.UPDATE, Op.REPLACE, Op.DELETE)
+            ),
             f"**{mandatory:,}** ❌" if mandatory else "0",
             f"{len(_findings(stack, Level.ADVISORY)):,}",
         ]
@@ -482,25 +492,51 @@ def _finding_line(label: _Labels, finding: PolicyFinding) -> str:
 def _diagnostic_line(label: _Labels, diagnostic: Diagnostic) -> str:
     stack = label.stack
     where = f" ({label(diagnostic.urn)})" if diagnostic.urn else ""
-    return (
+    line = (
         f"- {md_code(stack.key)} {md_text(diagnostic.severity)}{where}: "
         f"{md_message(diagnostic.message)}\n"
     )
+    if diagnostic.detail:
+        # Indented four spaces inside the fence (and two for the list item): no line of
+        # the program's text can close the fence or start markup.
+        body = "".join(
+            f"      {_visible(_shorten(text, TEXT_WIDTH))}\n"
+            for text in diagnostic.detail.splitlines()[:DETAIL_LINES]
+        )
+        line += f"  ```text\n{body}  ```\n"
+    return line
 
 
-def _diff_line(sign: str, diff: PropertyDiff) -> str:
+def _diff_body(diff: PropertyDiff, width: int | None, *, sort_keys: bool = True) -> str:
     path = _visible(_shorten(diff.path, 120))
+    prefix = f"{path}: " if path else ""
+
+    def value(v: Any) -> str:
+        return format_value(v, width=width, sort_keys=sort_keys)
+
     if diff.kind is DiffKind.ADD:
-        body = f"{path}: {format_value(diff.new)}"
-    elif diff.kind is DiffKind.DELETE:
-        body = f"{path}: {format_value(diff.old)}"
-    else:
-        body = f"{path}: {format_value(diff.old)} → {format_value(diff.new)}"
+        return f"{prefix}{value(diff.new)}"
+    if diff.kind is DiffKind.DELETE:
+        return f"{prefix}{value(diff.old)}"
+    return f"{prefix}{value(diff.old)} → {value(diff.new)}"
+
+
+def _diff_line(sign: str, diff: PropertyDiff, width: int | None) -> str:
     forces = "  (forces replacement)" if diff.replace else ""
-    return f"{_KIND_SIGN.get(diff.kind, sign)}     {body}{forces}\n"
+    first = _KIND_SIGN.get(diff.kind, sign)
+    document = document_diff(diff)
+    if document is None:
+        return f"{first}     {_diff_body(diff, width)}{forces}\n"
+    path = _visible(_shorten(diff.path, 120))
+    lines = [f"{first}     {path}: {describe(document)}{forces}\n"]
+    lines.extend(
+        f"{_KIND_SIGN[d.kind]}         {_diff_body(d, width, sort_keys=False)}\n"
+        for d in document.diffs
+    )
+    return "".join(lines)
 
 
-def _change_text(change: Change) -> str:
+def _change_text(change: Change, width: int | None) -> str:
     sign = _OP_SIGN[change.op]
     head = f"{sign} {_visible(_shorten(change.type, 120))}  {_visible(_shorten(change.name, 120))}"
     if change.old_urn:
@@ -509,20 +545,21 @@ def _change_text(change: Change) -> str:
         head += f"  @ {_visible(_shorten(change.source_position, 160))}"
     lines = [head + "\n"]
     if change.op is not Op.DELETE:
-        lines.extend(_diff_line(sign, d) for d in change.diffs)
+        lines.extend(_diff_line(sign, d, width) for d in change.diffs)
     return "".join(lines)
 
 
-def _output_text(output: OutputChange) -> str:
+def _output_text(output: OutputChange, width: int | None) -> str:
     name = _visible(_shorten(output.name, 120))
     if output.op is Op.CREATE:
-        return f"+ {name}: {format_value(output.new)}\n"
+        return f"+ {name}: {format_value(output.new, width=width)}\n"
     if output.op is Op.DELETE:
-        return f"- {name}: {format_value(output.old)}\n"
-    return f"! {name}: {format_value(output.old)} → {format_value(output.new)}\n"
+        return f"- {name}: {format_value(output.old, width=width)}\n"
+    old, new = format_value(output.old, width=width), format_value(output.new, width=width)
+    return f"! {name}: {old} → {new}\n"
 
 
-def _stack_details(stack: StackPlan, *, open_: bool) -> _Block:
+def _stack_details(stack: StackPlan, *, open_: bool, width: int | None) -> _Block:
     label = _Labels(stack)
     counts = _counts(stack)
     advisory = _pack_findings(stack, Level.ADVISORY)
@@ -530,9 +567,11 @@ def _stack_details(stack: StackPlan, *, open_: bool) -> _Block:
     mandatory = len(stack.mandatory_findings)
     if mandatory:
         extra += f" · {_plural(mandatory, 'mandatory violation')} (above)"
+    failed = stack.has_errors and not stack.has_changes
+    phrase = "failed: could not be planned" if failed else _change_phrase(counts)
     summary = (
         f"<details{' open' if open_ else ''}>\n<summary><b>{html_text(stack.key)}</b> · "
-        f"{html_text(_change_phrase(counts))}{html_text(extra)}</summary>\n\n"
+        f"{html_text(phrase)}{html_text(extra)}</summary>\n\n"
     )
     details = _Block(summary, "</details>\n\n")
     if advisory:
@@ -556,14 +595,14 @@ def _stack_details(stack: StackPlan, *, open_: bool) -> _Block:
             if group:
                 heading = _Block(f"# {len(group):,} {_OP_VERB[op]}\n", "")
                 heading.children.extend(
-                    _Leaf(_change_text(c), _DETAIL, "resource change") for c in group
+                    _Leaf(_change_text(c, width), _DETAIL, "resource change") for c in group
                 )
                 fence.children.append(heading)
         details.children.append(fence)
     if stack.outputs:
         fence = _Block("**Outputs**\n\n```diff\n", "```\n\n")
         fence.children.extend(
-            _Leaf(_output_text(o), _DETAIL, "output change") for o in stack.outputs
+            _Leaf(_output_text(o, width), _DETAIL, "output change") for o in stack.outputs
         )
         details.children.append(fence)
     notes = [d for d in stack.diagnostics if d.severity != "error"]
@@ -598,7 +637,7 @@ def _footer(plan: Plan) -> str:
     return f"<sub>stackflow · {base}..{head} · {kind}</sub>\n"
 
 
-def _plan_parts(plan: Plan, *, heading: str, open_details: bool) -> list[_Part]:
+def _plan_parts(plan: Plan, *, heading: str, open_details: bool, width: int | None) -> list[_Part]:
     parts: list[_Part] = [_Leaf(heading + _verdict(plan), _ESSENTIAL), _Note(), _table(plan)]
     labels = [_Labels(s) for s in plan.stacks]
     errors = [(lb, d) for lb in labels for d in lb.stack.diagnostics if d.severity == "error"]
@@ -632,7 +671,9 @@ def _plan_parts(plan: Plan, *, heading: str, open_details: bool) -> list[_Part]:
         )
         parts.append(section)
     parts.extend(_review_parts(labels))
-    parts.extend(_stack_details(s, open_=open_details) for s in plan.stacks if _has_detail(s))
+    parts.extend(
+        _stack_details(s, open_=open_details, width=width) for s in plan.stacks if _has_detail(s)
+    )
     parts.append(_Leaf(_footer(plan), _ESSENTIAL))
     return parts
 
@@ -676,24 +717,36 @@ def _has_detail(stack: StackPlan) -> bool:
 
 
 def render_comment(
-    plan: Plan, *, details_url: str | None = None, limit: int = COMMENT_LIMIT
+    plan: Plan, *, details_url: str | None = None, limit: int = COMMENT_LIMIT, full: bool = False
 ) -> str:
     """The sticky pull-request comment: at most ``limit`` characters of balanced Markdown,
-    starting with :data:`PLAN_MARKER`."""
+    starting with :data:`PLAN_MARKER`. Values longer than :data:`VALUE_WIDTH` are
+    shortened unless ``full``."""
     where = (
         f"The full plan is in the [job summary]({_safe_url(details_url)}) and the run's "
         "`plan-*` artifacts."
         if details_url and _safe_url(details_url)
         else "The full plan is in the workflow run's job summary and its `plan-*` artifacts."
     )
-    parts = _plan_parts(plan, heading=f"{PLAN_MARKER}\n## stackflow plan\n\n", open_details=False)
+    parts = _plan_parts(
+        plan,
+        heading=f"{PLAN_MARKER}\n## stackflow plan\n\n",
+        open_details=False,
+        width=None if full else VALUE_WIDTH,
+    )
     return _fit(parts, limit=limit, measure=len, note=_left_out_note(where))
 
 
-def render_summary(plan: Plan, *, limit_bytes: int = SUMMARY_LIMIT_BYTES) -> str:
+def render_summary(plan: Plan, *, limit_bytes: int = SUMMARY_LIMIT_BYTES, full: bool = True) -> str:
     """The job summary: the same content as the comment with a single stack's details
-    open, bounded by GitHub's step-summary size (UTF-8 bytes)."""
-    parts = _plan_parts(plan, heading="## stackflow plan\n\n", open_details=len(plan.stacks) == 1)
+    open, every value whole (unless ``full=False``), bounded by GitHub's step-summary
+    size (UTF-8 bytes)."""
+    parts = _plan_parts(
+        plan,
+        heading="## stackflow plan\n\n",
+        open_details=len(plan.stacks) == 1,
+        width=None if full else VALUE_WIDTH,
+    )
     return _fit(
         parts,
         limit=limit_bytes,

@@ -144,6 +144,9 @@ def test_summary_writes_the_step_summary_and_checks(
         ),
         ('{"version": 9, "stacks": []}', "format version 9"),
         ("[]", "not an object"),
+        ("{}", "not an object with a 'stacks' list"),  # not an empty green plan
+        ('{"stacks": []}', "has no 'version'"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
     ],
 )
 def test_untrusted_plan_files_are_validated(
@@ -151,7 +154,7 @@ def test_untrusted_plan_files_are_validated(
 ) -> None:
     path = tmp_path / "plan.json"
     path.write_text(content)
-    assert main(["render", "--plan", str(path)]) == 1
+    assert main(["render", "--check", "--plan", str(path)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("stackflow: error: reading")
     assert re.search(message, err)
@@ -160,6 +163,17 @@ def test_untrusted_plan_files_are_validated(
 def test_a_missing_plan_file_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["render", "--plan", str(tmp_path / "nope.json")]) == 1
     assert "nope.json" in capsys.readouterr().err
+
+
+def test_a_plan_file_that_is_not_utf8_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "plan.json"
+    path.write_bytes(b'{"version": 1, "stacks": [], "x": "\xff"}')
+    assert main(["render", "--check", "--plan", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("stackflow: error: reading plan")
+    assert err.count("\n") == 1
 
 
 def test_deploy_result_is_commented_on_the_merged_pull_request(

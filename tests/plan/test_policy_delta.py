@@ -44,6 +44,8 @@ def open_ports(*pairs: tuple[str, int]) -> str:
 
 @pytest.fixture
 def shop(git_repo: GitRepo) -> GitRepo:
+    """A stack named qa, with no kind: checked at the pack's defaults (a stack named
+    like a kind, such as dev, would be checked with that kind's config)."""
     shutil.copytree(
         ROOT / "policies", git_repo.root / "policies", ignore=shutil.ignore_patterns("__pycache__")
     )
@@ -51,7 +53,7 @@ def shop(git_repo: GitRepo) -> GitRepo:
         {
             "Pulumi.yaml": "name: shop\nruntime: python\n",
             "__main__.py": PROGRAM,
-            "Pulumi.dev.yaml": open_ports(("ssh", 22)),
+            "Pulumi.qa.yaml": open_ports(("ssh", 22)),
         }
     )
     git_repo.commit("shop with ssh open to the world")
@@ -68,7 +70,7 @@ def findings(plan: Plan, policy: str) -> list[tuple[str, str | None]]:
 
 
 def test_only_new_mandatory_findings_block(shop: GitRepo) -> None:
-    shop.write({"Pulumi.dev.yaml": open_ports(("ssh", 22), ("rdp", 3389))})
+    shop.write({"Pulumi.qa.yaml": open_ports(("ssh", 22), ("rdp", 3389))})
     plan = planner.plan_stacks(shop.root, base="HEAD")
     assert findings(plan, "ec2-no-open-admin-ingress") == [("rdp", "new"), ("ssh", "existing")]
     (stack,) = plan.stacks
@@ -82,7 +84,7 @@ def test_only_new_mandatory_findings_block(shop: GitRepo) -> None:
 def test_an_existing_violation_alone_does_not_block_and_a_removed_one_is_fixed(
     shop: GitRepo,
 ) -> None:
-    shop.write({"Pulumi.dev.yaml": open_ports(("web", 443))})
+    shop.write({"Pulumi.qa.yaml": open_ports(("web", 443))})
     plan = planner.plan_stacks(shop.root, base="HEAD")
     assert findings(plan, "ec2-no-open-admin-ingress") == [("ssh", "fixed")]
     assert not plan.has_mandatory_violations
@@ -104,7 +106,7 @@ def test_a_stricter_rule_shows_what_it_adds_before_it_lands(shop: GitRepo) -> No
 def test_blocking_on_existing_findings_is_a_setting(shop: GitRepo) -> None:
     shop.write({"stackflow.yaml": "policy_block_existing: true\n"})
     shop.commit("block on existing findings")
-    shop.write({"Pulumi.dev.yaml": open_ports(("ssh", 22), ("web", 443))})
+    shop.write({"Pulumi.qa.yaml": open_ports(("ssh", 22), ("web", 443))})
     plan = planner.plan_stacks(shop.root, base="HEAD", all_stacks=True)
     assert findings(plan, "ec2-no-open-admin-ingress") == [("ssh", None)]
     assert plan.has_mandatory_violations

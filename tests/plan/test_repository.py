@@ -40,6 +40,15 @@ def copy_project(
             shutil.copytree(source, into.root / name, ignore=ignore)
         else:
             shutil.copy2(source, into.root / name)
+    if not policies:  # no pack, so stackflow.yaml must not name one (that is an error)
+        settings = into.root / "stackflow.yaml"
+        settings.write_text(
+            "".join(
+                line
+                for line in settings.read_text().splitlines(keepends=True)
+                if not line.startswith("policy_pack:")
+            )
+        )
     for path in (into.root / "stacks").glob("Pulumi.*.yaml"):
         if path.name[len("Pulumi.") : -len(".yaml")] not in stacks:
             path.unlink()

@@ -27,6 +27,14 @@ def sample_plans() -> dict[str, Plan]:
                 "invoke aws:ec2/getAmi:getAmi has no offline answer; "
                 "add it to `stacks/offline.yaml`",
             ),
+            Diagnostic(
+                "error",
+                "synthesizing stack qa: the program of app failed: ValueError: no bucket name "
+                "for stack 'qa'; fix the program where its frames point",
+                detail="ValueError: no bucket name for stack 'qa'\n"
+                "  at stacks/__main__.py:9 in <module>: build(settings)\n"
+                '  at stacks/naming.py:2 in bucket_name: raise ValueError(f"``` {stack!r}")',
+            ),
             Diagnostic("warning", "deprecated property `acl`"),
         ),
         base=SHA_BASE,

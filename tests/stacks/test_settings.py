@@ -124,6 +124,14 @@ class TestFromConfig:
             run_program(StackSettings.from_config, stack="dev")
         assert f"stackflow:{key}='{value}'" in str(caught.value)
 
+    def test_an_unknown_key_is_an_error_naming_the_closest_known_key(self) -> None:
+        self.set_config({"replicaz": "3"})
+        with pytest.raises(StackConfigError) as caught:
+            run_program(StackSettings.from_config, stack="dev")
+        message = str(caught.value)
+        assert "stackflow:replicaz is not a setting" in message
+        assert "did you mean stackflow:replicas?" in message
+
     def test_render_and_kubeconfig_together_are_refused_without_echoing_it(self) -> None:
         self.set_config({"renderYamlTo": "out", "kubeconfig": "secret-kube"}, ("kubeconfig",))
         with pytest.raises(StackConfigError, match="stackflow:renderYamlTo='out'") as caught:

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from stackflow.errors import StackflowError
-from stackflow.plan.synth import digest_key, stack_config
+from stackflow.plan.synth import digest_key, stack_config, state_dir
 from stackflow.project import load_project
 
 from .conftest import PROGRAMS
@@ -18,7 +18,7 @@ def test_stack_values_override_project_defaults_as_the_cli_passes_them() -> None
     assert config.values == {
         "webapp:replicas": "3",
         "webapp:owner": "web-team",
-        "webapp:labels": '{"tier": "frontend"}',
+        "webapp:labels": '{"tier":"frontend"}',  # compact, as Go's json.Marshal
         "aws:region": "eu-west-1",
         "stackflow:environment": "dev",
     }
@@ -62,8 +62,8 @@ def test_scalars_objects_and_nested_secure_values(tmp_path: Path) -> None:
     config = stack_config(load_project(PROGRAMS / "webapp"), "x", key=KEY, config_file=path)
     assert config.values["webapp:flag"] == "true"
     assert config.values["webapp:ratio"] == "0.5"
-    assert config.values["aws:tags"] == '{"team": "a"}'
-    assert config.values["webapp:db"].startswith('{"password": "[secure ')
+    assert config.values["aws:tags"] == '{"team":"a"}'
+    assert config.values["webapp:db"].startswith('{"password":"[secure ')
     assert "webapp:db" in config.secret_keys
 
 
@@ -73,12 +73,15 @@ def test_unknown_stack_names_the_known_ones() -> None:
 
 
 def test_digest_key_is_made_once_per_clone_and_kept_private(tmp_path: Path) -> None:
-    first = digest_key(tmp_path)
+    root = tmp_path / "checkout"
+    root.mkdir()
+    first = digest_key(root)
     assert len(first) == 32
-    assert digest_key(tmp_path) == first
-    path = tmp_path / ".stackflow" / "digest-key"
+    assert digest_key(root) == first
+    path = state_dir(root) / "digest-key"
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     assert list(path.parent.iterdir()) == [path]
+    assert list(root.iterdir()) == []  # not a git repository: in the user's cache dir
 
 
 def test_digest_key_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
