@@ -17,7 +17,7 @@ from stackflow.engine.automation import AutomationEngine
 from stackflow.ops.remediate import accept, codify_summary, remediate
 from stackflow.project import find_projects
 from stackflow.repoconfig import RepoConfig
-from stackflow.storage import open_store
+from stackflow.storage import open_store, resolve_locations
 
 from .conftest import FakePulumi
 from .test_drift import InMemoryIssues
@@ -44,7 +44,7 @@ def _commit(repo: RepoConfig) -> str:
 
 
 def _log(repo: RepoConfig) -> DeploymentLog:
-    return DeploymentLog.open(repo.records_location)
+    return DeploymentLog.open(resolve_locations(repo).records)
 
 
 def _drifting_issue(issues: InMemoryIssues) -> None:
@@ -74,7 +74,7 @@ def test_remediate_ups_the_deployed_commit_and_closes_the_issue(
     project = find_projects(repo.root, repo.projects)[0]
     issues = InMemoryIssues()
     _drifting_issue(issues)
-    states = DriftStates(open_store(repo.records_location))
+    states = DriftStates(open_store(resolve_locations(repo).records))
     result = remediate(
         engine, repo, project, "dev", git=__import__("git").Repo(repo.root), log=_log(repo),
         actor="oncall", now=NOW, issues=issues, states=states, run_url=RUN,

@@ -363,7 +363,9 @@ def test_invented_values_are_marked_and_still_compare_equal(
         assert "audit-‹random›" in text
         assert "arn:aws:s3:::store-‹random›" in text
         assert '"account": "‹account›"' in text
-        assert '"Resource": "arn:aws:s3:::store-‹random›/*"' in text  # inside a document
+        # The policy document is built from the new bucket's ARN: known after deploy (the
+        # replacement cascade), as the engine's preview shows it, never a made-up ARN.
+        assert "arn:aws:s3:::store-" not in text.replace("arn:aws:s3:::store-‹random›", "")
 
     git_repo.write({"app/Pulumi.dev.yaml": "config:\n  shop:owner: carol\n"})
     code, data, _ = plan(tmp_path, "--base", "HEAD", "--stack", "dev")
