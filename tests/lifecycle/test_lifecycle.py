@@ -188,4 +188,9 @@ def test_nightly_drift_runs_on_a_fresh_runner(world: World) -> None:
     _bootstrap(world)
     world.runner.github.update(event_name="schedule", event={}, sha="", ref="refs/heads/main")
     runs = world.runner.run_workflow("drift.yml", "main")
-    assert all(r.result == "success" for rs in runs.values() for r in rs), logs(runs)
+    results = {job: [r.result for r in rs] for job, rs in runs.items()}
+    # Every stage is checked; the fix-* jobs run only when dispatched by hand.
+    checks = {job: r for job, r in results.items() if job.startswith("drift-")}
+    assert checks and all(r == ["success"] for r in checks.values()), logs(runs)
+    fixes = {job: r for job, r in results.items() if job.startswith("fix-")}
+    assert all(r == ["skipped"] for r in fixes.values()), logs(runs)
