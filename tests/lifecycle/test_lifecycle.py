@@ -191,6 +191,7 @@ def test_nightly_drift_runs_on_a_fresh_runner(world: World) -> None:
     results = {job: [r.result for r in rs] for job, rs in runs.items()}
     # Every stage is checked; the fix-* jobs run only when dispatched by hand.
     checks = {job: r for job, r in results.items() if job.startswith("drift-")}
-    assert checks and all(r == ["success"] for r in checks.values()), logs(runs)
+    assert checks, logs(runs)
+    assert all(r == ["success"] for r in checks.values()), logs(runs)
     fixes = {job: r for job, r in results.items() if job.startswith("fix-")}
     assert all(r == ["skipped"] for r in fixes.values()), logs(runs)
