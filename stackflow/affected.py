@@ -22,20 +22,22 @@ tree. A branch's ephemeral stack has no file of its own (its settings template, 
 deleted cannot be planned.
 
 Globs are relative (to the repository for rules, to the project for the not-program
-list): ``**`` crosses directories, ``*`` and ``?`` do not, a pattern without ``/`` matches
-a file or directory name at any depth, and a pattern naming a directory covers what is
-inside it (as in ``.gitignore``).
+list) and follow ``.gitignore`` exactly (through ``pathspec``): ``**`` crosses
+directories, ``*`` and ``?`` do not, a pattern without ``/`` matches a file or directory
+name at any depth, a pattern naming a directory covers what is inside it, and ``!pattern``
+excludes what earlier patterns matched (``["shared/**", "!shared/README.md"]``).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
+
+import pathspec
 
 from stackflow.project import Project
 from stackflow.repoconfig import FILE_NAME, RepoConfig
@@ -75,33 +77,15 @@ class AffectedStack:
 
 
 @cache
-def _glob(pattern: str) -> re.Pattern[str]:
-    body = pattern.strip("/")
-    out = [] if "/" in body else ["(?:.*/)?"]
-    i = 0
-    while i < len(body):
-        if body.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif body.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif body[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif body[i] == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(body[i]))
-            i += 1
-    return re.compile("".join(out) + r"\Z")
+def _spec(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
 def glob_match(path: str, patterns: Iterable[str]) -> bool:
-    """True when ``path`` (``/``-separated) or one of its parent directories matches."""
-    candidates = [path, *(str(p) for p in PurePosixPath(path).parents if str(p) != ".")]
-    return any(_glob(pat).match(c) for pat in patterns for c in candidates)
+    """True when ``path`` (``/``-separated) matches ``patterns`` as git matches a
+    ``.gitignore``: a directory's pattern covers what is inside it, and a later ``!pattern``
+    excludes what an earlier one matched."""
+    return _spec(tuple(patterns)).match_file(path)
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -12,7 +12,7 @@ stackflow takes the frozen result. Every key is optional::
     records: s3://audit-bucket/stackflow   # deployment log + ephemeral registry; default:
                                            # beside a file:// or s3:// state, else required
     affected:                              # extra rules for `stackflow affected`
-      - paths: ["shared/**", "tools/*.py"] # globs, relative to the repository root
+      - paths: ["shared/**", "!*.md"]     # .gitignore-style globs (! excludes), from the root
         stacks: ["*"]                      # "project/stack", "project/*" or "*" (fnmatch)
     ephemeral:
       project: .                           # the project whose branch stacks are made

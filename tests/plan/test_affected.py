@@ -108,6 +108,12 @@ def test_the_not_program_list_can_be_replaced(repo: GitRepo) -> None:
         ("a/b/c.py", ["a/**/c.py"], True),
         ("a/c.py", ["a/**/c.py"], True),
         ("docs/deep/x.png", ["docs"], True),
+        # `!` excludes, as in .gitignore and Pulumi's path filters: the last match wins
+        ("shared/README.md", ["shared/**", "!shared/README.md"], False),
+        ("shared/lib.py", ["shared/**", "!shared/README.md"], True),
+        ("shared/notes/a.md", ["shared/**", "!*.md"], False),
+        ("shared/a.md", ["!*.md", "shared/**"], True),
+        ("a[1].py", ["a\\[1\\].py"], True),
     ],
 )
 def test_glob_match(path: str, patterns: list[str], expected: bool) -> None:
