@@ -14,6 +14,7 @@ from stackflow.commands import (
     github,
     gitops,
     graph,
+    init,
     offline,
     ops,
     plan,
@@ -32,4 +33,5 @@ ALL_COMMANDS: list[click.Command] = [
     *graph.COMMANDS,
     *ops.COMMANDS,
     *offline.COMMANDS,
+    *init.COMMANDS,
 ]
