@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+
+import click
 
 from stackflow.errors import StackflowError
 
@@ -41,3 +44,26 @@ def terminal_progress() -> Callable[[str], None] | None:
 
     atexit.register(lambda: sys.stderr.write("\r\033[K"))
     return show
+
+
+def confirm_protected(action: str, stacks: list[str], *, yes: bool, required: bool) -> None:
+    """Ask before ``action`` touches protected ``stacks`` when a person is at the terminal.
+
+    No question with ``--yes``, with no protected stack, or under CI (``CI`` set to a
+    true value, as every CI service does); then ``required`` decides: an action that must
+    be confirmed (destroy) fails without ``--yes``, the others go ahead. Answering no, or
+    no terminal for a required confirmation, changes nothing and exits 1.
+    """
+    if yes or not stacks:
+        return
+    named = ", ".join(stacks)
+    in_ci = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+    if in_ci or not sys.stdin.isatty():
+        if required:
+            raise StackflowError(
+                f"{action} {named}: protected (stackflow.yaml protected_stacks); pass --yes "
+                "if you really mean it"
+            )
+        return
+    if not click.confirm(f"{action} {named} (protected): continue?", default=False, err=True):
+        raise StackflowError(f"{action} {named}: not confirmed; nothing was changed")

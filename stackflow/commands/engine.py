@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from stackflow.commands._io import write_output
+from stackflow.commands._io import confirm_protected, write_output
 from stackflow.errors import ExitCode, StackflowError
 
 if TYPE_CHECKING:
@@ -116,12 +116,14 @@ def preview_command(
 @_stack_options
 @click.option("--secrets-provider", help="Used if the stack is created (e.g. awskms://alias/x).")
 @click.option("--pr", "pull_request", type=int, help="Pull request number, for the log.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before deploying a protected stack.")
 def up_command(
     stack: str,
     project: Path,
     json_target: str | None,
     secrets_provider: str | None,
     pull_request: int | None,
+    yes: bool,
 ) -> ExitCode:
     """Deploy a stack with the Pulumi engine; prints its outputs (secrets masked) and
     appends a record to the deployment log beside the state."""
@@ -133,6 +135,9 @@ def up_command(
     from stackflow.project import load_project
 
     repo = _repo(project)
+    confirm_protected(
+        "deploying stack", [stack] if repo.is_protected(stack) else [], yes=yes, required=False
+    )
     project_dir = project.resolve()
     item = AffectedStack(
         dir=project_dir.relative_to(repo.root).as_posix() if project_dir != repo.root else ".",
@@ -173,7 +178,9 @@ def up_command(
 
 @click.command("destroy")
 @_stack_options
-@click.option("--yes", is_flag=True, help="Required to destroy a protected stack.")
+@click.option(
+    "--yes", "-y", is_flag=True, help="Destroy a protected stack without asking (needed in CI)."
+)
 @click.option("--remove", is_flag=True, help="Also forget the stack (pulumi stack rm).")
 def destroy_command(
     stack: str, project: Path, json_target: str | None, yes: bool, remove: bool
@@ -182,11 +189,9 @@ def destroy_command(
     from stackflow.engine.automation import make_target
 
     repo = _repo(project)
-    if repo.is_protected(stack) and not yes:
-        raise StackflowError(
-            f"destroying stack {stack}: it is a protected stack (stackflow.yaml "
-            "protected_stacks); pass --yes if you really mean it"
-        )
+    confirm_protected(
+        "destroying stack", [stack] if repo.is_protected(stack) else [], yes=yes, required=True
+    )
     engine = _engine(repo)
     target = make_target(repo, project, stack)
     _show_plan(engine.destroy(target), json_target)
@@ -238,6 +243,7 @@ def refresh_command(
 @click.option("--json", "json_target", metavar="PATH|-", help="Write the result as JSON.")
 @click.option("--markdown", metavar="PATH|-", help="Write the PR comment (Markdown).")
 @click.option("--run-url", help="Workflow run URL for the comment.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before deploying protected stacks.")
 def deploy_command(
     head: str,
     base: str | None,
@@ -247,6 +253,7 @@ def deploy_command(
     json_target: str | None,
     markdown: str | None,
     run_url: str | None,
+    yes: bool,
 ) -> ExitCode:
     """Bring every stack (or those of --stage) from the commit it runs (the deployment
     log) to --head, in promotion order, one deploy per stack at a time: re-plan offline
@@ -281,6 +288,8 @@ def deploy_command(
     stacks = [s for s in history.every() if stage is None or s.stack.casefold() == stage.casefold()]
     run = os.environ.get("GITHUB_RUN_ID")
     holder = f"commit {head_sha[:12]}" + (f", run {run}" if run else "")
+    protected = [f"{s.project}/{s.stack}" for s in stacks if repo.is_protected(s.stack)]
+    confirm_protected("deploying", protected, yes=yes, required=False)
 
     def announce(item: Any) -> None:
         click.echo(f"deploying {item.project}/{item.stack} ...", err=True)

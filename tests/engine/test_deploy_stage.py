@@ -123,3 +123,26 @@ def test_a_stage_with_no_stack_file_yet_has_nothing_to_deploy_or_check(
     assert main(["drift", "--stack", "qa", "--root", root]) == 0
     assert "nothing to check" in capsys.readouterr().out
     assert main(["drift", "--stack", "nope", "--root", root]) == 1
+
+
+def test_deploy_at_a_terminal_asks_before_protected_stacks(
+    repo: RepoConfig,
+    fake_on_path: FakePulumi,
+    merged: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import io
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setattr(sys, "stdin", Terminal("n\n"))
+    fake_on_path.stacks("dev", "staging", "prod")
+    assert main(["deploy", "--stage", "prod", "--base", "0" * 40, "--head", merged]) == 1
+    err = capsys.readouterr().err
+    assert "deploying demo/prod (protected): continue? [y/N]" in err
+    assert not [a for a in fake_on_path.argvs() if a[:1] == ["up"]]
