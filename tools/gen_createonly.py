@@ -243,18 +243,23 @@ class Terraform:
         local = self.local_consts(text)
         return self._sdk_map(body, local)
 
-    def _sdk_map(self, body: str, local: dict[str, str]) -> tuple[dict[str, Any], set[str]]:
-        """({attr: nested-or-None}, create-only paths) of one schema map."""
-        attrs: dict[str, Any] = {}
-        force: set[str] = set()
+    def _entries(self, body: str, local: dict[str, str]) -> Iterator[tuple[str, str, str | None]]:
+        """(attribute name, value expression, the value's literal body or None) of each
+        named entry of a Go map or struct literal; entries whose key is not a string
+        constant are skipped."""
         for item in items(body):
             kv = key_value(item)
             if not kv:
                 continue
             name = self.key(kv[0], local)
-            inner = literal_body(kv[1])
-            if name is None:
-                continue
+            if name is not None:
+                yield name, kv[1], literal_body(kv[1])
+
+    def _sdk_map(self, body: str, local: dict[str, str]) -> tuple[dict[str, Any], set[str]]:
+        """({attr: nested-or-None}, create-only paths) of one schema map."""
+        attrs: dict[str, Any] = {}
+        force: set[str] = set()
+        for name, _, inner in self._entries(body, local):
             attrs[name] = None
             if inner is None:
                 continue
@@ -298,14 +303,7 @@ class Terraform:
             body = literal_body(f.get(section, ""))
             if body is None:
                 continue
-            for item in items(body):
-                kv = key_value(item)
-                if not kv:
-                    continue
-                name = self.key(kv[0], local)
-                inner = literal_body(kv[1])
-                if name is None:
-                    continue
+            for name, value, inner in self._entries(body, local):
                 attrs[name] = None
                 if inner is None:
                     continue
@@ -320,7 +318,7 @@ class Terraform:
                         sub_attrs, sub_force = self._framework_object(nested, local)
                     else:  # SingleNestedAttribute/Block: Attributes directly
                         sub_attrs, sub_force = self._framework_object(inner, local)
-                    one = kv[1].lstrip("&").startswith(("schema.SingleNested",))
+                    one = value.lstrip("&").startswith(("schema.SingleNested",))
                     attrs[name] = {"one": one, "attrs": sub_attrs}
                     force |= {f"{name}/{p}" for p in sub_force}
         return attrs, force
