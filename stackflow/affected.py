@@ -88,12 +88,13 @@ def glob_match(path: str, patterns: Iterable[str]) -> bool:
     return _spec(tuple(patterns)).match_file(path)
 
 
-def _relative(path: Path, root: Path) -> str:
+def relative_dir(path: Path, root: Path) -> str:
+    """``path`` relative to the repository ``root``, ``/``-separated; ``.`` for the root."""
     relative = path.resolve().relative_to(root)
     return relative.as_posix() if relative.parts else "."
 
 
-def _inside(path: str, directory: str) -> str | None:
+def inside(path: str, directory: str) -> str | None:
     """``path`` relative to ``directory`` when inside it (both repository-relative)."""
     if directory == ".":
         return path
@@ -107,7 +108,11 @@ def every_stack(projects: Sequence[Project], config: RepoConfig) -> tuple[Affect
     root = config.root
     return tuple(
         sorted(
-            {AffectedStack(_relative(p.dir, root), p.name, s) for p in projects for s in p.stacks()}
+            {
+                AffectedStack(relative_dir(p.dir, root), p.name, s)
+                for p in projects
+                for s in p.stacks()
+            }
         )
     )
 
@@ -122,13 +127,15 @@ def affected_stacks(
     """The stacks touched by ``changed`` paths (relative to ``config.root``), sorted."""
     root = config.root
     every = set(every_stack(projects, config))
-    by_dir = sorted(((_relative(p.dir, root), p) for p in projects), key=lambda item: -len(item[0]))
+    by_dir = sorted(
+        ((relative_dir(p.dir, root), p) for p in projects), key=lambda item: -len(item[0])
+    )
     policy_dir = config.policy_pack.strip("/")
     touched: set[AffectedStack] = set()
     for path in changed:
-        if _inside(path, WORKSPACE) is not None:
+        if inside(path, WORKSPACE) is not None:
             continue
-        if path == FILE_NAME or _inside(path, policy_dir) is not None:
+        if path == FILE_NAME or inside(path, policy_dir) is not None:
             return tuple(sorted(every))
         for rule in config.affected:
             if glob_match(path, rule.paths):
@@ -138,11 +145,11 @@ def affected_stacks(
                     if any(fnmatchcase(f"{s.project}/{s.stack}", p) for p in rule.stacks)
                 )
         for directory, project in by_dir:
-            inner = _inside(path, directory)
+            inner = inside(path, directory)
             if inner is None:
                 continue
             config_files = {
-                _relative(project.stack_config_file(s), root): s for s in project.stacks()
+                relative_dir(project.stack_config_file(s), root): s for s in project.stacks()
             }
             if path in config_files:
                 touched.add(AffectedStack(directory, project.name, config_files[path]))
@@ -154,7 +161,7 @@ def affected_stacks(
 
 def _is_stack_file(path: str, project: Project, root: Path) -> bool:
     """A ``Pulumi.<stack>.yaml`` of a stack that no longer exists: it touches nothing."""
-    config_dir = _relative(project.stack_config_dir, root)
+    config_dir = relative_dir(project.stack_config_dir, root)
     name = PurePosixPath(path).name
     parent = str(PurePosixPath(path).parent)
     return (

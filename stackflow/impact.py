@@ -30,6 +30,8 @@ from stackflow.affected import (
     AffectedStack,
     affected_between,
     glob_match,
+    inside,
+    relative_dir,
 )
 from stackflow.plan.model import Op, StackPlan
 from stackflow.project import Project, find_projects
@@ -73,12 +75,11 @@ def could_matter(
         return False
     for project in sorted(projects, key=lambda p: -len(p.dir.parts)):
         try:
-            inner = project.dir.resolve().relative_to(root).as_posix()
+            inner = inside(path, relative_dir(project.dir, root))
         except ValueError:
-            continue
-        prefix = "" if inner == "." else f"{inner}/"
-        if path.startswith(prefix):
-            return not glob_match(path[len(prefix) :], not_program)
+            continue  # a project outside this repository
+        if inner is not None:
+            return not glob_match(inner, not_program)
     return True
 
 
@@ -128,7 +129,7 @@ def impact_between(
         config = RepoConfig.load(tree)
         projects = find_projects(tree, config.projects)
         every = {
-            (p.name, s): AffectedStack(_rel(p.dir, tree), p.name, s)
+            (p.name, s): AffectedStack(relative_dir(p.dir, tree), p.name, s)
             for p in projects
             for s in p.stacks()
         }
@@ -136,7 +137,7 @@ def impact_between(
             return ImpactResult((), tuple(sorted(every.values())), prefiltered=True)
         plan = plan_stacks(tree, all_stacks=True, base=base_sha, progress=progress)
     policy_dir = config.policy_pack.strip("/")
-    policy_changed = any(p == policy_dir or p.startswith(f"{policy_dir}/") for p in changed)
+    policy_changed = any(inside(p, policy_dir) is not None for p in changed)
     affected, unchanged = [], []
     for stack_plan in plan.stacks:
         target = every[(stack_plan.project, stack_plan.stack)]
@@ -146,11 +147,6 @@ def impact_between(
         else:
             affected.append(Impact(target, why))
     return ImpactResult(tuple(affected), tuple(unchanged))
-
-
-def _rel(path: Path, root: Path) -> str:
-    relative = path.resolve().relative_to(root)
-    return relative.as_posix() if relative.parts else "."
 
 
 __all__ = ["Impact", "ImpactResult", "could_matter", "impact_between", "stack_impact"]

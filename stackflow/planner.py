@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stackflow import gitrepo
-from stackflow.affected import affected_stacks
+from stackflow.affected import affected_stacks, inside, relative_dir
 from stackflow.errors import StackflowError
 from stackflow.plan.cache import CacheKey, ManifestCache
 from stackflow.plan.diff import diff_manifests
@@ -85,11 +85,6 @@ class _Outcome:
     """The failed program's exception and own frames, when it was the program that failed."""
 
 
-def _rel(path: Path, root: Path) -> str:
-    relative = path.resolve().relative_to(root)
-    return relative.as_posix() if relative.parts else "."
-
-
 def select_targets(
     root: Path,
     config: RepoConfig,
@@ -120,7 +115,9 @@ def select_targets(
                     "so rename the file"
                 )
     if stack is not None:
-        targets = [Target(p, stack, _rel(p.dir, root)) for p in projects if stack in p.stacks()]
+        targets = [
+            Target(p, stack, relative_dir(p.dir, root)) for p in projects if stack in p.stacks()
+        ]
         if not targets:
             known = sorted({s for p in projects for s in p.stacks()})
             raise StackflowError(
@@ -129,8 +126,8 @@ def select_targets(
             )
         return targets
     if all_stacks or changed is None:
-        return [Target(p, s, _rel(p.dir, root)) for p in projects for s in p.stacks()]
-    by_dir = {_rel(p.dir, root): p for p in projects}
+        return [Target(p, s, relative_dir(p.dir, root)) for p in projects for s in p.stacks()]
+    by_dir = {relative_dir(p.dir, root): p for p in projects}
     return [
         Target(by_dir[a.dir], a.stack, a.dir)
         for a in affected_stacks(changed, projects, config)
@@ -493,8 +490,8 @@ def _base_findings(
 def _inside_any(paths: Sequence[str], directory: Path, root: Path) -> bool:
     if not directory.resolve().is_relative_to(root):
         return False
-    prefix = directory.resolve().relative_to(root).as_posix()
-    return any(p == prefix or p.startswith(f"{prefix}/") for p in paths)
+    prefix = relative_dir(directory, root)
+    return any(inside(p, prefix) is not None for p in paths)
 
 
 def _environment(
