@@ -39,12 +39,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from stackflow.adapters.storage import FileStore  # noqa: E402
 from stackflow.clock import utc_iso  # noqa: E402
-from stackflow.deploylog import DeploymentLog, DeployRecord  # noqa: E402
+from stackflow.gitops.deploylog import DeploymentLog, DeployRecord  # noqa: E402
 from stackflow.ops.html import render_metrics_html  # noqa: E402
 from stackflow.ops.metrics import Changes, compute_metrics  # noqa: E402
 from stackflow.ops.render import render_metrics_markdown, render_openmetrics  # noqa: E402
-from stackflow.storage import FileStore  # noqa: E402
 
 STACKS = ("dev", "staging", "prod")
 

@@ -163,7 +163,7 @@ def main() -> None:
     import boto3
     from moto import mock_aws
 
-    from stackflow.storage import S3Store
+    from stackflow.adapters.storage import S3Store
 
     with contextlib.ExitStack() as stack:
         tmp = stack.enter_context(tempfile.TemporaryDirectory())

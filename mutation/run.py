@@ -79,7 +79,7 @@ TARGETS: dict[str, Target] = {
         ("tests/plan/test_diff.py", "tests/plan/test_diff_guarantees.py"),
     ),
     "markdown": Target(("stackflow/render/markdown.py",), ("tests/render",)),
-    "github": Target(("stackflow/github.py",), ("tests/github",)),
+    "github": Target(("stackflow/adapters/github.py",), ("tests/github",)),
     "registry": Target(
         ("stackflow/ephemeral/registry.py",),
         (

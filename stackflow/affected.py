@@ -181,7 +181,7 @@ def affected_between(
 ) -> tuple[AffectedStack, ...]:
     """The stacks touched between ``base`` (default: :func:`gitrepo.default_base`) and
     ``head`` (default: the working tree), with the projects of the working tree."""
-    from stackflow import gitrepo
+    from stackflow.adapters import gitrepo
     from stackflow.project import find_projects
 
     repo = gitrepo.open_repo(repo_root)

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from stackflow import gitrepo
+from stackflow.adapters import gitrepo
 from stackflow.errors import StackflowError, yaml_problem
 from stackflow.plan.model import Plan
 from stackflow.project import find_projects

@@ -25,10 +25,10 @@ from typing import Any
 
 import yaml
 
+from stackflow.adapters.storage import resolve_locations, state_backend
 from stackflow.engine.automation import INSTALL_HINT, PASSPHRASE_VARS
 from stackflow.errors import StackflowError
 from stackflow.repoconfig import RepoConfig
-from stackflow.storage import resolve_locations, state_backend
 
 PYTHON_PACKAGES = (
     ("pulumi", "pulumi"),
@@ -134,7 +134,7 @@ def check_backend(url: str, *, session: Any = None) -> Check:
 
 def check_records(repo: RepoConfig, environ: Mapping[str, str]) -> list[Check]:
     """Where the ephemeral registry and the deployment log live (both in the records
-    store, :func:`~stackflow.storage.resolve_locations`), and whether that is decided."""
+    store, :func:`~stackflow.adapters.storage.resolve_locations`), and whether that is decided."""
     try:
         where = resolve_locations(repo, environ)
     except StackflowError as err:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stackflow import gitrepo
+from stackflow.adapters import gitrepo
 from stackflow.affected import (
     DEFAULT_NOT_PROGRAM,
     WORKSPACE,

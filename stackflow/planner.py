@@ -6,7 +6,7 @@ One call, :func:`plan_stacks`, does what ``stackflow plan`` promises:
   or -- with neither -- the stacks the change since the base touches
   (:mod:`stackflow.affected`); with neither and no base, every stack.
 * **Head** is the working tree, uncommitted changes included.
-* **Base** is a commit (default: :func:`stackflow.gitrepo.default_base`), synthesized in a
+* **Base** is a commit (default: :func:`stackflow.adapters.gitrepo.default_base`), synthesized in a
   temporary worktree that is removed afterwards. A project or stack that does not exist
   at the base is planned against nothing: everything is created. Base manifests are
   cached (:mod:`stackflow.plan.cache`), so only the head is synthesized next time.
@@ -30,7 +30,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from stackflow import gitrepo
+from stackflow.adapters import gitrepo
 from stackflow.affected import affected_stacks, inside, relative_dir
 from stackflow.errors import StackflowError
 from stackflow.plan.cache import CacheKey, ManifestCache

@@ -133,7 +133,8 @@ class RepoConfig:
     """Pulumi backend URL; a relative file:// path is relative to the repository root."""
     records: str | None = None
     """Where the deployment log and the ephemeral registry live (a folder, ``file://`` or
-    ``s3://``); None: beside the state (see :func:`stackflow.storage.resolve_locations`)."""
+    ``s3://``); None: beside the state (see
+    :func:`stackflow.adapters.storage.resolve_locations`)."""
     affected: tuple[AffectedRule, ...] = ()
     ephemeral: EphemeralSettings = field(default_factory=EphemeralSettings)
     workflows: WorkflowSettings = field(default_factory=WorkflowSettings)

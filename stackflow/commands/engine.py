@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from stackflow.affected import AffectedStack
-    from stackflow.deploylog import DeploymentLog
     from stackflow.engine.automation import AutomationEngine
+    from stackflow.gitops.deploylog import DeploymentLog
     from stackflow.plan.model import StackPlan
     from stackflow.repoconfig import RepoConfig
 
@@ -49,8 +49,8 @@ def _progress(line: str) -> None:
 
 
 def _engine(repo: RepoConfig, secrets_provider: str | None = None) -> AutomationEngine:
+    from stackflow.adapters.storage import state_backend
     from stackflow.engine.automation import AutomationEngine
-    from stackflow.storage import state_backend
 
     return AutomationEngine(
         backend_url=state_backend(repo), secrets_provider=secrets_provider, on_progress=_progress
@@ -58,10 +58,10 @@ def _engine(repo: RepoConfig, secrets_provider: str | None = None) -> Automation
 
 
 def _log(repo: RepoConfig) -> DeploymentLog:
-    """The deployment log, where :func:`~stackflow.storage.resolve_locations` says; raises
+    """The deployment log, where :func:`~stackflow.adapters.storage.resolve_locations` says; raises
     (before anything is deployed) when the records have no home."""
-    from stackflow.deploylog import DeploymentLog
-    from stackflow.storage import open_store, resolve_locations
+    from stackflow.adapters.storage import open_store, resolve_locations
+    from stackflow.gitops.deploylog import DeploymentLog
 
     return DeploymentLog(open_store(resolve_locations(repo).records))
 
@@ -127,10 +127,10 @@ def up_command(
 ) -> ExitCode:
     """Deploy a stack with the Pulumi engine; prints its outputs (secrets masked) and
     appends a record to the deployment log beside the state."""
-    from stackflow import gitrepo
+    from stackflow.adapters import gitrepo
     from stackflow.affected import AffectedStack
-    from stackflow.deploy import cancellable, deploy_stack
-    from stackflow.deploylog import StackLock, current_actor
+    from stackflow.gitops.deploy import cancellable, deploy_stack
+    from stackflow.gitops.deploylog import StackLock, current_actor
     from stackflow.plan.values import display
     from stackflow.project import load_project
 
@@ -260,9 +260,9 @@ def deploy_command(
     with the policies first, stop a blocked stage, log every run beside the state."""
     import os
 
-    from stackflow import gitrepo
-    from stackflow.deploy import GitHistory, cancellable, deploy
-    from stackflow.deploylog import StackLock, current_actor
+    from stackflow.adapters import gitrepo
+    from stackflow.gitops.deploy import GitHistory, cancellable, deploy
+    from stackflow.gitops.deploylog import StackLock, current_actor
 
     repo = _repo(root)
     log = _log(repo)
@@ -439,12 +439,12 @@ def drift_command(
     """Check long-lived stacks for drift (a preview-only refresh). Exit 3 when drift is
     found, 1 when a stack could not be checked. With --remediate or --accept, take one of
     the two ways out for one stack, then check again (a clean stack's issue is closed)."""
+    from stackflow.adapters.storage import open_store, resolve_locations
     from stackflow.clock import utc_now
     from stackflow.commands.github import run_url
-    from stackflow.drift import DriftStates, check_drift, long_lived_stacks
+    from stackflow.gitops.drift import DriftStates, check_drift, long_lived_stacks
     from stackflow.project import find_projects
     from stackflow.render.terminal import render_table
-    from stackflow.storage import open_store, resolve_locations
 
     if bool(stack) == all_stacks:
         raise StackflowError("checking drift: pass exactly one of --stack NAME or --all")
@@ -469,7 +469,7 @@ def drift_command(
             )
     tracker = None
     if issue:
-        from stackflow.github import GitHubClient
+        from stackflow.adapters.github import GitHubClient
 
         tracker = GitHubClient.from_env()
     location = resolve_locations(repo).records
@@ -554,13 +554,13 @@ def _fix_drift(
     markdown: str | None,
 ) -> ExitCode:
     """--remediate / --accept on one stack (see stackflow.ops.remediate)."""
-    from stackflow import gitrepo
+    from stackflow.adapters import gitrepo
+    from stackflow.adapters.storage import resolve_locations
     from stackflow.clock import utc_now
     from stackflow.commands.github import run_url
-    from stackflow.deploylog import DeploymentLog, current_actor
+    from stackflow.gitops.deploylog import DeploymentLog, current_actor
     from stackflow.ops.remediate import accept, codify_summary
     from stackflow.ops.remediate import remediate as do_remediate
-    from stackflow.storage import resolve_locations
 
     if len(candidates) != 1:
         names = ", ".join(p.name for p, _ in candidates)
@@ -621,7 +621,7 @@ def backend_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def bootstrap_command(bucket: str, region: str, kms_alias: str | None, as_json: bool) -> ExitCode:
     """Create (or find) the S3 state bucket and the KMS key for secrets. Safe to re-run."""
-    from stackflow.backend import bootstrap
+    from stackflow.adapters.backend import bootstrap
 
     result = bootstrap(bucket, region, kms_alias)
     if as_json:

@@ -17,12 +17,12 @@ import click
 from stackflow.errors import ExitCode, StackflowError
 
 if TYPE_CHECKING:
+    from stackflow.adapters.github import GitHubClient
+    from stackflow.adapters.storage import Locations
     from stackflow.engine.api import Engine
     from stackflow.ephemeral import Environments, TeardownOutcome
     from stackflow.ephemeral.reaper import ReapItem, ReapReport
-    from stackflow.github import GitHubClient
     from stackflow.repoconfig import RepoConfig
-    from stackflow.storage import Locations
 
 
 def _root(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -76,7 +76,7 @@ def _github(*, required: bool) -> GitHubClient | None:
     """GitHub when ``GITHUB_TOKEN`` is set; else None (pull-request state "unknown")."""
     import os
 
-    from stackflow.github import GitHubClient
+    from stackflow.adapters.github import GitHubClient
 
     if not required and not os.environ.get("GITHUB_TOKEN"):
         return None
@@ -86,9 +86,9 @@ def _github(*, required: bool) -> GitHubClient | None:
 def _open(
     root: Path, *, comment: bool = False, secrets_provider: str | None = None
 ) -> tuple[Environments, GitHubClient | None]:
+    from stackflow.adapters.storage import open_store, resolve_locations
     from stackflow.ephemeral import Environments
     from stackflow.repoconfig import RepoConfig
-    from stackflow.storage import open_store, resolve_locations
 
     repo = RepoConfig.discover(root)
     where = resolve_locations(repo)

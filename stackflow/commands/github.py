@@ -376,7 +376,7 @@ def comment_command(
     check: bool,
     results_dir: Path | None,
 ) -> int:
-    from stackflow.github import GitHubClient
+    from stackflow.adapters.github import GitHubClient
     from stackflow.render.markdown import (
         DEPLOY_MARKER,
         PLAN_MARKER,
@@ -426,7 +426,7 @@ def comment_command(
 @_plan_option
 @_check_option
 def summary_command(plan_paths: tuple[str, ...], check: bool) -> int:
-    from stackflow.github import write_step_summary
+    from stackflow.adapters.github import write_step_summary
     from stackflow.render.markdown import render_summary
 
     plan = load_plans(plan_paths)

@@ -52,7 +52,7 @@ def workflows_command(root: Path, check: bool) -> ExitCode:
 def pull_request_command(sha: str, output: Path | None) -> ExitCode:
     """Print the number of the pull request a commit on the default branch was merged from
     (GITHUB_TOKEN, GITHUB_REPOSITORY); nothing for a direct push."""
-    from stackflow.github import GitHubClient
+    from stackflow.adapters.github import GitHubClient
     from stackflow.gitops.pullrequest import merged_pull_request
 
     warnings: list[str] = []

@@ -13,8 +13,8 @@ from stackflow.commands._io import write_output
 from stackflow.errors import ExitCode, StackflowError
 
 if TYPE_CHECKING:
-    from stackflow.deploylog import DeployRecord
     from stackflow.ephemeral.reaper import Listing
+    from stackflow.gitops.deploylog import DeployRecord
     from stackflow.ops.notify import Notifier
     from stackflow.repoconfig import RepoConfig
 
@@ -32,13 +32,13 @@ def notifier(repo: RepoConfig) -> Notifier:
 
 
 def _records_location(repo: RepoConfig) -> str:
-    from stackflow.storage import resolve_locations
+    from stackflow.adapters.storage import resolve_locations
 
     return resolve_locations(repo).records
 
 
 def _records(repo: RepoConfig) -> list[DeployRecord]:
-    from stackflow.deploylog import DeploymentLog
+    from stackflow.gitops.deploylog import DeploymentLog
 
     return DeploymentLog.open(_records_location(repo)).records()
 
@@ -62,15 +62,15 @@ def _ephemeral(repo: RepoConfig) -> Listing | None:
 def status_command(root: Path, json_target: str | None, markdown: str | None) -> ExitCode:
     """Every stack of every project: kind, last deployment, commits not yet deployed,
     drift from the last check, protection; and the ephemeral branch stacks."""
-    from stackflow import gitrepo
+    from stackflow.adapters import gitrepo
+    from stackflow.adapters.storage import open_store
     from stackflow.clock import utc_now
-    from stackflow.drift import DriftStates
     from stackflow.engine.automation import stack_environment
+    from stackflow.gitops.drift import DriftStates
     from stackflow.ops.render import render_status_markdown, render_status_table
     from stackflow.ops.status import GitHistory, collect_status
     from stackflow.project import find_projects
     from stackflow.repoconfig import RepoConfig
-    from stackflow.storage import open_store
 
     repo = RepoConfig.discover(root)
     stacks = [
@@ -131,7 +131,7 @@ def metrics_command(
     """The four key delivery metrics (deployment frequency, lead time for changes, change
     failure rate, time to restore) per stack and per environment kind, from the deployment
     log and git history; definitions in docs/METRICS.md."""
-    from stackflow import gitrepo
+    from stackflow.adapters import gitrepo
     from stackflow.clock import utc_now
     from stackflow.ops.html import render_metrics_html
     from stackflow.ops.metrics import Changes, compute_metrics, parse_since
@@ -194,9 +194,9 @@ def rollback_command(
     recorded as a rollback."""
     from git import GitCommandError
 
-    from stackflow import gitrepo
-    from stackflow.deploylog import DeploymentLog
-    from stackflow.github import GitHubClient
+    from stackflow.adapters import gitrepo
+    from stackflow.adapters.github import GitHubClient
+    from stackflow.gitops.deploylog import DeploymentLog
     from stackflow.ops.rollback import (
         RollbackResult,
         branch_name,
@@ -286,11 +286,11 @@ def _deploy_good(
     state and records stay where this repository's settings put them."""
     from dataclasses import replace
 
-    from stackflow import gitrepo
+    from stackflow.adapters import gitrepo
     from stackflow.affected import AffectedStack
-    from stackflow.deploy import deploy_stack
-    from stackflow.deploylog import DeploymentLog, current_actor
     from stackflow.engine.automation import AutomationEngine, backend_url
+    from stackflow.gitops.deploy import deploy_stack
+    from stackflow.gitops.deploylog import DeploymentLog, current_actor
     from stackflow.ops.remediate import MarkedLog
 
     url = backend_url(repo)

@@ -23,7 +23,7 @@ URL_OUTPUT = "url"
 
 
 class Commenter(Protocol):
-    """What posting needs of GitHub (``stackflow.github.GitHubClient``)."""
+    """What posting needs of GitHub (``stackflow.adapters.github.GitHubClient``)."""
 
     def upsert_comment(self, pr: int, body: str, *, marker: str) -> int: ...
 

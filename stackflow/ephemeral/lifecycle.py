@@ -25,6 +25,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
+from stackflow.adapters.storage import BlobStore, open_store, resolve_locations
 from stackflow.clock import utc_now
 from stackflow.engine.api import Engine, EngineTarget
 from stackflow.ephemeral.config import ENVIRONMENT_KIND, remove_config, write_config
@@ -34,7 +35,6 @@ from stackflow.naming import is_ephemeral_name, stack_name
 from stackflow.plan.model import StackPlan
 from stackflow.project import Project, load_project
 from stackflow.repoconfig import RepoConfig
-from stackflow.storage import BlobStore, open_store, resolve_locations
 
 
 class RefusedError(StackflowError):
@@ -42,7 +42,7 @@ class RefusedError(StackflowError):
 
 
 class PullRequests(Protocol):
-    """What the reaper and ``list`` ask of GitHub (``stackflow.github.GitHubClient``)."""
+    """What the reaper and ``list`` ask of GitHub (``stackflow.adapters.github.GitHubClient``)."""
 
     def pull_request_state(self, number: int) -> str:
         """``open``, ``closed`` or ``merged``."""
@@ -76,7 +76,7 @@ class Environments:
         now: Callable[[], datetime] = utc_now,
     ) -> Environments:
         """The branch stacks of ``ephemeral.project``, with the registry in ``store``
-        (default: the records location, :func:`~stackflow.storage.resolve_locations`)."""
+        (default: the records location, :func:`~stackflow.adapters.storage.resolve_locations`)."""
         project = load_project(repo.root / repo.ephemeral.project)
         if store is None:
             store = open_store(resolve_locations(repo).records)

@@ -1,10 +1,10 @@
 """The registry of branch stacks: one JSON record per stack, beside the Pulumi state.
 
-Key: ``registry/<project>/<stack>.json`` in a :class:`~stackflow.storage.BlobStore` (a
+Key: ``registry/<project>/<stack>.json`` in a :class:`~stackflow.adapters.storage.BlobStore` (a
 folder for the file backend, an S3 prefix for the S3 backend). The registry is what the
 reaper trusts: a stack without a record is never touched. Every change is a
 compare-and-swap (``if_none_match`` to create, ``if_match`` to update or delete) retried on
-:class:`~stackflow.storage.PreconditionFailedError`, so two CI jobs changing the same
+:class:`~stackflow.adapters.storage.PreconditionFailedError`, so two CI jobs changing the same
 record cannot lose each other's update.
 """
 
@@ -19,9 +19,9 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from stackflow.adapters.storage import BlobStore, PreconditionFailedError
 from stackflow.clock import utc_iso
 from stackflow.errors import StackflowError
-from stackflow.storage import BlobStore, PreconditionFailedError
 
 RECORD_VERSION = 1
 PREFIX = "registry"

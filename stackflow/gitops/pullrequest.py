@@ -45,7 +45,7 @@ def merged_pull_request(
     except StackflowError as err:
         if warn is not None:
             warn.append(f"{err.message}; reading the commit message instead")
-    from stackflow import gitrepo
+    from stackflow.adapters import gitrepo
 
     repo = gitrepo.open_repo(root)
     try:

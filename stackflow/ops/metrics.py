@@ -27,8 +27,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from stackflow.clock import utc_iso
-from stackflow.deploylog import DeployRecord
 from stackflow.errors import StackflowError
+from stackflow.gitops.deploylog import DeployRecord
 
 BANDS = ("elite", "high", "medium", "low")
 BAND_LIMITS: dict[str, tuple[float, float, float]] = {

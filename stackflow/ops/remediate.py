@@ -18,11 +18,17 @@ from datetime import datetime
 from typing import Any
 
 from stackflow.affected import AffectedStack
-from stackflow.deploylog import DeploymentLog, DeployRecord, Started
-from stackflow.drift import DriftOutcome, DriftReport, DriftStates, IssueTracker, issue_marker
 from stackflow.engine.api import Engine
 from stackflow.engine.automation import make_target
 from stackflow.errors import StackflowError
+from stackflow.gitops.deploylog import DeploymentLog, DeployRecord, Started
+from stackflow.gitops.drift import (
+    DriftOutcome,
+    DriftReport,
+    DriftStates,
+    IssueTracker,
+    issue_marker,
+)
 from stackflow.plan.model import StackPlan
 from stackflow.project import Project
 from stackflow.repoconfig import RepoConfig
@@ -123,8 +129,8 @@ def remediate(
     run_url: str | None = None,
 ) -> RemediationResult:
     """``up`` of the stack's deployed commit from a worktree, then a drift check."""
-    from stackflow import gitrepo
-    from stackflow.deploy import deploy_stack
+    from stackflow.adapters import gitrepo
+    from stackflow.gitops.deploy import deploy_stack
 
     doing = f"remediating drift in {project.name}/{stack}"
     commit = deployed_commit(log.records(project=project.name, stack=stack))

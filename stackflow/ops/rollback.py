@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from stackflow.deploylog import DeployRecord
 from stackflow.errors import StackflowError
+from stackflow.gitops.deploylog import DeployRecord
 from stackflow.plan.model import Plan, StackPlan
 
 LAST_GOOD = "last-good"
@@ -39,7 +39,7 @@ _STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
 
 class PullRequests(Protocol):
-    """What rollback needs of GitHub (``stackflow.github.GitHubClient`` provides it)."""
+    """What rollback needs of GitHub (``stackflow.adapters.github.GitHubClient`` provides it)."""
 
     def create_pull(self, *, title: str, body: str, head: str, base: str) -> int: ...
 
@@ -111,7 +111,7 @@ def choose_target(
     git: Any, records: Sequence[DeployRecord], project: str, stack: str, to: str = LAST_GOOD
 ) -> RollbackTarget:
     """The deployed and good commits of ``project/stack`` and the commits between them."""
-    from stackflow import gitrepo
+    from stackflow.adapters import gitrepo
 
     doing = f"rolling back {project}/{stack}"
     done = sorted(

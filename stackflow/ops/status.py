@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from stackflow.clock import utc_iso
-from stackflow.deploylog import DeployRecord
-from stackflow.drift import DriftState
+from stackflow.gitops.deploylog import DeployRecord
+from stackflow.gitops.drift import DriftState
 from stackflow.project import Project
 from stackflow.repoconfig import RepoConfig
 
@@ -231,7 +231,7 @@ class GitHistory:
     remote's, else ``main``/``master``, else HEAD)."""
 
     def __init__(self, git: Any, branch: str | None = None) -> None:
-        from stackflow import gitrepo
+        from stackflow.adapters import gitrepo
 
         self.git = git
         self.branch = branch or gitrepo.default_branch(git) or "HEAD"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from stackflow.adapters.storage import resolve_locations
 from stackflow.errors import StackflowError
 from stackflow.repoconfig import RepoConfig, find_root
-from stackflow.storage import resolve_locations
 
 
 def test_defaults_without_a_file(tmp_path: Path) -> None:

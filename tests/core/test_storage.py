@@ -10,8 +10,14 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from stackflow.adapters.storage import (
+    BlobStore,
+    FileStore,
+    PreconditionFailedError,
+    S3Store,
+    open_store,
+)
 from stackflow.errors import StackflowError
-from stackflow.storage import BlobStore, FileStore, PreconditionFailedError, S3Store, open_store
 
 
 @pytest.fixture(params=["file", "s3"])

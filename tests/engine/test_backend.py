@@ -11,7 +11,7 @@ import pytest
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
-from stackflow.backend import LIFECYCLE_RULE_ID, TLS_STATEMENT_SID, bootstrap
+from stackflow.adapters.backend import LIFECYCLE_RULE_ID, TLS_STATEMENT_SID, bootstrap
 from stackflow.cli import main
 
 

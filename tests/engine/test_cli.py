@@ -163,8 +163,8 @@ def test_destroying_a_protected_stack_needs_yes(
 
 
 def test_history_prints_the_log(repo: RepoConfig, capsys: pytest.CaptureFixture[str]) -> None:
-    from stackflow.deploylog import DeploymentLog, DeployRecord
-    from stackflow.storage import resolve_locations
+    from stackflow.adapters.storage import resolve_locations
+    from stackflow.gitops.deploylog import DeploymentLog, DeployRecord
 
     log = DeploymentLog.open(resolve_locations(repo, {}).records)
     log.append(
@@ -215,8 +215,8 @@ def test_history_escapes_control_characters(
     repo: RepoConfig, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A record's fields cannot forge lines or move the cursor (issue 11)."""
-    from stackflow.deploylog import DeploymentLog, DeployRecord
-    from stackflow.storage import resolve_locations
+    from stackflow.adapters.storage import resolve_locations
+    from stackflow.gitops.deploylog import DeploymentLog, DeployRecord
 
     log = DeploymentLog.open(resolve_locations(repo, {}).records)
     log.append(
@@ -245,8 +245,8 @@ def test_a_cancelled_up_leaves_a_cancelled_record_and_no_lock(
 ) -> None:
     """GitHub cancels a run with SIGINT then SIGTERM: the deploy record must say
     `cancelled` and the stack's lock must be released (issue 11)."""
-    from stackflow.deploylog import DeploymentLog
-    from stackflow.storage import resolve_locations
+    from stackflow.adapters.storage import resolve_locations
+    from stackflow.gitops.deploylog import DeploymentLog
 
     fake_on_path.stacks("dev")
     fake_on_path.script(responses={"up": [{"sleep": 20, "events": "up_create.jsonl"}]})

@@ -13,15 +13,15 @@ from typing import Any
 
 import pytest
 
+from stackflow.adapters.storage import FileStore
 from stackflow.affected import AffectedStack
-from stackflow.deploy import GitHistory, deploy, promotion_order
-from stackflow.deploylog import DeploymentLog, StackLock
 from stackflow.engine.api import EngineTarget, UpResult
 from stackflow.errors import StackflowError
+from stackflow.gitops.deploy import GitHistory, deploy, promotion_order
+from stackflow.gitops.deploylog import DeploymentLog, StackLock
 from stackflow.plan.model import Change, Diagnostic, Op, Source, StackPlan
 from stackflow.render.markdown import DeployStatus, render_deploy
 from stackflow.repoconfig import RepoConfig
-from stackflow.storage import FileStore
 
 
 @dataclass

@@ -10,9 +10,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from stackflow.deploylog import DeploymentLog, DeployRecord, current_actor
+from stackflow.adapters.storage import BlobStore, FileStore, S3Store, resolve_locations
+from stackflow.gitops.deploylog import DeploymentLog, DeployRecord, current_actor
 from stackflow.repoconfig import RepoConfig
-from stackflow.storage import BlobStore, FileStore, S3Store, resolve_locations
 
 
 def record(stack: str, start: str, result: str = "succeeded", **kw: object) -> DeployRecord:

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from stackflow.cli import main
-from stackflow.drift import check_drift, issue_marker, long_lived_stacks
 from stackflow.engine.automation import AutomationEngine
+from stackflow.gitops.drift import check_drift, issue_marker, long_lived_stacks
 from stackflow.project import find_projects
 from stackflow.repoconfig import RepoConfig
 

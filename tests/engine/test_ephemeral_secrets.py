@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from stackflow.adapters.storage import FileStore, resolve_locations
 from stackflow.engine.automation import AutomationEngine, Retry
 from stackflow.ephemeral import Environments, list_environments, up
 from stackflow.ephemeral.comment import environment_report
 from stackflow.render.markdown import EnvironmentStatus, render_environment
-from stackflow.storage import FileStore, resolve_locations
 from tests.ephemeral.conftest import Clock, make_repo
 from tests.ephemeral.fakes import FakeGitHub
 

@@ -23,7 +23,7 @@ from ..ephemeral.fakes import FakeGitHub, InMemoryEngine
 
 
 def resolve_locations(repo: RepoConfig, environ: dict[str, str]) -> Any:
-    from stackflow.storage import resolve_locations as resolve
+    from stackflow.adapters.storage import resolve_locations as resolve
 
     return resolve(repo, environ)
 

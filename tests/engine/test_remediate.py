@@ -10,14 +10,14 @@ from datetime import UTC, datetime
 
 import pytest
 
+from stackflow.adapters.storage import open_store, resolve_locations
 from stackflow.cli import main
-from stackflow.deploylog import DeploymentLog, DeployRecord
-from stackflow.drift import DriftStates, issue_body, issue_marker
 from stackflow.engine.automation import AutomationEngine
+from stackflow.gitops.deploylog import DeploymentLog, DeployRecord
+from stackflow.gitops.drift import DriftStates, issue_body, issue_marker
 from stackflow.ops.remediate import accept, codify_summary, remediate
 from stackflow.project import find_projects
 from stackflow.repoconfig import RepoConfig
-from stackflow.storage import open_store, resolve_locations
 
 from .conftest import FakePulumi
 from .test_drift import InMemoryIssues

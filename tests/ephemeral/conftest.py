@@ -12,9 +12,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from stackflow.adapters.storage import FileStore, resolve_locations
 from stackflow.ephemeral import Environments
 from stackflow.repoconfig import RepoConfig
-from stackflow.storage import FileStore, resolve_locations
 
 from .fakes import CrashingStore, FakeGitHub, InMemoryEngine
 

@@ -22,10 +22,10 @@ from typing import Any
 
 import yaml
 
+from stackflow.adapters.storage import Blob, BlobStore
 from stackflow.engine.api import EngineTarget, UpResult
 from stackflow.errors import StackflowError
 from stackflow.plan.model import Source, StackPlan
-from stackflow.storage import Blob, BlobStore
 
 
 class Crash(BaseException):

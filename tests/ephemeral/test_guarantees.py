@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from stackflow.adapters.storage import FileStore
 from stackflow.ephemeral import Action, Environments, TeardownStatus, reap, teardown, up
 from stackflow.ephemeral.reaper import observe
 from stackflow.ephemeral.registry import EnvironmentRecord, Registry
 from stackflow.errors import StackflowError
-from stackflow.storage import FileStore
 
 from .conftest import START, Clock
 from .fakes import FakeGitHub, InMemoryEngine

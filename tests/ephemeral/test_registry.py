@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from stackflow.adapters.storage import BlobStore, FileStore, PreconditionFailedError, S3Store
 from stackflow.ephemeral.registry import EnvironmentRecord, Registry, State
 from stackflow.errors import StackflowError
-from stackflow.storage import BlobStore, FileStore, PreconditionFailedError, S3Store
 
 from .conftest import START
 from .fakes import CrashingStore

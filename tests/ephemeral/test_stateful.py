@@ -28,10 +28,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from stackflow.adapters.storage import FileStore, resolve_locations
 from stackflow.ephemeral import EnvironmentRecord, Environments, Registry, State, down, reap, up
 from stackflow.errors import StackflowError
 from stackflow.naming import is_ephemeral_name, stack_name
-from stackflow.storage import FileStore, resolve_locations
 
 from .conftest import START, Clock, make_repo
 from .fakes import Crash, CrashingStore, FakeGitHub, FakeStack, InMemoryEngine

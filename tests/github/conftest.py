@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from stackflow.github import GitHubClient, RetryPolicy
+from stackflow.adapters.github import GitHubClient, RetryPolicy
 
 from .fakegithub import TOKEN, FakeGitHub, Server
 

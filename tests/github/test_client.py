@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from stackflow.adapters.github import STEP_SUMMARY_LIMIT, GitHubClient, RetryPolicy
 from stackflow.errors import StackflowError
-from stackflow.github import STEP_SUMMARY_LIMIT, GitHubClient, RetryPolicy
 
 from .conftest import FAST
 from .fakegithub import FakeGitHub

@@ -4,7 +4,7 @@ were creating ours still ends up with our body."""
 
 from __future__ import annotations
 
-from stackflow.github import GitHubClient
+from stackflow.adapters.github import GitHubClient
 
 from .fakegithub import FakeGitHub
 

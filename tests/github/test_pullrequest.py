@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from stackflow.adapters.github import GitHubClient
 from stackflow.cli import main
-from stackflow.github import GitHubClient
 from stackflow.gitops.pullrequest import from_message, merged_pull_request
 
 from .fakegithub import FakeGitHub

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from stackflow.adapters.storage import FileStore
 from stackflow.clock import utc_iso
-from stackflow.deploylog import DeploymentLog, DeployRecord
-from stackflow.drift import DriftState, DriftStates
 from stackflow.ephemeral.registry import EnvironmentRecord, Registry
-from stackflow.storage import FileStore
+from stackflow.gitops.deploylog import DeploymentLog, DeployRecord
+from stackflow.gitops.drift import DriftState, DriftStates
 
 BASE = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
 FEATURES = 8

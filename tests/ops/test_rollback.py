@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from stackflow.adapters.storage import FileStore
 from stackflow.cli import main
-from stackflow.deploylog import DeploymentLog, DeployRecord
-from stackflow.storage import FileStore
+from stackflow.gitops.deploylog import DeploymentLog, DeployRecord
 from tests.github.fakegithub import TOKEN, FakeGitHub, Server
 
 PROGRAM = """\

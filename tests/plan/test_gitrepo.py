@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from stackflow import gitrepo
+from stackflow.adapters import gitrepo
 from stackflow.errors import StackflowError
 
 from .conftest import GitRepo

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from stackflow.adapters.storage import BlobStore
 from stackflow.clock import utc_iso
 from stackflow.engine.api import Engine
 from stackflow.engine.automation import make_target
@@ -22,14 +23,13 @@ from stackflow.errors import StackflowError
 from stackflow.plan.model import Plan, StackPlan
 from stackflow.project import Project
 from stackflow.repoconfig import RepoConfig
-from stackflow.storage import BlobStore
 
 DRIFT_LABEL = "drift"
 STATE_PREFIX = "drift"
 
 
 class IssueTracker(Protocol):
-    """What drift needs of GitHub (``stackflow.github.GitHubClient`` provides it)."""
+    """What drift needs of GitHub (``stackflow.adapters.github.GitHubClient`` provides it)."""
 
     def upsert_issue(
         self, title: str, body: str, *, marker: str, labels: Sequence[str] = ()

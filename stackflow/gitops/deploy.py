@@ -10,7 +10,7 @@ as superseded (an older merge whose run started late), and says so. A stack neve
 deployed through stackflow falls back to ``--base`` (every stack when there is none).
 
 **One deploy per stack, in commit order.** Each stack is deployed under a
-:class:`~stackflow.deploylog.StackLock` in the records store, and the decision is taken
+:class:`~stackflow.gitops.deploylog.StackLock` in the records store, and the decision is taken
 again once the lock is held: a newer commit that got there first turns this one into a
 superseded skip, so an older commit is never deployed over a newer one.
 
@@ -41,10 +41,10 @@ from typing import Any, Protocol
 
 from stackflow.affected import AffectedStack
 from stackflow.clock import utc_iso, utc_now
-from stackflow.deploylog import DeploymentLog, DeployRecord, StackLock
 from stackflow.engine.api import Engine
 from stackflow.engine.automation import make_target
 from stackflow.errors import StackflowError
+from stackflow.gitops.deploylog import DeploymentLog, DeployRecord, StackLock
 from stackflow.plan.model import StackPlan
 from stackflow.render.markdown import DeployReport, DeployStatus, StackDeployment
 from stackflow.repoconfig import RepoConfig
@@ -318,7 +318,7 @@ class GitHistory:
     """:class:`History` over the repository's clone (full history needed)."""
 
     def __init__(self, root: Path) -> None:
-        from stackflow import gitrepo
+        from stackflow.adapters import gitrepo
         from stackflow.project import find_projects
 
         self.git = gitrepo.open_repo(root)
@@ -349,7 +349,7 @@ class GitHistory:
 
     def affected(self, base: str | None, head: str) -> frozenset[AffectedStack]:
         if base not in self._cache:
-            from stackflow import gitrepo
+            from stackflow.adapters import gitrepo
             from stackflow.affected import affected_stacks
 
             if base is None:

@@ -2,7 +2,7 @@
 
 It is the audit trail (who deployed which commit of which pull request to which stack,
 when, and whether it worked) and the raw data for delivery metrics. It lives in the
-records location (:func:`stackflow.storage.resolve_locations`): beside a file or S3
+records location (:func:`stackflow.adapters.storage.resolve_locations`): beside a file or S3
 state, or wherever ``records:`` in stackflow.yaml says.
 
 S3 has no append, and two merges may deploy at once, so the log is **one object per
@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from stackflow.adapters.storage import BlobStore, PreconditionFailedError, open_store
 from stackflow.clock import utc_iso, utc_now
 from stackflow.errors import StackflowError
-from stackflow.storage import BlobStore, PreconditionFailedError, open_store
 
 PREFIX = "deployments"
 LOCKS = "locks"
@@ -128,7 +128,7 @@ class Started:
 
 
 class DeploymentLog:
-    """Append-only records in a :class:`~stackflow.storage.BlobStore`."""
+    """Append-only records in a :class:`~stackflow.adapters.storage.BlobStore`."""
 
     def __init__(self, store: BlobStore) -> None:
         self.store = store
