@@ -136,7 +136,7 @@ def up_command(
     from stackflow.ephemeral.comment import environment_report, post_environment_comment
     from stackflow.ephemeral.reaper import effective_ttl
     from stackflow.naming import stack_name
-    from stackflow.render.markdown import EnvironmentStatus
+    from stackflow.plan.reports import EnvironmentStatus
 
     if comment and pr is None:
         raise StackflowError("deploying a branch: --comment needs --pr; pass the PR number")
@@ -214,7 +214,7 @@ def _comment_gone(
     """Tell each pull request whose stack was destroyed (or failed to be), and why."""
     from stackflow.ephemeral import TeardownStatus
     from stackflow.ephemeral.comment import post_environment_comment
-    from stackflow.render.markdown import EnvironmentReport, EnvironmentStatus
+    from stackflow.plan.reports import EnvironmentReport, EnvironmentStatus
 
     for o in outcomes:
         if o.pr is None or o.branch is None:

@@ -21,7 +21,7 @@ from stackflow.errors import ExitCode, StackflowError
 from stackflow.plan.model import Plan
 
 if TYPE_CHECKING:
-    from stackflow.render.markdown import DeployReport
+    from stackflow.plan.reports import DeployReport
 
 MAX_PLAN_BYTES = 100 * 1024 * 1024
 """A plan file larger than this is refused rather than parsed (10,000 changes ≈ 10 MB)."""
@@ -208,7 +208,7 @@ def deploy_report(
     """The deploy comment's content from what the workflow knows: the ``up`` results that
     exist, the stacks that were affected, and how each stage's job ended. An affected
     stack without a result failed when its stage's job failed, else it did not run."""
-    from stackflow.render.markdown import DeployReport, DeployStatus, StackDeployment
+    from stackflow.plan.reports import DeployReport, DeployStatus, StackDeployment
 
     done = {s.key: s for s in results.stacks}
     targets = [(str(a["project"]), str(a["stack"])) for a in affected]
@@ -276,7 +276,7 @@ def deploy_results_report(
     --json`` result under ``directory`` (one per stage that got that far), then a row
     ``*/<stage>`` for each stage whose job did not succeed and left no result (failed
     before deploying, skipped after an earlier failure, or cancelled)."""
-    from stackflow.render.markdown import DeployReport, DeployStatus, StackDeployment
+    from stackflow.plan.reports import DeployReport, DeployStatus, StackDeployment
 
     rows: list[StackDeployment] = []
     statuses = {s.value for s in DeployStatus}

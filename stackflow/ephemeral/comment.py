@@ -11,12 +11,8 @@ from datetime import datetime
 from typing import Protocol
 
 from stackflow.ephemeral.registry import EnvironmentRecord
-from stackflow.render.markdown import (
-    ENVIRONMENT_MARKER,
-    EnvironmentReport,
-    EnvironmentStatus,
-    render_environment,
-)
+from stackflow.plan.reports import EnvironmentReport, EnvironmentStatus
+from stackflow.render.markdown import ENVIRONMENT_MARKER, render_environment
 
 URL_OUTPUT = "url"
 """The stack output shown as the environment's link (``stacks/__main__.py`` exports it)."""

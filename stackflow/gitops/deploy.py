@@ -46,7 +46,7 @@ from stackflow.engine.automation import make_target
 from stackflow.errors import StackflowError
 from stackflow.gitops.deploylog import DeploymentLog, DeployRecord, StackLock
 from stackflow.plan.model import StackPlan
-from stackflow.render.markdown import DeployReport, DeployStatus, StackDeployment
+from stackflow.plan.reports import DeployReport, DeployStatus, StackDeployment
 from stackflow.repoconfig import RepoConfig
 
 NO_COMMIT = "0" * 40

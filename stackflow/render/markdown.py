@@ -23,8 +23,6 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from enum import StrEnum
 from html import escape as html_escape
 from typing import Any, Final
 
@@ -43,6 +41,12 @@ from stackflow.plan.model import (
     PropertyDiff,
     Source,
     StackPlan,
+)
+from stackflow.plan.reports import (
+    DeployReport,
+    DeployStatus,
+    EnvironmentReport,
+    EnvironmentStatus,
 )
 from stackflow.plan.values import (
     SECRET_DISPLAY,
@@ -768,31 +772,6 @@ def _safe_url(url: str | None) -> str | None:
 # ---------------------------------------------------------------- environment, deploy
 
 
-class EnvironmentStatus(StrEnum):
-    READY = "ready"
-    DESTROYED = "destroyed"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True, slots=True)
-class EnvironmentReport:
-    """What the ephemeral-environment comment shows about one branch stack."""
-
-    project: str
-    stack: str
-    branch: str
-    status: EnvironmentStatus
-    url: str | None = None
-    outputs: Mapping[str, Any] = field(default_factory=dict)
-    """Stack outputs; secrets as ``$secret`` markers (masked again here regardless)."""
-    expires_at: datetime | None = None
-    ttl_label_prefix: str | None = None
-    """When set, the comment says how to extend the lifetime (a label like ``ttl:48``)."""
-    message: str | None = None
-    """Why it failed, or any note to the author."""
-    head: str | None = None
-
-
 def render_environment(report: EnvironmentReport, *, limit: int = COMMENT_LIMIT) -> str:
     """The environment comment (:data:`ENVIRONMENT_MARKER`): status, URL, outputs, TTL."""
     title = {
@@ -839,35 +818,6 @@ def render_environment(report: EnvironmentReport, *, limit: int = COMMENT_LIMIT)
     parts.append(_Leaf(tail, _ESSENTIAL))
     where = "All outputs: `pulumi stack output --stack` " + md_code(report.stack) + "."
     return _fit(parts, limit=limit, measure=len, note=_left_out_note(where))
-
-
-class DeployStatus(StrEnum):
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-    """Not run, e.g. because an earlier stage failed."""
-
-
-@dataclass(frozen=True, slots=True)
-class StackDeployment:
-    """The outcome of ``up`` on one stack."""
-
-    project: str
-    stack: str
-    status: DeployStatus
-    counts: Mapping[str, int] = field(default_factory=dict)
-    """Resources per operation (``create``, ``update``, ...), as the engine reported."""
-    duration_seconds: float | None = None
-    message: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class DeployReport:
-    """The outcome of a merge's deploy, in promotion order."""
-
-    stacks: tuple[StackDeployment, ...]
-    head: str | None = None
-    run_url: str | None = None
 
 
 _DEPLOY_ICON: Final = {

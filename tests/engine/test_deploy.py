@@ -20,7 +20,8 @@ from stackflow.errors import StackflowError
 from stackflow.gitops.deploy import GitHistory, deploy, promotion_order
 from stackflow.gitops.deploylog import DeploymentLog, StackLock
 from stackflow.plan.model import Change, Diagnostic, Op, Source, StackPlan
-from stackflow.render.markdown import DeployStatus, render_deploy
+from stackflow.plan.reports import DeployStatus
+from stackflow.render.markdown import render_deploy
 from stackflow.repoconfig import RepoConfig
 
 

@@ -18,7 +18,8 @@ from stackflow.adapters.storage import FileStore, resolve_locations
 from stackflow.engine.automation import AutomationEngine, Retry
 from stackflow.ephemeral import Environments, list_environments, up
 from stackflow.ephemeral.comment import environment_report
-from stackflow.render.markdown import EnvironmentStatus, render_environment
+from stackflow.plan.reports import EnvironmentStatus
+from stackflow.render.markdown import render_environment
 from tests.ephemeral.conftest import Clock, make_repo
 from tests.ephemeral.fakes import FakeGitHub
 

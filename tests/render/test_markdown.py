@@ -22,16 +22,18 @@ from stackflow.plan.model import (
     Source,
     StackPlan,
 )
-from stackflow.plan.values import secret
-from stackflow.render.markdown import (
-    DEPLOY_MARKER,
-    ENVIRONMENT_MARKER,
-    PLAN_MARKER,
+from stackflow.plan.reports import (
     DeployReport,
     DeployStatus,
     EnvironmentReport,
     EnvironmentStatus,
     StackDeployment,
+)
+from stackflow.plan.values import secret
+from stackflow.render.markdown import (
+    DEPLOY_MARKER,
+    ENVIRONMENT_MARKER,
+    PLAN_MARKER,
     format_value,
     render_comment,
     render_deploy,

@@ -42,14 +42,9 @@ from stackflow.plan.model import (
     Source,
     StackPlan,
 )
+from stackflow.plan.reports import EnvironmentReport, EnvironmentStatus
 from stackflow.plan.values import SECRET_DISPLAY, is_secret, secret
-from stackflow.render.markdown import (
-    EnvironmentReport,
-    EnvironmentStatus,
-    render_comment,
-    render_environment,
-    render_summary,
-)
+from stackflow.render.markdown import render_comment, render_environment, render_summary
 from stackflow.render.terminal import render_table
 from tests.github.fakegithub import TOKEN, FakeGitHub, Server
 
