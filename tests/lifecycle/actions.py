@@ -5,12 +5,17 @@ from a simulated event payload, ``$GITHUB_OUTPUT`` collected into step and job o
 ``needs`` results and ``if:`` conditions decided as GitHub decides them.
 
 What it does not run, and stands in for: ``uses:`` steps (checkout is the clone; Python,
-stackflow and the scripted ``pulumi`` are on the PATH it gives; cloud credentials are the
-moto server's; upload- and download-artifact copy files through a folder shared by the
-runs of one workflow), and ``pip install`` steps (stackflow is the one installed with the tests;
+stackflow and the scripted ``pulumi`` are on the PATH it gives; upload- and
+download-artifact copy files through a folder per workflow run, another run's with
+``run-id``), and ``pip install`` steps (stackflow is the one installed with the tests;
 ``LIFECYCLE_STACKFLOW`` may name another source tree, e.g. an older commit, to show a test
 failing before a fix). Expressions it cannot evaluate fail the test, naming the expression: the
 workflow is never restated here.
+
+What GitHub withholds, it withholds: cloud credentials exist in a job only after its
+``aws-actions/configure-aws-credentials`` step, which fails unless the job may ask for an
+OIDC token (``permissions: id-token: write``) and the run is not a fork's pull request;
+a fork's pull request gets no secrets.
 """
 
 from __future__ import annotations
@@ -283,9 +288,21 @@ class Runner:
     secrets: dict[str, str]
     github: dict[str, Any]
     """The ``github`` context (``event``, ``sha``, ``ref``, ``repository``, ``token``...)."""
+    cloud: dict[str, str] = field(default_factory=dict)
+    """The credentials ``configure-aws-credentials`` hands a job that may have them."""
     count: int = 0
     artifacts: Path | None = None
     """The artifact folder of the workflow run being played."""
+    run_artifacts: dict[str, Path] = field(default_factory=dict)
+    """Every run's artifact folder by run id (``download-artifact`` with ``run-id``)."""
+    last_run_id: str = ""
+
+    def from_fork(self) -> bool:
+        """A pull request whose head is another repository's."""
+        if self.github.get("event_name") != "pull_request":
+            return False
+        head = ((self.github.get("event") or {}).get("pull_request") or {}).get("head") or {}
+        return bool((head.get("repo") or {}).get("full_name") != self.github["repository"])
 
     def clone(self, ref: str) -> Path:
         self.count += 1
@@ -304,7 +321,10 @@ class Runner:
         """Every job of workflow ``name`` in ``needs`` order, each on a fresh clone of
         ``ref``; ``only``: run just these jobs (others count as not run)."""
         doc = self.workflow(self.clone(ref), name)
+        self.last_run_id = str(1000 + self.count)
+        self.github["run_id"] = self.last_run_id
         self.artifacts = self.work / f"artifacts-{self.count}"
+        self.run_artifacts[self.last_run_id] = self.artifacts
         jobs: dict[str, Any] = doc["jobs"]
         done: dict[str, list[JobRun]] = {}
         pending = list(jobs)
@@ -348,7 +368,7 @@ class Runner:
         context: dict[str, Any] = {
             "github": self.github,
             "vars": self.vars,
-            "secrets": self.secrets,
+            "secrets": {} if self.from_fork() else self.secrets,
             "needs": needs,
             "env": {},
             "inputs": {},
@@ -395,6 +415,9 @@ class Runner:
                         ["git", "checkout", "-q", substitute(str(want), ctx)], cwd=clone, check=True
                     )
         env_doc = {**(doc.get("env") or {}), **(spec.get("env") or {})}
+        permissions = spec.get("permissions", doc.get("permissions")) or {}
+        granted: dict[str, str] = {}
+        """What earlier ``uses:`` steps put in the job's environment (credentials)."""
         results: list[str] = []
         artifacts = self.artifacts or self.work / "artifacts"
         for index, step in enumerate(spec["steps"]):
@@ -405,7 +428,23 @@ class Runner:
                     inputs = {
                         k: substitute(str(v), ctx) for k, v in (step.get("with") or {}).items()
                     }
-                    _artifact(uses, inputs, clone, artifacts)
+                    store = self.run_artifacts.get(inputs.get("run-id", ""), artifacts)
+                    _artifact(uses, inputs, clone, store)
+                continue
+            if uses.startswith("aws-actions/configure-aws-credentials"):
+                if condition(step.get("if"), ctx, status):
+                    role = substitute(str((step.get("with") or {}).get("role-to-assume", "")), ctx)
+                    may = isinstance(permissions, dict) and permissions.get("id-token") == "write"
+                    if may and role and not self.from_fork():
+                        granted.update(self.cloud)
+                        results.append("success")
+                    else:
+                        why = "no role" if not role else "no id-token: write or a fork"
+                        run.logs.append(f"configure-aws-credentials: no OIDC token ({why})")
+                        results.append("failure")
+                        if not step.get("continue-on-error"):
+                            run.result = "failure"
+                            ctx["job"] = {"status": "failure"}
                 continue
             if "run" not in step or re.match(r"\s*pip install", step["run"]):
                 continue
@@ -414,6 +453,7 @@ class Runner:
             out_file = clone / f".github-output-{index}"
             out_file.write_text("")
             env = dict(self.base_env)
+            env.update(granted)
             env.update({k: substitute(str(v), ctx) for k, v in env_doc.items()})
             env.update({k: substitute(str(v), ctx) for k, v in (step.get("env") or {}).items()})
             if os.environ.get("LIFECYCLE_STACKFLOW"):
@@ -424,6 +464,8 @@ class Runner:
                 GITHUB_EVENT_PATH=str(self.work / "event.json"),
                 GITHUB_WORKSPACE=str(clone),
                 GITHUB_ACTIONS="true",
+                GITHUB_RUN_ID=str(self.github.get("run_id", "")),
+                GITHUB_EVENT_NAME=str(self.github.get("event_name", "")),
             )
             (self.work / "event.json").write_text(json.dumps(self.github["event"]))
             script = substitute(step["run"], ctx)

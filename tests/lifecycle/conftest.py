@@ -108,13 +108,9 @@ class World:
 
 @pytest.fixture
 def world(tmp_path: Path, moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    aws = {
-        "AWS_ENDPOINT_URL": moto_server,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    for name, value in aws.items():
+    cloud = {"AWS_ENDPOINT_URL": moto_server, "AWS_DEFAULT_REGION": "us-east-1"}
+    credentials = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    for name, value in {**cloud, **credentials}.items():
         monkeypatch.setenv(name, value)
     s3 = boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1")
     if BUCKET in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
@@ -151,7 +147,7 @@ def world(tmp_path: Path, moto_server: str, monkeypatch: pytest.MonkeyPatch) -> 
     home.mkdir(exist_ok=True)
     base_env = environ_for_runner(
         {
-            **aws,
+            **cloud,
             "PATH": f"{FAKE_ROOT / 'bin'}:{Path(sys.executable).parent}:/usr/bin:/bin",
             "HOME": str(home),
             "FAKE_PULUMI_DIR": str(fake_home),
@@ -160,7 +156,6 @@ def world(tmp_path: Path, moto_server: str, monkeypatch: pytest.MonkeyPatch) -> 
             "GITHUB_API_URL": github.base_url,
             "GITHUB_REPOSITORY": "acme/shop",
             "GITHUB_ACTOR": "octocat",
-            "GITHUB_RUN_ID": "1",
             "STACKFLOW_DIGEST_KEY": "lifecycle",
         }
     )
@@ -174,6 +169,7 @@ def world(tmp_path: Path, moto_server: str, monkeypatch: pytest.MonkeyPatch) -> 
             "AWS_REGION": "us-east-1",
         },
         secrets={"PULUMI_CONFIG_PASSPHRASE": PASSPHRASE},
+        cloud=credentials,
         github={
             "token": TOKEN,
             "repository": "acme/shop",

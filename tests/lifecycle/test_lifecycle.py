@@ -17,7 +17,13 @@ pytestmark = pytest.mark.lifecycle
 
 def pr_event(world: World, action: str, number: int, branch: str, sha: str, **extra: Any) -> None:
     labels = extra.pop("labels", ["preview"])
-    world.github.add_pull(number, state="closed" if action == "closed" else "open")
+    repo = extra.pop("repo", "acme/shop")
+    world.github.add_pull(
+        number,
+        state="closed" if action == "closed" else "open",
+        head={"ref": branch, "sha": sha},
+        head_owner=repo.split("/")[0],
+    )
     world.github.issues[number]["labels"] = labels
     world.runner.github.update(
         event_name="pull_request",
@@ -29,7 +35,7 @@ def pr_event(world: World, action: str, number: int, branch: str, sha: str, **ex
             "number": number,
             "pull_request": {
                 "number": number,
-                "head": {"ref": branch, "sha": sha, "repo": {"full_name": "acme/shop"}},
+                "head": {"ref": branch, "sha": sha, "repo": {"full_name": repo}},
                 "base": {"ref": "main", "repo": {"full_name": "acme/shop"}},
                 "labels": [{"name": n} for n in labels],
                 "merged": extra.get("merged", False),
@@ -136,6 +142,77 @@ def test_the_pull_request_comment_survives_a_502_on_its_edit(world: World) -> No
     assert "1 to delete" in edited["body"]
 
 
+def test_a_fork_pull_request_is_planned_without_credentials_and_commented_from_main(
+    world: World,
+) -> None:
+    """A fork's pull request: preview.yml gets no secrets, no cloud credentials and a
+    read-only token, so the plan is offline and nobody comments; preview-comment.yml then
+    runs on main (workflow_run), downloads that run's plans by run id and comments on the
+    pull request it finds from the event (``pull_requests`` is empty for forks)."""
+    base = world.git("rev-parse", "HEAD")
+    world.git("checkout", "-q", "-b", "patch-1")
+    sha = world.commit(
+        "bigger dev", {"stacks/Pulumi.dev.yaml": stack_config("dev", "big")}, branch="patch-1"
+    )
+    pr_event(world, "opened", 9, "patch-1", sha, labels=[], repo="mallory/shop")
+    world.runner.github["event"]["pull_request"]["base"]["sha"] = base
+    runs = world.runner.run_workflow("preview.yml", sha)
+    results = {job: [r.result for r in rs] for job, rs in runs.items()}
+    assert results["plan"] == ["success"], logs(runs)
+    assert results["engine"] == ["skipped"], logs(runs)
+    assert results["result"] == ["success"], logs(runs)
+    assert world.github.comments_on(9) == [], "a fork's run must not be able to comment"
+    preview_run = world.runner.last_run_id
+
+    world.runner.github.update(
+        event_name="workflow_run",
+        sha=world.git("rev-parse", "main"),
+        ref="refs/heads/main",
+        event={
+            "action": "completed",
+            "workflow_run": {
+                "id": int(preview_run),
+                "event": "pull_request",
+                "head_branch": "patch-1",
+                "head_sha": sha,
+                "head_repository": {"full_name": "mallory/shop", "owner": {"login": "mallory"}},
+                "pull_requests": [],
+            },
+            "repository": {"full_name": "acme/shop", "default_branch": "main"},
+        },
+    )
+    runs = world.runner.run_workflow("preview-comment.yml", "main")
+    assert [r.result for r in runs["comment"]] == ["success"], logs(runs)
+    [comment] = world.github.comments_on(9)
+    assert "shop/dev" in comment["body"], comment["body"]
+
+
+def test_a_merge_group_is_planned_and_checked_without_a_pull_request(world: World) -> None:
+    """merge_group (the merge queue's check) has no pull request in its event: the plan
+    runs against the queue's base, the engine preview and the comment are skipped."""
+    base = world.git("rev-parse", "HEAD")
+    sha = world.commit(
+        "queued", {"stacks/Pulumi.staging.yaml": stack_config("staging", "big")}, branch="main"
+    )
+    world.runner.github.update(
+        event_name="merge_group",
+        sha=sha,
+        ref="refs/heads/gh-readonly-queue/main/pr-5-" + sha,
+        event={
+            "action": "checks_requested",
+            "merge_group": {"base_sha": base, "head_sha": sha, "base_ref": "refs/heads/main"},
+            "repository": {"full_name": "acme/shop", "default_branch": "main"},
+        },
+    )
+    runs = world.runner.run_workflow("preview.yml", sha)
+    results = {job: [r.result for r in rs] for job, rs in runs.items()}
+    assert results["plan"] == ["success"], logs(runs)
+    assert results["engine"] == ["skipped"], logs(runs)
+    assert results["result"] == ["success"], logs(runs)
+    assert "shop/staging" in logs(runs)
+    assert world.github.comments_on(5) == []
+
+
 def _bootstrap(world: World) -> str:
     """Deploy every stack once (a change to stackflow.yaml touches all of them)."""
     before = world.git("rev-parse", "HEAD")
@@ -182,6 +259,22 @@ def test_prod_never_deploys_after_dev_failed(world: World) -> None:
     after = world.commit("everything", {"stacks/__main__.py": "import pulumi\n"})
     runs = deploy_run(world, before, after)
     assert deployed(world) == dict.fromkeys(("dev", "staging", "prod"), first), logs(runs)
+
+
+def test_a_stage_job_without_an_oidc_token_gets_no_cloud_and_deploys_nothing(
+    world: World,
+) -> None:
+    """The runner hands out cloud credentials only as GitHub would: a stage job whose
+    workflow lost ``id-token: write`` fails at its credentials step, and nothing deploys."""
+    before = world.git("rev-parse", "HEAD")
+    text = (world.author / ".github/workflows/deploy.yml").read_text()
+    assert text.count("id-token: write") == 3
+    lost = text.replace("id-token: write", "id-token: none")
+    after = world.commit("lose OIDC", {".github/workflows/deploy.yml": lost, "stacks/x.txt": "x"})
+    runs = deploy_run(world, before, after)
+    assert [r.result for r in runs["deploy-dev"]] == ["failure"], logs(runs)
+    assert "no OIDC token" in logs(runs)
+    assert deployed(world) == {}
 
 
 def test_nightly_drift_runs_on_a_fresh_runner(world: World) -> None:
