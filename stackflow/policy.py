@@ -40,7 +40,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import yaml
 from jsonschema import Draft7Validator  # type: ignore[import-untyped]
 from pulumi_policy import (
     EnforcementLevel,
@@ -58,10 +57,11 @@ from pulumi_policy import (
 from pulumi_policy.policy import _NotApplicableError
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 
-from stackflow.errors import StackflowError, yaml_problem
+from stackflow.errors import StackflowError
 from stackflow.plan.manifest import Manifest, Resource
 from stackflow.plan.model import Level, PolicyFinding
 from stackflow.plan.values import SECRET_KEY, UNKNOWN_KEY
+from stackflow.yamlfile import read_yaml
 
 CONFIG_DIR = "config"
 KIND_ORDER = ("dev", "staging", "prod", "ephemeral")
@@ -135,12 +135,7 @@ def _load_pack(pack_dir: Path) -> Pack:
             f"loading the policy pack in {pack_dir}: PulumiPolicy.yaml or rules/__init__.py is "
             "missing; pass --pack with the pack directory (policy_pack in stackflow.yaml)"
         )
-    try:
-        project = yaml.safe_load(project_file.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as err:
-        raise StackflowError(
-            f"reading {project_file}: not valid YAML ({yaml_problem(err)}); fix it"
-        ) from err
+    project = read_yaml(project_file) or {}
     rules = _import_rules(rules_init)
     policies = getattr(rules, "POLICIES", None)
     if not isinstance(policies, list) or not all(isinstance(p, Policy) for p in policies):

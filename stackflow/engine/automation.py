@@ -30,14 +30,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
-
 from stackflow.engine.api import EngineTarget, UpResult
 from stackflow.engine.events import BLINDED_SECRET, PlanCollector, ProgressFn
 from stackflow.errors import ExitCode, StackflowError
 from stackflow.plan.model import StackPlan
 from stackflow.project import ENVIRONMENT_KEY, load_project
 from stackflow.repoconfig import RepoConfig
+from stackflow.yamlfile import read_yaml
 
 T = TypeVar("T")
 
@@ -82,7 +81,7 @@ def stack_config_file(project_dir: Path, stack: str) -> Path:
 def _stack_file(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = read_yaml(path)
     return data if isinstance(data, dict) else {}
 
 

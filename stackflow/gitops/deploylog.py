@@ -174,17 +174,16 @@ class DeploymentLog:
             blob = self.store.get(key)
             if blob is None:
                 continue
-            for line in blob.data.decode("utf-8").splitlines():
-                if not line.strip():
-                    continue
-                try:
-                    parsed = DeployRecord.from_dict(json.loads(line))
-                    found.append((parsed.started_at, key.rsplit("/", 1)[-1], parsed))
-                except (ValueError, KeyError, TypeError) as err:
-                    raise StackflowError(
-                        f"reading the deployment log in {self.store.describe()}: {key} is not "
-                        f"a deployment record ({err}); move the object aside"
-                    ) from err
+            try:
+                for line in blob.data.decode("utf-8").splitlines():
+                    if line.strip():
+                        parsed = DeployRecord.from_dict(json.loads(line))
+                        found.append((parsed.started_at, key.rsplit("/", 1)[-1], parsed))
+            except (ValueError, KeyError, TypeError) as err:  # UnicodeDecodeError too
+                raise StackflowError(
+                    f"reading the deployment log in {self.store.describe()}: {key} is not "
+                    f"a deployment record ({err}); move the object aside"
+                ) from err
         return [r for _, _, r in sorted(found, key=lambda f: (f[0], f[1], f[2].project))]
 
 

@@ -11,6 +11,7 @@ import pytest
 from moto import mock_aws
 
 from stackflow.adapters.storage import BlobStore, FileStore, S3Store, resolve_locations
+from stackflow.errors import StackflowError
 from stackflow.gitops.deploylog import DeploymentLog, DeployRecord, current_actor
 from stackflow.repoconfig import RepoConfig
 
@@ -77,3 +78,12 @@ def test_records_live_beside_the_effective_backend(tmp_path: Path) -> None:
 def test_actor_comes_from_github_or_the_user() -> None:
     assert current_actor({"GITHUB_ACTOR": "octocat"}) == "octocat"
     assert current_actor({})
+
+
+@pytest.mark.parametrize("garbage", [b"\xff\xfe not text", b"{not json", b'{"stack": 1}'])
+def test_a_corrupt_record_is_one_error_naming_it(store: BlobStore, garbage: bytes) -> None:
+    log = DeploymentLog(store)
+    log.append(record("dev", "2026-01-01T10:00:00Z"))
+    store.put("deployments/demo/dev/2026-01-02T00:00:00Z-x.json", garbage)
+    with pytest.raises(StackflowError, match=r"2026-01-02T00:00:00Z-x\.json is not a deployment"):
+        log.records()

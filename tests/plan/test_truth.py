@@ -433,3 +433,18 @@ def test_every_parser_refuses_garbage_with_one_line(
     assert code == ExitCode.ERROR
     assert message in text
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"config:\n  stackflow:environment: [\n", b"config:\n  stackflow:environment: d\xe9v\n"],
+)
+def test_status_refuses_a_broken_stack_file_with_one_line(
+    shop: GitRepo, capsys: pytest.CaptureFixture[str], content: bytes
+) -> None:
+    (shop.root / "app/Pulumi.dev.yaml").write_bytes(content)
+    code = cli.main(["status"])
+    err = capsys.readouterr().err
+    assert code == ExitCode.ERROR, err
+    assert "Pulumi.dev.yaml" in err
+    assert "Traceback" not in err
