@@ -155,3 +155,21 @@ def config_value(node: yaml.Node) -> Any:
 def config_json(value: Any) -> str:
     """An object or list config value as the text the program gets (Go's json.Marshal)."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def stack_config_entries(path: Path) -> list[tuple[str, Any]]:
+    """The ``config:`` entries of a stack file, in order, each value as the Pulumi CLI
+    passes it (:func:`config_value`); keys as written (not yet namespaced)."""
+    root = compose(path)
+    if root is None:
+        return []
+    if not isinstance(root, yaml.MappingNode):
+        raise StackflowError(f"reading {path}: the document must be a mapping")
+    found: list[tuple[str, Any]] = []
+    for name, node in root.value:
+        if name.value != "config" or (isinstance(node, yaml.ScalarNode) and not node.value):
+            continue
+        if not isinstance(node, yaml.MappingNode):
+            raise StackflowError(f"reading {path}: config must be a mapping")
+        found = [(str(k.value), config_value(v)) for k, v in node.value]
+    return found

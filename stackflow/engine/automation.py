@@ -36,7 +36,7 @@ from stackflow.errors import ExitCode, StackflowError
 from stackflow.plan.model import StackPlan
 from stackflow.project import ENVIRONMENT_KEY, load_project
 from stackflow.repoconfig import RepoConfig
-from stackflow.yamlfile import read_yaml
+from stackflow.yamlfile import read_yaml, stack_config_entries
 
 T = TypeVar("T")
 
@@ -79,17 +79,15 @@ def stack_config_file(project_dir: Path, stack: str) -> Path:
 
 
 def _stack_file(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        return {}
-    data = read_yaml(path)
+    data = read_yaml(path) if path.exists() else None
     return data if isinstance(data, dict) else {}
 
 
 def stack_environment(config_file: Path) -> str | None:
     """The environment kind (``stackflow:environment``) a stack file declares."""
-    value = (_stack_file(config_file).get("config") or {}).get(ENVIRONMENT_KEY)
-    if isinstance(value, dict):
-        value = value.get("value")
+    if not config_file.exists():
+        return None
+    value = dict(stack_config_entries(config_file)).get(ENVIRONMENT_KEY)
     return str(value) if value else None
 
 

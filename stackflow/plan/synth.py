@@ -40,7 +40,7 @@ from stackflow.plan.offline import FILE_NAME as OFFLINE_FILE
 from stackflow.plan.offline import load_offline_answers
 from stackflow.project import NotPythonProjectError, Project, find_projects
 from stackflow.repoconfig import find_root
-from stackflow.yamlfile import compose, config_json, config_value
+from stackflow.yamlfile import config_json, stack_config_entries
 
 DIGEST_KEY_ENV = "STACKFLOW_DIGEST_KEY"
 # Set to 0 to run every synth in a fresh interpreter instead of a warm fork.
@@ -190,18 +190,7 @@ def stack_config(
             f"synthesizing stack {stack}: there is no {path.name} in "
             f"{project.stack_config_dir}; known stacks: {known}"
         )
-    root = compose(path)
-    stack_values: list[tuple[Any, Any]] = []
-    if root is not None:
-        if not isinstance(root, yaml.MappingNode):
-            raise StackflowError(f"reading {path}: the document must be a mapping")
-        for name, node in root.value:
-            if name.value != "config" or (isinstance(node, yaml.ScalarNode) and not node.value):
-                continue
-            if not isinstance(node, yaml.MappingNode):
-                raise StackflowError(f"reading {path}: config must be a mapping")
-            stack_values = [(k.value, config_value(v)) for k, v in node.value]
-
+    stack_values = stack_config_entries(path)
     merged: dict[str, Any] = dict(project.config_defaults)
     for k, v in stack_values:
         merged[project.namespaced(str(k))] = v
