@@ -136,6 +136,11 @@ def _load_pack(pack_dir: Path) -> Pack:
             "missing; pass --pack with the pack directory (policy_pack in stackflow.yaml)"
         )
     project = read_yaml(project_file) or {}
+    if not isinstance(project, dict):
+        raise StackflowError(
+            f"reading {project_file}: the document is {project!r}; it must be a mapping "
+            "(runtime: python, and optionally name and version)"
+        )
     rules = _import_rules(rules_init)
     policies = getattr(rules, "POLICIES", None)
     if not isinstance(policies, list) or not all(isinstance(p, Policy) for p in policies):

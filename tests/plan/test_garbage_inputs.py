@@ -24,12 +24,19 @@ GARBAGE = {
     "deep": b"x: " + b"[" * 3000 + b"]" * 3000 + b"\n",
     "wrong-types": b"config: 7\nprojects: 3\npromotion: {a: b}\nname: [x]\nruntime: 5\n",
 }
-FILES_READ = ["stackflow.yaml", "Pulumi.yaml", "app/Pulumi.dev.yaml", "app/offline.yaml"]
+FILES_READ = [
+    "stackflow.yaml",
+    "Pulumi.yaml",
+    "app/Pulumi.dev.yaml",
+    "app/offline.yaml",
+    "policies/PulumiPolicy.yaml",
+]
 COMMANDS = [
     ["status"],
     ["graph", "--format", "json"],
     ["affected", "--base", "HEAD~1"],
     ["synth", "--stack", "dev"],
+    ["plan", "--no-base", "--stack", "dev"],
     ["policy", "list"],
     ["history"],
     ["ephemeral", "list"],
@@ -45,7 +52,11 @@ def test_no_command_shows_a_traceback_for_a_broken_file(
     name: str,
     kind: str,
 ) -> None:
-    git_repo.write({**FILES, "stackflow.yaml": "projects: ['.']\npromotion: [dev, prod]\n"})
+    pack = {
+        "policies/PulumiPolicy.yaml": "runtime: python\n",
+        "policies/rules/__init__.py": "POLICIES = []\n",
+    }
+    git_repo.write({**FILES, **pack, "stackflow.yaml": "projects: ['.']\npromotion: [dev]\n"})
     git_repo.commit("shop")
     git_repo.write({"README.md": "changed\n"})
     (git_repo.root / name).write_bytes(GARBAGE[kind])
