@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from stackflow.errors import StackflowError
 
 PROJECT_FILE = "Pulumi.yaml"
@@ -93,7 +95,7 @@ def load_project(dir: Path) -> Project:
     main = _relative_path(path, raw, "main", dir)
     config_dir = _relative_path(path, raw, "stackConfigDir", dir)
     project = Project(dir=dir, name=name, main=main, stack_config_dir=config_dir)
-    defaults = _config_defaults(path, raw.get("config"), project)
+    defaults = _config_defaults(path, _config_as_pulumi_reads_it(path), project)
     return Project(
         dir=dir, name=name, main=main, stack_config_dir=config_dir, config_defaults=defaults
     )
@@ -108,6 +110,18 @@ def _relative_path(path: Path, raw: dict[str, Any], key: str, dir: Path) -> Path
             f"reading {path}: {key} is {value!r}; it must be a path relative to the project"
         )
     return (dir / value).resolve()
+
+
+def _config_as_pulumi_reads_it(path: Path) -> Any:
+    """Pulumi.yaml's ``config:`` as the CLI decodes it (yaml.v3, YAML 1.2: ``yes`` and
+    ``12:30`` stay strings), not as PyYAML's YAML 1.1 reads it."""
+    from stackflow.yamlfile import compose, resolve
+
+    root = compose(path)
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    nodes = [value for key, value in root.value if key.value == "config"]
+    return resolve(nodes[-1]) if nodes else None
 
 
 def _config_defaults(path: Path, raw: Any, project: Project) -> dict[str, Any]:

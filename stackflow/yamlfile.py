@@ -116,12 +116,12 @@ def _go_int(text: str) -> int | None:
     return sign * value if -(2**63) <= sign * value < 2**63 else None
 
 
-def _resolve(node: yaml.Node) -> Any:
+def resolve(node: yaml.Node) -> Any:
     """A node inside an object or list, as yaml.v3 decodes it into ``interface{}``."""
     if isinstance(node, yaml.MappingNode):
-        return {str(key.value): _resolve(value) for key, value in node.value}
+        return {str(key.value): resolve(value) for key, value in node.value}
     if isinstance(node, yaml.SequenceNode):
-        return [_resolve(item) for item in node.value]
+        return [resolve(item) for item in node.value]
     text = str(node.value)
     if getattr(node, "style", None):  # quoted or block: a string, whatever it looks like
         return text
@@ -149,7 +149,7 @@ def config_value(node: yaml.Node) -> Any:
         if not node.style and node.value in _NULL:
             return ""
         return str(node.value)
-    return _resolve(node)
+    return resolve(node)
 
 
 def config_json(value: Any) -> str:

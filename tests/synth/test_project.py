@@ -98,3 +98,24 @@ def test_sample_programs_are_all_found_without_patterns() -> None:
         "services",
         "webapp",
     ]
+
+
+def test_project_config_defaults_are_read_as_the_pulumi_cli_reads_them(tmp_path: Path) -> None:
+    """Pulumi.yaml is YAML 1.2 to the CLI (yaml.v3): ``yes`` and ``12:30`` are strings,
+    not PyYAML's True and 750."""
+    write_project(
+        tmp_path,
+        "name: p\nruntime: python\nconfig:\n"
+        "  flag: yes\n  at: 12:30\n  n: 3\n  on: true\n"
+        "  typed:\n    type: string\n    default: no\n"
+        "  quoted: '0755'\n  tags: [a, yes]\n",
+    )
+    assert load_project(tmp_path).config_defaults == {
+        "p:flag": "yes",
+        "p:at": "12:30",
+        "p:n": 3,
+        "p:on": True,
+        "p:typed": "no",
+        "p:quoted": "0755",
+        "p:tags": ["a", "yes"],
+    }
