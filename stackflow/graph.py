@@ -12,7 +12,7 @@ with a message naming it, and printed by ``stackflow graph`` as DOT, Mermaid or 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,8 +139,10 @@ def stack_graph(
     start: Path,
     *,
     synth: Callable[[Project, str], Manifest] | None = None,
+    only: Collection[str] | None = None,
 ) -> StackGraph:
-    """The graph of every stack of every project of the repository holding ``start``."""
+    """The graph of every stack (or of the ``only`` ones, ``project/stack``) of every
+    project of the repository holding ``start``."""
     from stackflow.plan.synth import digest_key
     from stackflow.plan.synth import synth as offline_synth
 
@@ -149,7 +151,9 @@ def stack_graph(
     projects = find_projects(root, config.projects)
     key = digest_key(root)
     run = synth or (lambda p, s: offline_synth(p, s, repo_root=root, digest_key=key))
-    targets = [(p, s) for p in projects for s in p.stacks()]
+    targets = [
+        (p, s) for p in projects for s in p.stacks() if only is None or f"{p.name}/{s}" in only
+    ]
 
     def one(target: tuple[Project, str]) -> tuple[Manifest | None, str | None]:
         try:

@@ -17,9 +17,6 @@ from stackflow.commands._io import confirm_protected, write_output
 from stackflow.errors import ExitCode, StackflowError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
-
-    from stackflow.affected import AffectedStack
     from stackflow.engine.automation import AutomationEngine
     from stackflow.gitops.deploylog import DeploymentLog
     from stackflow.plan.model import StackPlan
@@ -244,6 +241,13 @@ def refresh_command(
 @click.option("--markdown", metavar="PATH|-", help="Write the PR comment (Markdown).")
 @click.option("--run-url", help="Workflow run URL for the comment.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before deploying protected stacks.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="Independent stacks of a stage deployed at once (the stack graph decides which).",
+)
 def deploy_command(
     head: str,
     base: str | None,
@@ -254,15 +258,19 @@ def deploy_command(
     markdown: str | None,
     run_url: str | None,
     yes: bool,
+    workers: int,
 ) -> ExitCode:
     """Bring every stack (or those of --stage) from the commit it runs (the deployment
-    log) to --head, in promotion order, one deploy per stack at a time: re-plan offline
-    with the policies first, stop a blocked stage, log every run beside the state."""
+    log) to --head, in promotion order: re-plan offline with the policies first and skip
+    the stacks whose plan is empty, stop a blocked stage, deploy the stacks of a stage in
+    the order of the stack graph (the stacks a stack reads first, independent ones at
+    once), log every run beside the state."""
     import os
 
     from stackflow.adapters import gitrepo
-    from stackflow.gitops.deploy import GitHistory, cancellable, deploy
+    from stackflow.gitops.deploy import GitHistory, cancellable, deploy, replan_offline
     from stackflow.gitops.deploylog import StackLock, current_actor
+    from stackflow.graph import stack_graph
 
     repo = _repo(root)
     log = _log(repo)
@@ -307,8 +315,12 @@ def deploy_command(
             pull_request=pull_request,
             on_stack=announce,
             on_wait=_progress,
-            replan=lambda todo, since: _replan(repo, todo, since),
+            replan=lambda todo, since: replan_offline(repo, todo, since, progress=_progress),
             lock=lambda item: StackLock(log.store, item.project, item.stack, holder=holder),
+            graph=lambda todo: stack_graph(
+                repo.root, only=[f"{i.project}/{i.stack}" for i in todo]
+            ),
+            workers=workers,
         )
     _notify_deploys(repo, result.outcomes, commit=head_sha, pull_request=pull_request)
     if json_target:
@@ -327,29 +339,6 @@ def deploy_command(
         return ExitCode.OK
     codes = [o.error.exit_code for o in result.outcomes if o.error is not None]
     return ExitCode.POLICY_VIOLATION if ExitCode.POLICY_VIOLATION in codes else ExitCode.ERROR
-
-
-def _replan(
-    repo: RepoConfig, todo: Sequence[AffectedStack], since: Mapping[AffectedStack, str | None]
-) -> dict[AffectedStack, StackPlan]:
-    """The offline plan (with the policy pack) of each stack about to be deployed, from
-    the checked-out merged commit against the commit it runs."""
-    from stackflow.planner import plan_stacks
-
-    plans: dict[AffectedStack, StackPlan] = {}
-    for item in todo:
-        click.echo(f"re-planning {item.project}/{item.stack} offline ...", err=True)
-        base = since.get(item)
-        plan = plan_stacks(
-            repo.root,
-            project_dir=repo.root / item.dir,
-            stack=item.stack,
-            base=base,
-            no_base=base is None,
-        )
-        for stack_plan in plan.stacks:
-            plans[item] = stack_plan
-    return plans
 
 
 def _notify_deploys(

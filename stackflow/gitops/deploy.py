@@ -31,6 +31,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -45,12 +46,17 @@ from stackflow.engine.api import Engine
 from stackflow.engine.automation import make_target
 from stackflow.errors import StackflowError
 from stackflow.gitops.deploylog import DeploymentLog, DeployRecord, StackLock
+from stackflow.graph import StackGraph
+from stackflow.impact import stack_impact
 from stackflow.plan.model import StackPlan
 from stackflow.plan.reports import DeployReport, DeployStatus, StackDeployment
 from stackflow.repoconfig import RepoConfig
 
 NO_COMMIT = "0" * 40
 """What GitHub puts in ``before`` on a branch's first push."""
+
+DEFAULT_WORKERS = 4
+"""Stacks of one stage deployed at once when the stack graph allows it."""
 
 
 class Cancelled(KeyboardInterrupt):
@@ -348,15 +354,25 @@ class GitHistory:
         return True
 
     def affected(self, base: str | None, head: str) -> frozenset[AffectedStack]:
+        """By impact: every stack when a path changed since ``base`` could change a
+        program (the :func:`~stackflow.impact.could_matter` pre-filter), none otherwise;
+        :func:`deploy`'s offline re-plan then skips the stacks whose plan is empty. Path
+        rules would miss a second project importing shared code, and a stack reading a
+        changed stack's outputs."""
         if base not in self._cache:
             from stackflow.adapters import gitrepo
-            from stackflow.affected import affected_stacks
+            from stackflow.affected import DEFAULT_NOT_PROGRAM
+            from stackflow.impact import could_matter
 
+            found: tuple[AffectedStack, ...] = ()
             if base is None:
                 found = self.every()
             else:
                 changed = gitrepo.changed_paths(self.git, gitrepo.resolve(self.git, base), head)
-                found = affected_stacks(changed, self.projects, self.config)
+                if any(
+                    could_matter(p, self.projects, self.root, DEFAULT_NOT_PROGRAM) for p in changed
+                ):
+                    found = self.every()
             self._cache[base] = frozenset(found)
         return self._cache[base]
 
@@ -384,30 +400,36 @@ def deploy(
     replan: Replan | None = None,
     lock: Callable[[AffectedStack], StackLock] | None = None,
     preview_first: bool = True,
+    graph: Callable[[Sequence[AffectedStack]], StackGraph] | None = None,
+    workers: int = DEFAULT_WORKERS,
 ) -> DeployResult:
     """Bring ``stacks`` (the candidates) to ``commit`` in promotion order: each one the
-    log says is behind and that the change since touches, under its lock; stop at the
-    first failure or blocked plan (see the module docstring)."""
+    log says is behind and whose re-plan is not empty, under its lock (see the module
+    docstring). Within a stage, stacks run in the order of the stack ``graph`` (the stacks
+    a stack reads first; up to ``workers`` independent ones at once); a failed stack skips
+    the stacks of its stage that read it, and the stages after it. A cycle among the
+    stacks to deploy is refused before anything runs."""
     ordered = promotion_order(stacks, repo.promotion)
     first = {i: decide(i, commit, log, history, base) for i in ordered}
     todo = [i for i in ordered if first[i].verdict is Verdict.DEPLOY]
     plans = replan(todo, {i: first[i].since for i in todo}) if replan and todo else {}
-    stage_of = {i: _stage(i, repo.promotion) for i in ordered}
-    stop: str | None = None
-    blocked_stages = {stage_of[i] for i, p in plans.items() if blocked(p)}
-    outcomes: list[StackOutcome] = []
+    unchanged = {
+        i
+        for i, p in plans.items()
+        if not blocked(p) and stack_impact(p, policy_changed=False) is None
+    }
+    running = [i for i in todo if i not in unchanged]
+    reads = graph(running).reads if graph is not None and running else {}
+    stages: dict[str, list[AffectedStack]] = {}
     for item in ordered:
-        if stop is None and stage_of[item] in blocked_stages:
-            stop = f"not run: the re-plan of stage {stage_of[item]!r} is blocked"
-        plan = plans.get(item)
-        if plan is not None and blocked(plan):
-            message = f"blocked at merge: {why_blocked(plan)} in the re-plan of {commit[:12]}"
-            outcomes.append(_outcome(item, DeployStatus.FAILED, message, plan, _exit_code(plan)))
-            continue
-        if stop is not None:
-            if first[item].verdict is Verdict.DEPLOY:
-                outcomes.append(_outcome(item, DeployStatus.SKIPPED, stop))
-            continue
+        stages.setdefault(_stage(item, repo.promotion), []).append(item)
+    order = StackGraph(reads=reads)
+    waves = {name: order.order(_key(i) for i in items) for name, items in stages.items()}
+    by_key = {_key(i): i for i in ordered}
+    stop: str | None = None
+    outcomes: list[StackOutcome] = []
+
+    def run(item: AffectedStack) -> StackOutcome | None:
         held = lock(item) if lock is not None else None
         if held is not None:
             held.acquire(on_wait)
@@ -420,15 +442,14 @@ def deploy(
                         item, commit, actor, pull_request, now, now, "superseded", decision.reason
                     )
                 )
-                outcomes.append(_outcome(item, DeployStatus.SKIPPED, decision.reason))
-                continue
+                return _outcome(item, DeployStatus.SKIPPED, decision.reason)
             if decision.verdict is Verdict.CURRENT:
                 if first[item].verdict is Verdict.DEPLOY:
-                    outcomes.append(_outcome(item, DeployStatus.SKIPPED, decision.reason))
-                continue
+                    return _outcome(item, DeployStatus.SKIPPED, decision.reason)
+                return None
             if on_stack is not None:
                 on_stack(item)
-            outcome = deploy_stack(
+            return deploy_stack(
                 engine,
                 repo,
                 item,
@@ -442,10 +463,69 @@ def deploy(
         finally:
             if held is not None:
                 held.release()
-        outcomes.append(outcome)
-        if outcome.status is DeployStatus.FAILED:
-            stop = f"not run: {item.project}/{item.stack} failed"
+
+    for name, items in stages.items():
+        if stop is None and any(blocked(p) for i, p in plans.items() if i in items):
+            stop = f"not run: the re-plan of stage {name!r} is blocked"
+        if stop is not None:
+            for item in items:
+                plan = plans.get(item)
+                if plan is not None and blocked(plan):
+                    message = (
+                        f"blocked at merge: {why_blocked(plan)} in the re-plan of {commit[:12]}"
+                    )
+                    outcomes.append(
+                        _outcome(item, DeployStatus.FAILED, message, plan, _exit_code(plan))
+                    )
+                elif first[item].verdict is Verdict.DEPLOY:
+                    outcomes.append(_outcome(item, DeployStatus.SKIPPED, stop))
+            continue
+        failed: set[str] = set()
+        for wave in waves[name]:
+            ready = []
+            for key in wave:
+                item = by_key[key]
+                if item in unchanged:
+                    since = first[item].since
+                    origin = f"since {since[:12]}" if since else "against nothing"
+                    message = f"unchanged: its offline plan {origin} is empty; not deployed"
+                    outcomes.append(_outcome(item, DeployStatus.SKIPPED, message, plans[item]))
+                    continue
+                broken = [d for d in reads.get(key, ()) if d in failed]
+                if broken:
+                    failed.add(key)
+                    message = f"not run: it reads {broken[0]}, which failed or was not run"
+                    outcomes.append(_outcome(item, DeployStatus.SKIPPED, message))
+                    continue
+                ready.append(item)
+            for outcome in _run_wave(run, ready, workers):
+                if outcome is None:
+                    continue
+                outcomes.append(outcome)
+                if outcome.status is DeployStatus.FAILED:
+                    failed.add(f"{outcome.project}/{outcome.stack}")
+        if failed:
+            stop = f"not run: {sorted(failed)[0]} failed"
     return DeployResult(outcomes=tuple(outcomes), commit=commit, pull_request=pull_request)
+
+
+def _key(item: AffectedStack) -> str:
+    return f"{item.project}/{item.stack}"
+
+
+def _run_wave(
+    run: Callable[[AffectedStack], StackOutcome | None],
+    items: Sequence[AffectedStack],
+    workers: int,
+) -> list[StackOutcome | None]:
+    """``run`` over independent stacks, up to ``workers`` at once, results in ``items``'
+    order. One stack runs on this thread (so SIGINT reaches it as before); with several, a
+    cancellation waits for the running ones to finish their records, then propagates."""
+    if len(items) <= 1 or workers <= 1:
+        return [run(i) for i in items]
+    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+        futures = [pool.submit(run, i) for i in items]
+        return [f.result() for f in futures]
 
 
 def _stage(item: AffectedStack, promotion: Sequence[str]) -> str:
@@ -464,3 +544,33 @@ def _outcome(
     return StackOutcome(
         item.project, item.stack, item.dir, status, plan=plan, message=message, error=error
     )
+
+
+def replan_offline(
+    repo: RepoConfig,
+    todo: Sequence[AffectedStack],
+    since: Mapping[AffectedStack, str | None],
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> dict[AffectedStack, StackPlan]:
+    """The offline plan (with the policy pack) of each stack about to be deployed, from
+    the checked-out merged commit against the commit it runs (a :data:`Replan`). A stack
+    reading another stack of the repository is planned against that stack's outputs at
+    the merged commit (its synth resolves the reference by synthesizing it)."""
+    from stackflow.planner import plan_stacks
+
+    plans: dict[AffectedStack, StackPlan] = {}
+    for item in todo:
+        if progress is not None:
+            progress(f"re-planning {item.project}/{item.stack} offline ...")
+        base = since.get(item)
+        plan = plan_stacks(
+            repo.root,
+            project_dir=repo.root / item.dir,
+            stack=item.stack,
+            base=base,
+            no_base=base is None,
+        )
+        for stack_plan in plan.stacks:
+            plans[item] = stack_plan
+    return plans

@@ -57,6 +57,27 @@ def affected(*stacks: str) -> list[AffectedStack]:
     return [AffectedStack(".", "demo", s) for s in stacks]
 
 
+def changed_plan(stack: str, *extra: Diagnostic) -> StackPlan:
+    change = Change(urn=f"urn:{stack}", type="t", name="n", op=Op.UPDATE)
+    return StackPlan.build(
+        project="demo", stack=stack, source=Source.OFFLINE, changes=[change], diagnostics=extra
+    )
+
+
+def replan_changing(*changed: str) -> Any:
+    """An offline re-plan: the ``changed`` stacks' plans have a change, the others' are empty."""
+
+    def replan(todo: Any, since: Any) -> dict[AffectedStack, StackPlan]:
+        return {
+            i: changed_plan(i.stack)
+            if i.stack in changed
+            else StackPlan.build(project="demo", stack=i.stack, source=Source.OFFLINE)
+            for i in todo
+        }
+
+    return replan
+
+
 def clock() -> object:
     moments = iter(
         datetime(2026, 11, 22, 10, 0, tzinfo=UTC) + timedelta(seconds=5 * i) for i in range(100)
@@ -180,9 +201,19 @@ def test_a_cancelled_runs_change_is_deployed_by_the_next_merge(
     engine.ran.clear()
     git.commit("A: prod bigger", **stack_file("prod", "big"))  # its run never deploys
     b = git.commit("B: dev tweak", **stack_file("dev", "tweak"))
-    result = run_deploy(engine, repo, log, b, base=git.run("rev-parse", "HEAD~1"))
+    result = run_deploy(
+        engine,
+        repo,
+        log,
+        b,
+        base=git.run("rev-parse", "HEAD~1"),
+        replan=replan_changing("dev", "prod"),
+    )
     assert engine.ran == ["dev", "prod"]
     assert result.ok
+    [staging] = [o for o in result.outcomes if o.stack == "staging"]
+    assert staging.status is DeployStatus.SKIPPED
+    assert "unchanged: its offline plan since" in (staging.message or "")
     assert log.last_succeeded("demo", "prod").commit == b  # type: ignore[union-attr]
     assert log.last_succeeded("demo", "staging").commit == first  # type: ignore[union-attr]
 
@@ -227,9 +258,7 @@ def test_a_blocked_replan_stops_that_stage_before_any_up(
     head = git.commit("x", **{"stacks__program.py": "1"})
 
     def replan(todo: Any, since: Any) -> dict[AffectedStack, StackPlan]:
-        plans = {
-            i: StackPlan.build(project="demo", stack=i.stack, source=Source.OFFLINE) for i in todo
-        }
+        plans = {i: changed_plan(i.stack) for i in todo}
         [staging] = [i for i in todo if i.stack == "staging"]
         plans[staging] = StackPlan.build(
             project="demo",

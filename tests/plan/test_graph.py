@@ -6,13 +6,21 @@ Synths run for real; the graph comes from the StackReference resources in the ma
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from stackflow import cli
+from stackflow.adapters.storage import FileStore
+from stackflow.engine.api import UpResult
 from stackflow.errors import ExitCode, StackflowError
+from stackflow.gitops.deploy import GitHistory, deploy, replan_offline
+from stackflow.gitops.deploylog import DeploymentLog
 from stackflow.graph import StackGraph, reference_key, stack_graph
 from stackflow.impact import impact_between
+from stackflow.plan.model import Source, StackPlan
+from stackflow.repoconfig import RepoConfig
 
 from .conftest import GitRepo
 
@@ -112,3 +120,64 @@ def test_cli_prints_mermaid_dot_and_json(repo: GitRepo, capsys: pytest.CaptureFi
     assert cli.main(["graph", "--format", "json"]) == ExitCode.OK
     data = json.loads(capsys.readouterr().out)
     assert {"from": "app/prod", "to": "network/prod"} in data["edges"]
+
+
+class RecordingEngine:
+    """An in-memory stand-in for the Engine protocol: records each ``up`` (project/stack)."""
+
+    def __init__(self) -> None:
+        self.ran: list[str] = []
+
+    def preview(self, target: Any) -> StackPlan:
+        return StackPlan.build(project="x", stack=target.stack, source=Source.ENGINE)
+
+    def up(self, target: Any) -> UpResult:
+        self.ran.append(f"{target.project_dir.name}/{target.stack}")
+        return UpResult(
+            plan=StackPlan.build(project="x", stack=target.stack, source=Source.ENGINE),
+            outputs={},
+        )
+
+
+def test_a_network_output_change_is_deployed_before_the_app_that_reads_it(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """The merge changes only network's dev config. Path rules would deploy network/dev
+    alone; by impact, app/dev's re-plan reads network/dev's outputs at the merged commit,
+    changes, and is deployed after network/dev. The prod stacks' plans are empty."""
+    config = RepoConfig.load(repo.root)
+    log = DeploymentLog(FileStore(tmp_path / "records"))
+
+    def run(commit: str) -> tuple[RecordingEngine, Any, dict[str, StackPlan]]:
+        engine, history, plans = RecordingEngine(), GitHistory(config.root), {}
+
+        def replan(todo: Any, since: Any) -> Any:
+            found = replan_offline(config, todo, since)
+            plans.update({f"{i.project}/{i.stack}": p for i, p in found.items()})
+            return found
+
+        result = deploy(
+            engine,  # type: ignore[arg-type]
+            config,
+            history.every(),
+            log=log,
+            history=history,
+            commit=commit,
+            actor="t",
+            replan=replan,
+            graph=lambda todo: stack_graph(
+                config.root, only=[f"{i.project}/{i.stack}" for i in todo]
+            ),
+        )
+        return engine, result, plans
+
+    first, _, _ = run(repo.git("rev-parse", "HEAD"))
+    assert sorted(first.ran) == ["app/dev", "app/prod", "network/dev", "network/prod"]
+    repo.write({"network/Pulumi.dev.yaml": "config:\n  network:cidr: 10.9.0.0/16\n"})
+    engine, result, plans = run(repo.commit("a bigger dev network"))
+    assert engine.ran == ["network/dev", "app/dev"]
+    [web] = [c for c in plans["app/dev"].changes if c.name == "web"]
+    assert any(d.new == "10.9.0.0/16" for d in web.diffs), web.diffs
+    skipped = {f"{o.project}/{o.stack}": o.message for o in result.outcomes if o.message}
+    assert sorted(skipped) == ["app/prod", "network/prod"]
+    assert all((m or "").startswith("unchanged: its offline plan since") for m in skipped.values())

@@ -1,0 +1,201 @@
+"""Deploy order within a stage from the stack graph: the stacks a stack reads first,
+independent stacks at once (bounded), a cycle refused naming it, a failed stack skipping
+only the stacks that read it.
+
+Three projects with a ``dev`` stack each, on a real git repository and a real log; the
+engine is an in-memory stand-in for the Engine protocol (as in test_deploy.py), and the
+graph is given as data here (test_deploy_fixture.py builds it from real synths).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stackflow.adapters.storage import FileStore
+from stackflow.affected import AffectedStack
+from stackflow.engine.api import EngineTarget, UpResult
+from stackflow.errors import StackflowError
+from stackflow.gitops.deploy import GitHistory, deploy
+from stackflow.gitops.deploylog import DeploymentLog
+from stackflow.graph import StackGraph
+from stackflow.plan.model import Change, Op, Source, StackPlan
+from stackflow.plan.reports import DeployStatus
+from stackflow.repoconfig import RepoConfig
+
+PROJECTS = ("app", "network", "search")
+
+
+@dataclass
+class Engine:
+    """Deploys by project name; fails the projects in ``failing``; the ``together``
+    projects' ``up`` waits for all of them (so only a parallel run gets through)."""
+
+    failing: set[str] = field(default_factory=set)
+    together: set[str] = field(default_factory=set)
+    ran: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.barrier = threading.Barrier(max(1, len(self.together)))
+
+    def preview(self, target: EngineTarget) -> StackPlan:
+        return StackPlan.build(project=target.project_dir.name, stack="dev", source=Source.ENGINE)
+
+    def up(self, target: EngineTarget) -> UpResult:
+        name = target.project_dir.name
+        if name in self.together:
+            try:
+                self.barrier.wait(timeout=10)
+            except threading.BrokenBarrierError:
+                raise StackflowError(f"{name} ran alone") from None
+        with self.lock:
+            self.ran.append(name)
+        if name in self.failing:
+            raise StackflowError(f"running pulumi up for {name}: the engine failed")
+        change = Change(urn=f"urn:{name}", type="t", name="n", op=Op.CREATE)
+        return UpResult(
+            plan=StackPlan.build(project=name, stack="dev", source=Source.ENGINE, changes=[change]),
+            outputs={},
+        )
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> RepoConfig:
+    root = tmp_path / "repo"
+    for name in PROJECTS:
+        (root / name).mkdir(parents=True)
+        (root / name / "Pulumi.yaml").write_text(f"name: {name}\nruntime: python\n")
+        (root / name / "Pulumi.dev.yaml").write_text("config: {}\n")
+    (root / "stackflow.yaml").write_text(
+        f"projects: [{', '.join(PROJECTS)}]\npromotion: [dev]\nbackend: file://.pulumi-state\n"
+    )
+    (root / ".gitignore").write_text(".pulumi-state/\n.stackflow/\n")
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    git("config", "user.email", "t@example.com")
+    git("config", "user.name", "t")
+    git("add", "-A")
+    git("commit", "-q", "-m", "three projects")
+    return RepoConfig.load(root)
+
+
+APP_READS_NETWORK = StackGraph(reads={"app/dev": ("network/dev",), "network/dev": ()})
+
+
+def head(repo: RepoConfig) -> str:
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo.root, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def run(engine: Engine, repo: RepoConfig, tmp_path: Path, graph: StackGraph, **kw: Any) -> Any:
+    history = GitHistory(repo.root)
+    return deploy(
+        engine,  # type: ignore[arg-type]
+        repo,
+        history.every(),
+        log=DeploymentLog(FileStore(tmp_path / "records")),
+        history=history,
+        commit=head(repo),
+        actor="alice",
+        graph=lambda todo: graph,
+        **kw,
+    )
+
+
+def statuses(result: Any) -> dict[str, DeployStatus]:
+    return {o.project: o.status for o in result.outcomes}
+
+
+def test_a_stack_is_deployed_after_the_stack_it_reads(repo: RepoConfig, tmp_path: Path) -> None:
+    engine = Engine()
+    result = run(engine, repo, tmp_path, APP_READS_NETWORK, workers=1)
+    assert result.ok
+    # By name app would come first; it reads network, so network is deployed before it.
+    assert engine.ran == ["network", "search", "app"]
+
+
+def test_independent_stacks_run_at_once(repo: RepoConfig, tmp_path: Path) -> None:
+    # network and search read nothing: they meet at the barrier, which only a parallel
+    # run can pass; app, alone in the next wave, runs after both.
+    engine = Engine(together={"network", "search"})
+    graph = StackGraph(reads={"app/dev": ("network/dev", "search/dev")})
+    result = run(engine, repo, tmp_path, graph, workers=2)
+    assert result.ok, [o.message for o in result.outcomes]
+    assert sorted(engine.ran[:2]) == ["network", "search"]
+    assert engine.ran[2] == "app"
+
+
+def test_a_failed_stack_skips_the_stacks_that_read_it_not_the_others(
+    repo: RepoConfig, tmp_path: Path
+) -> None:
+    engine = Engine(failing={"network"})
+    result = run(engine, repo, tmp_path, APP_READS_NETWORK)
+    assert sorted(engine.ran) == ["network", "search"]
+    assert statuses(result) == {
+        "network": DeployStatus.FAILED,
+        "search": DeployStatus.SUCCEEDED,
+        "app": DeployStatus.SKIPPED,
+    }
+    [app] = [o for o in result.outcomes if o.project == "app"]
+    assert app.message == "not run: it reads network/dev, which failed or was not run"
+    assert not result.ok
+
+
+def test_a_cycle_is_refused_naming_it_before_anything_runs(
+    repo: RepoConfig, tmp_path: Path
+) -> None:
+    engine = Engine()
+    cycle = StackGraph(reads={"app/dev": ("network/dev",), "network/dev": ("app/dev",)})
+    with pytest.raises(StackflowError, match=r"cycle app/dev -> network/dev -> app/dev"):
+        run(engine, repo, tmp_path, cycle)
+    assert engine.ran == []
+
+
+def test_the_graph_is_asked_about_the_stacks_to_deploy_only(
+    repo: RepoConfig, tmp_path: Path
+) -> None:
+    asked: list[list[str]] = []
+
+    def replan(todo: Any, since: Any) -> dict[AffectedStack, StackPlan]:
+        change = Change(urn="urn:x", type="t", name="n", op=Op.UPDATE)
+        return {
+            i: StackPlan.build(
+                project=i.project,
+                stack=i.stack,
+                source=Source.OFFLINE,
+                changes=[change] if i.project != "search" else [],
+            )
+            for i in todo
+        }
+
+    history = GitHistory(repo.root)
+    engine = Engine()
+
+    def graph(todo: Any) -> StackGraph:
+        asked.append(sorted(f"{i.project}/{i.stack}" for i in todo))
+        return APP_READS_NETWORK
+
+    result = deploy(
+        engine,  # type: ignore[arg-type]
+        repo,
+        history.every(),
+        log=DeploymentLog(FileStore(tmp_path / "records")),
+        history=history,
+        commit=head(repo),
+        actor="alice",
+        replan=replan,
+        graph=graph,
+    )
+    assert asked == [["app/dev", "network/dev"]]
+    assert engine.ran == ["network", "app"]
+    assert statuses(result)["search"] is DeployStatus.SKIPPED
