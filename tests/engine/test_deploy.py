@@ -360,3 +360,39 @@ def test_the_deploy_command_reconciles_a_stage_from_the_log(
         "preview",
         "up",
     ]
+
+
+def test_the_deploy_command_skips_a_stack_whose_replan_is_empty(
+    repo: RepoConfig,
+    git: Git,
+    fake_on_path: Any,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The merge deploy decides by impact, as the deploy workflow runs it: a comment-only
+    edit to the program touches the program's path but not its plan, so nothing is
+    previewed or deployed, and the output says why."""
+    from stackflow.cli import main
+
+    fake_on_path.stacks("dev", "staging", "prod")
+    fake_on_path.script(
+        responses={
+            "preview": [{"events": "up_create.jsonl"}],
+            "up": [{"events": "up_create.jsonl"}],
+        }
+    )
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "x")
+    (repo.root / "policies" / "PulumiPolicy.yaml").unlink()
+    program = "import pulumi\n\npulumi.export('x', 1)\n"
+    (repo.root / "stacks" / "__main__.py").write_text(program)
+    first = git.commit("program")
+    root = str(repo.root)
+    assert main(["deploy", "--head", first, "--stage", "dev", "--root", root]) == 0
+    assert "succeeded demo/dev" in capsys.readouterr().out
+    comment = git.commit("a comment", **{"stacks____main__.py": "# the export\n" + program})
+    assert main(["deploy", "--head", comment, "--stage", "dev", "--root", root]) == 0
+    assert "skipped   demo/dev: unchanged: its offline plan since" in capsys.readouterr().out
+    assert [a[0] for a in fake_on_path.argvs() if a[:1] in (["up"], ["preview"])] == [
+        "preview",
+        "up",
+    ]
