@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from stackflow.affected import (
     inside,
     relative_dir,
 )
-from stackflow.plan.model import Op, StackPlan
+from stackflow.plan.model import Op, Plan, Source, StackPlan
 from stackflow.project import Project, find_projects
 from stackflow.repoconfig import RepoConfig
 
@@ -56,6 +56,21 @@ class ImpactResult:
     """Stacks that were checked (synthesized at base and head) and found unchanged."""
     prefiltered: bool = False
     """True when no path could change a program, so nothing was synthesized."""
+    plans: tuple[StackPlan, ...] = ()
+    """The offline plan of every stack that was synthesized (none when prefiltered)."""
+
+    def checked(self) -> Plan:
+        """The unchanged stacks as a Plan for the PR comment: each one's (empty) plan
+        labelled ``unchanged``, with the stacks it reads (:attr:`StackPlan.reads`)."""
+        planned = {(p.project, p.stack): p for p in self.plans}
+        stacks = []
+        for item in self.unchanged:
+            found = planned.get((item.project, item.stack))
+            plan = found or StackPlan.build(
+                project=item.project, stack=item.stack, source=Source.OFFLINE
+            )
+            stacks.append(replace(plan, labels=("unchanged",)))
+        return Plan(stacks=tuple(sorted(stacks, key=lambda p: p.key)))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -146,7 +161,7 @@ def impact_between(
             unchanged.append(target)
         else:
             affected.append(Impact(target, why))
-    return ImpactResult(tuple(affected), tuple(unchanged))
+    return ImpactResult(tuple(affected), tuple(unchanged), plans=plan.stacks)
 
 
 __all__ = ["Impact", "ImpactResult", "could_matter", "impact_between", "stack_impact"]

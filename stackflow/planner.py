@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 from stackflow.adapters import gitrepo
 from stackflow.affected import affected_stacks, inside, relative_dir
 from stackflow.errors import StackflowError
+from stackflow.graph import references
 from stackflow.plan.cache import CacheKey, ManifestCache
 from stackflow.plan.diff import diff_manifests
 from stackflow.plan.manifest import Manifest
@@ -428,6 +429,7 @@ def _stack_plan(
             head=head_rev,
         )
     plan = diff_manifests(base.manifest, head.manifest, base_rev=base_sha, head_rev=head_rev)
+    plan = replace(plan, reads=references(head.manifest))
     if pack is None:
         return plan
     from stackflow.policy import evaluate

@@ -68,6 +68,10 @@ def _check_plan_data(data: Any) -> None:
             isinstance(k, str) and isinstance(v, int) for k, v in counts.items()
         ):
             raise ValueError(f"{where}.counts is not an object of integers")
+        for key in ("labels", "reads"):
+            names = stack.get(key, [])
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                raise ValueError(f"{where}.{key} is not a list of strings")
         for key, kind in (
             ("changes", "change"),
             ("outputs", "output"),

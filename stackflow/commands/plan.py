@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from stackflow.commands._io import terminal_progress, write_output
-from stackflow.errors import ExitCode
+from stackflow.errors import ExitCode, StackflowError
 
 PLAN_HELP = """\
 Plan stacks offline: synthesize each stack at the base revision (in a temporary git
@@ -137,6 +137,13 @@ def plan_command(
     "(tests/**, docs/**, benchmarks/**, .github/**, .ci/**, README*, LICENSE*, *.md, "
     ".gitignore, Makefile).",
 )
+@click.option(
+    "--checked",
+    "checked_target",
+    metavar="PATH|-",
+    help="Also write the stacks checked and found unchanged as a plan (JSON) for the PR "
+    "comment: it lists them in one line and says which stacks an output change reaches.",
+)
 def affected_command(
     base: str | None,
     head: str | None,
@@ -144,11 +151,16 @@ def affected_command(
     explain: bool,
     by_paths: bool,
     not_program: tuple[str, ...],
+    checked_target: str | None,
 ) -> ExitCode:
     from stackflow.affected import DEFAULT_NOT_PROGRAM, affected_between
     from stackflow.impact import Impact, impact_between
 
     globs = not_program or DEFAULT_NOT_PROGRAM
+    if by_paths and checked_target:
+        raise StackflowError(
+            "listing affected stacks: --checked needs the impact check; drop --by-paths"
+        )
     if by_paths:
         stacks = affected_between(Path.cwd(), base, head, not_program=globs)
         impacts = [Impact(s, "its paths changed") for s in stacks]
@@ -161,6 +173,8 @@ def affected_command(
             names = ", ".join(f"{s.project}/{s.stack}" for s in result.unchanged)
             how = "no program path changed" if result.prefiltered else "checked"
             click.echo(f"unchanged ({how}): {names}", err=True)
+        if checked_target:
+            write_output(checked_target, result.checked().to_json(), what="the checked stacks")
     if as_json:
         click.echo(json.dumps([i.to_dict() for i in impacts]))
     else:

@@ -258,7 +258,10 @@ class StackPlan:
     labels: tuple[str, ...] = ()
     """What a reviewer must know about the stack itself: ``new`` (no stack file at the
     base), ``removed`` (its stack file is deleted), ``not-in-promotion`` (merging does not
-    deploy it)."""
+    deploy it), ``unchanged`` (checked by impact and found unchanged: not planned further)."""
+    reads: tuple[str, ...] = ()
+    """The stacks (``project/stack``) the program reads through ``StackReference``: the
+    stack graph's edges (:mod:`stackflow.graph`)."""
 
     @classmethod
     def build(
@@ -327,6 +330,7 @@ class StackPlan:
             "outputs": [o.to_dict() for o in self.outputs],
             "policy": [p.to_dict() for p in self.policy],
             "diagnostics": [d.to_dict() for d in self.diagnostics],
+            "reads": list(self.reads),
         }
 
     @classmethod
@@ -344,6 +348,7 @@ class StackPlan:
             outputs=tuple(OutputChange.from_dict(o) for o in data.get("outputs", ())),
             policy=tuple(PolicyFinding.from_dict(p) for p in data.get("policy", ())),
             diagnostics=tuple(Diagnostic.from_dict(d) for d in data.get("diagnostics", ())),
+            reads=tuple(data.get("reads", ())),
         )
 
 

@@ -641,8 +641,50 @@ def _footer(plan: Plan) -> str:
     return f"<sub>stackflow · {base}..{head} · {kind}</sub>\n"
 
 
+UNCHANGED_INLINE = 10
+"""Up to this many checked-and-unchanged stacks are listed in one line; more collapse."""
+
+
+def _unchanged_part(stacks: list[StackPlan]) -> _Part:
+    """The stacks ``stackflow affected`` checked and found unchanged: one line, or one
+    collapsed list when there are many (a hundred stacks are not a hundred table rows)."""
+    names = ", ".join(md_code(s.key) for s in stacks)
+    title = f"Checked and unchanged ({len(stacks):,})"
+    if len(stacks) <= UNCHANGED_INLINE:
+        return _Leaf(f"{title}: {names}\n\n", _TABLE, "unchanged stack list")
+    block = _Block(f"<details>\n<summary>{title}</summary>\n\n", "\n</details>\n\n")
+    block.children.append(_Leaf(names + "\n", _DETAIL, "unchanged stack list"))
+    return block
+
+
+def _downstream_part(plan: Plan) -> _Part | None:
+    """Per stack whose outputs change, the stacks that read them (directly or through
+    others), from the stack graph the plans carry (:attr:`StackPlan.reads`)."""
+    from stackflow.graph import StackGraph
+
+    graph = StackGraph(reads={s.key: s.reads for s in plan.stacks})
+    unchanged = {s.key for s in plan.stacks if "unchanged" in s.labels}
+    section = _Block("### Downstream\n\n", "\n")
+    for stack in plan.stacks:
+        readers = graph.dependents(stack.key) if stack.outputs else ()
+        if not readers:
+            continue
+        names = ", ".join(
+            f"{md_code(r)} ({'checked: unchanged' if r in unchanged else 'planned here'})"
+            for r in readers
+        )
+        line = f"- {md_code(stack.key)} outputs change; read by {names}\n"
+        section.children.append(_Leaf(line, _RISK, "downstream stack"))
+    return section if section.children else None
+
+
 def _plan_parts(plan: Plan, *, heading: str, open_details: bool, width: int | None) -> list[_Part]:
+    whole = plan
+    unchanged = [s for s in plan.stacks if "unchanged" in s.labels]
+    plan = Plan(stacks=tuple(s for s in plan.stacks if "unchanged" not in s.labels))
     parts: list[_Part] = [_Leaf(heading + _verdict(plan), _ESSENTIAL), _Note(), _table(plan)]
+    if unchanged:
+        parts.append(_unchanged_part(unchanged))
     labels = [_Labels(s) for s in plan.stacks]
     errors = [(lb, d) for lb in labels for d in lb.stack.diagnostics if d.severity == "error"]
     if errors:
@@ -675,10 +717,13 @@ def _plan_parts(plan: Plan, *, heading: str, open_details: bool, width: int | No
         )
         parts.append(section)
     parts.extend(_review_parts(labels))
+    downstream = _downstream_part(whole)
+    if downstream is not None:
+        parts.append(downstream)
     parts.extend(
         _stack_details(s, open_=open_details, width=width) for s in plan.stacks if _has_detail(s)
     )
-    parts.append(_Leaf(_footer(plan), _ESSENTIAL))
+    parts.append(_Leaf(_footer(whole), _ESSENTIAL))
     return parts
 
 

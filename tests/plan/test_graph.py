@@ -18,8 +18,8 @@ from stackflow.errors import ExitCode, StackflowError
 from stackflow.gitops.deploy import GitHistory, deploy, replan_offline
 from stackflow.gitops.deploylog import DeploymentLog
 from stackflow.graph import StackGraph, reference_key, stack_graph
-from stackflow.impact import impact_between
-from stackflow.plan.model import Source, StackPlan
+from stackflow.impact import impact_between, stack_impact
+from stackflow.plan.model import Plan, Source, StackPlan
 from stackflow.repoconfig import RepoConfig
 
 from .conftest import GitRepo
@@ -181,3 +181,24 @@ def test_a_network_output_change_is_deployed_before_the_app_that_reads_it(
     skipped = {f"{o.project}/{o.stack}": o.message for o in result.outcomes if o.message}
     assert sorted(skipped) == ["app/prod", "network/prod"]
     assert all((m or "").startswith("unchanged: its offline plan since") for m in skipped.values())
+
+
+def test_affected_writes_the_checked_stacks_for_the_comment(
+    repo: GitRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The preview workflow's affected job hands the comment the stacks it checked and
+    found unchanged, with the stacks each reads, so the comment can say what the change
+    reaches downstream."""
+    repo.write({"network/Pulumi.dev.yaml": "config:\n  network:cidr: 10.9.0.0/16\n"})
+    checked = tmp_path / "checked.json"
+    assert cli.main(["affected", "--base", "HEAD", "--json", "--checked", str(checked)]) == 0
+    assert [r["project"] + "/" + r["stack"] for r in json.loads(capsys.readouterr().out)] == [
+        "app/dev",
+        "network/dev",
+    ]
+    plan = Plan.from_json(checked.read_text())
+    assert [(s.key, s.labels, s.reads) for s in plan.stacks] == [
+        ("app/prod", ("unchanged",), ("network/prod", "shared/prod")),
+        ("network/prod", ("unchanged",), ()),
+    ]
+    assert all(stack_impact(s, policy_changed=False) is None for s in plan.stacks)

@@ -402,3 +402,71 @@ def test_summary_is_bounded_in_utf8_bytes(markdown: MarkdownIt) -> None:
     assert len(text.encode()) <= 200_000
     assert_balanced(markdown, text)
     assert "`plan-*` artifacts" in text
+
+
+def _checked(key: str, *reads: str) -> StackPlan:
+    project, stack = key.split("/")
+    return StackPlan.build(
+        project=project, stack=stack, source=Source.OFFLINE, labels=("unchanged",), reads=reads
+    )
+
+
+def test_stacks_checked_and_unchanged_are_one_line_not_rows() -> None:
+    sg = Change(
+        urn=urn("dev", "aws:ec2/securityGroup:SecurityGroup", "web"),
+        type="aws:ec2/securityGroup:SecurityGroup",
+        name="web",
+        op=Op.UPDATE,
+    )
+    plan = Plan(
+        stacks=(
+            StackPlan.build(project="app", stack="dev", source=Source.OFFLINE, changes=[sg]),
+            _checked("app/prod"),
+            _checked("network/prod"),
+        )
+    )
+    text = render_comment(plan)
+    assert "| `app/prod` |" not in text
+    assert "Checked and unchanged (2): `app/prod`, `network/prod`\n" in text
+    assert "**✅ Ready to merge:** 1 to update;" in text
+    assert "| `app/dev` |" in text
+
+
+def test_many_unchanged_stacks_collapse() -> None:
+    plan = Plan(stacks=tuple(_checked(f"svc{i:02}/dev") for i in range(40)))
+    text = render_comment(plan)
+    assert "No stacks are affected by this change" in text
+    assert "<details>\n<summary>Checked and unchanged (40)</summary>\n\n`svc00/dev`" in text
+    assert text.count("`svc") == 40
+
+
+def test_the_comment_shows_the_downstream_stacks_an_output_change_reaches() -> None:
+    vpc = Change(
+        urn=urn("dev", "aws:ec2/vpc:Vpc", "main"), type="aws:ec2/vpc:Vpc", name="main", op=Op.UPDATE
+    )
+    sg = Change(
+        urn=urn("dev", "aws:ec2/securityGroup:SecurityGroup", "web"),
+        type="aws:ec2/securityGroup:SecurityGroup",
+        name="web",
+        op=Op.UPDATE,
+    )
+    cidr = OutputChange(name="cidr", op=Op.UPDATE, old="10.0.0.0/16", new="10.9.0.0/16")
+    plan = Plan(
+        stacks=(
+            StackPlan.build(
+                project="app", stack="dev", source=Source.OFFLINE, changes=[sg],
+                reads=("network/dev",),
+            ),
+            _checked("edge/dev", "app/dev"),
+            StackPlan.build(
+                project="network", stack="dev", source=Source.OFFLINE, changes=[vpc],
+                outputs=(cidr,),
+            ),
+        )
+    )  # fmt: skip
+    text = render_comment(plan)
+    assert (
+        "### Downstream\n\n"
+        "- `network/dev` outputs change; read by `app/dev` (planned here), "
+        "`edge/dev` (checked: unchanged)\n"
+    ) in text

@@ -156,7 +156,7 @@ def test_environment_names_and_engine_previews_come_from_stackflow_yaml(repo: Pa
     assert drift["drift-prod"]["environment"] == "prod-readonly"
     preview = jobs(out["preview.yml"])
     assert preview["engine"]["environment"] == "pr"
-    assert "'[\"dev\"]'" in preview["affected"]["steps"][-1]["run"]
+    assert "'[\"dev\"]'" in preview["affected"]["steps"][-2]["run"]
     ephemeral = jobs(out["ephemeral.yml"])
     assert "'env'" in ephemeral["up"]["if"]
     assert "github.event.label.name == 'env'" in ephemeral["down"]["if"]
@@ -191,3 +191,21 @@ def test_makefile_checks_the_generated_workflows_and_the_auditor_persona() -> No
     makefile = (ROOT / "Makefile").read_text()
     assert "stackflow workflows --check" in makefile
     assert "--persona auditor" in makefile
+
+
+def test_the_preview_hands_the_comment_the_stacks_checked_and_unchanged(repo: Path) -> None:
+    """The comment collects every `plan-*` artifact (preview.yml's result job and the fork
+    path in preview-comment.yml): the affected job uploads its unchanged stacks as one."""
+    out = render_workflows(RepoConfig.load(repo))
+    steps = jobs(out["preview.yml"])["affected"]["steps"]
+    assert "--checked unchanged.json" in steps[-2]["run"]
+    assert steps[-1]["with"] == {
+        "name": "plan-unchanged",
+        "path": "unchanged.json",
+        "retention-days": 7,
+    }
+    for name, job in (("preview.yml", "result"), ("preview-comment.yml", "comment")):
+        downloads = [
+            s for s in jobs(out[name])[job]["steps"] if "download-artifact" in s.get("uses", "")
+        ]
+        assert any(d["with"]["pattern"] == "plan-*" for d in downloads)
