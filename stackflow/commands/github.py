@@ -68,6 +68,9 @@ def _check_plan_data(data: Any) -> None:
             isinstance(k, str) and isinstance(v, int) for k, v in counts.items()
         ):
             raise ValueError(f"{where}.counts is not an object of integers")
+        reconciliation = stack.get("reconciliation")
+        if reconciliation is not None:
+            _check_reconciliation(reconciliation, f"{where}.reconciliation")
         for key in ("labels", "reads"):
             names = stack.get(key, [])
             if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
@@ -89,6 +92,26 @@ def _check_plan_data(data: Any) -> None:
                         raise ValueError(f"{where}.{key}[{j}].diffs is not a list")
                     for k, diff in enumerate(diffs):
                         _check_fields("diff", diff, f"{where}.{key}[{j}].diffs[{k}]")
+
+
+def _check_reconciliation(data: Any, where: str) -> None:
+    if not isinstance(data, dict):
+        raise ValueError(f"{where} is not an object")
+    counts = data.get("offlineCounts", {})
+    if not isinstance(counts, dict) or not all(
+        isinstance(k, str) and isinstance(v, int) for k, v in counts.items()
+    ):
+        raise ValueError(f"{where}.offlineCounts is not an object of integers")
+    items = data.get("notFromThisChange", [])
+    if not isinstance(items, list):
+        raise ValueError(f"{where}.notFromThisChange is not a list")
+    for j, item in enumerate(items):
+        here = f"{where}.notFromThisChange[{j}]"
+        if not isinstance(item, dict) or not isinstance(item.get("urn"), str):
+            raise ValueError(f"{here}.urn is not a string")
+        paths = item.get("paths", [])
+        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+            raise ValueError(f"{here}.paths is not a list of strings")
 
 
 def load_plan(path: str) -> Plan:
@@ -125,9 +148,11 @@ def load_plan(path: str) -> Plan:
 
 
 def load_plans(paths: Sequence[str]) -> Plan:
-    """Several plan files as one (a later plan of the same stack wins)."""
-    plans = [load_plan(p) for p in paths]
-    return plans[0].merged(*plans[1:])
+    """Several plan files as one (a later plan of the same stack wins; an engine plan
+    after an offline plan of the same stack is reconciled with it)."""
+    from stackflow.plan.reconcile import merge_plans
+
+    return merge_plans([load_plan(p) for p in paths])
 
 
 def _check_exit(plan: Plan, check: bool) -> ExitCode:

@@ -239,6 +239,46 @@ def count_ops(changes: Iterable[Change], same: int = 0) -> dict[str, int]:
 
 
 @dataclass(frozen=True, slots=True)
+class Unexplained:
+    """An engine change the offline plan of the same change does not explain."""
+
+    urn: str
+    paths: tuple[str, ...] = ()
+    """The properties not from this change; empty: the whole change is not."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"urn": self.urn, "paths": list(self.paths)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Unexplained:
+        return cls(urn=data["urn"], paths=tuple(data.get("paths", ())))
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciliation:
+    """An engine plan read beside the offline plan of the same change (code diff vs state
+    diff, :mod:`stackflow.plan.reconcile`)."""
+
+    offline_counts: dict[str, int]
+    """What the change's code does (the offline plan's counts)."""
+    unexplained: tuple[Unexplained, ...] = ()
+    """Engine changes the code does not explain: drift, or commits merged but not deployed."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "offlineCounts": dict(self.offline_counts),
+            "notFromThisChange": [u.to_dict() for u in self.unexplained],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Reconciliation:
+        return cls(
+            offline_counts=dict(data.get("offlineCounts", {})),
+            unexplained=tuple(Unexplained.from_dict(u) for u in data.get("notFromThisChange", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class StackPlan:
     """The plan of one stack. Unchanged resources are counted, never listed."""
 
@@ -262,6 +302,9 @@ class StackPlan:
     reads: tuple[str, ...] = ()
     """The stacks (``project/stack``) the program reads through ``StackReference``: the
     stack graph's edges (:mod:`stackflow.graph`)."""
+    reconciliation: Reconciliation | None = None
+    """On an engine plan that replaced the offline plan of the same stack: what of it the
+    change's code explains, and what not."""
 
     @classmethod
     def build(
@@ -331,6 +374,7 @@ class StackPlan:
             "policy": [p.to_dict() for p in self.policy],
             "diagnostics": [d.to_dict() for d in self.diagnostics],
             "reads": list(self.reads),
+            "reconciliation": self.reconciliation.to_dict() if self.reconciliation else None,
         }
 
     @classmethod
@@ -349,6 +393,9 @@ class StackPlan:
             policy=tuple(PolicyFinding.from_dict(p) for p in data.get("policy", ())),
             diagnostics=tuple(Diagnostic.from_dict(d) for d in data.get("diagnostics", ())),
             reads=tuple(data.get("reads", ())),
+            reconciliation=Reconciliation.from_dict(data["reconciliation"])
+            if data.get("reconciliation")
+            else None,
         )
 
 
@@ -366,14 +413,6 @@ class Plan:
     @property
     def has_errors(self) -> bool:
         return any(s.has_errors for s in self.stacks)
-
-    def merged(self, *others: Plan) -> Plan:
-        """This plan and others as one; a later plan of the same stack replaces an earlier."""
-        by_key: dict[str, StackPlan] = {}
-        for plan in (self, *others):
-            for stack in plan.stacks:
-                by_key[stack.key] = stack
-        return Plan(stacks=tuple(sorted(by_key.values(), key=lambda s: s.key)))
 
     def to_dict(self) -> dict[str, Any]:
         return {"version": self.version, "stacks": [s.to_dict() for s in self.stacks]}

@@ -678,6 +678,51 @@ def _downstream_part(plan: Plan) -> _Part | None:
     return section if section.children else None
 
 
+def _reconciliation_part(plan: Plan) -> _Part | None:
+    """Per stack whose engine preview replaced its offline plan: both, and the engine's
+    changes this pull request's code does not explain (:mod:`stackflow.plan.reconcile`)."""
+    section = _Block("### Code diff vs state diff\n\n", "\n")
+    for stack in plan.stacks:
+        known = stack.reconciliation
+        if known is None:
+            continue
+        head = (
+            f"- {md_code(stack.key)}: this pull request's code (offline plan): "
+            f"{html_text(_change_phrase(known.offline_counts))}; the engine preview against "
+            f"the stack's state: {html_text(_change_phrase(_counts(stack)))}."
+        )
+        if not known.unexplained:
+            line = f"{head} Everything in the preview is from this pull request.\n"
+            section.children.append(_Leaf(line, _RISK, "reconciled stack"))
+            continue
+        block = _Block(
+            f"{head} Not from this pull request (drift, or merged but not deployed):\n", ""
+        )
+        by_urn = {c.urn: c for c in stack.changes}
+        label = _Labels(stack)
+        for item in known.unexplained:
+            change = by_urn.get(item.urn)
+            what = _OP_VERB_BARE[change.op] if change is not None else "changes"
+            if item.paths:
+                what += " of " + ", ".join(md_code(p) for p in item.paths)
+            block.children.append(
+                _Leaf(f"  - {label(item.urn)}: {what}\n", _RISK, "change not from this PR")
+            )
+        section.children.append(block)
+    return section if section.children else None
+
+
+_OP_VERB_BARE: Final = {
+    Op.CREATE: "create",
+    Op.UPDATE: "update",
+    Op.REPLACE: "replace",
+    Op.DELETE: "delete",
+    Op.IMPORT: "import",
+    Op.READ: "read",
+    Op.SAME: "no change",
+}
+
+
 def _plan_parts(plan: Plan, *, heading: str, open_details: bool, width: int | None) -> list[_Part]:
     whole = plan
     unchanged = [s for s in plan.stacks if "unchanged" in s.labels]
@@ -717,6 +762,9 @@ def _plan_parts(plan: Plan, *, heading: str, open_details: bool, width: int | No
         )
         parts.append(section)
     parts.extend(_review_parts(labels))
+    reconciled = _reconciliation_part(plan)
+    if reconciled is not None:
+        parts.append(reconciled)
     downstream = _downstream_part(whole)
     if downstream is not None:
         parts.append(downstream)

@@ -27,6 +27,7 @@ from stackflow.plan import (
     StackPlan,
     values,
 )
+from stackflow.plan.reconcile import merge_plans
 
 json_leaf = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=8))
 json_value = st.recursive(
@@ -115,7 +116,7 @@ def test_merged_keeps_the_latest_plan_of_each_stack() -> None:
     first = StackPlan.build(project="p", stack="dev", source=Source.OFFLINE, same=1)
     second = StackPlan.build(project="p", stack="dev", source=Source.ENGINE, same=2)
     other = StackPlan.build(project="p", stack="prod", source=Source.OFFLINE)
-    merged = Plan(stacks=(first, other)).merged(Plan(stacks=(second,)))
+    merged = merge_plans([Plan(stacks=(first, other)), Plan(stacks=(second,))])
     assert [s.key for s in merged.stacks] == ["p/dev", "p/prod"]
     assert merged.stacks[0].source is Source.ENGINE
 

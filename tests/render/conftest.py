@@ -10,6 +10,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from stackflow.plan.model import Diagnostic, Plan, Source, StackPlan
+from stackflow.plan.reconcile import merge_plans
 
 from .samples import GOLDEN, SHA_BASE, SHA_HEAD, clean_plan, dev_plan
 
@@ -43,7 +44,7 @@ def sample_plans() -> dict[str, Plan]:
     return {
         "blocked": Plan(stacks=(dev_plan(),)),
         "clean": Plan(stacks=(clean_plan(),)),
-        "multi": Plan(stacks=(dev_plan(),)).merged(Plan(stacks=(clean_plan(), unchanged))),
+        "multi": merge_plans([Plan(stacks=(dev_plan(),)), Plan(stacks=(clean_plan(), unchanged))]),
         "no-changes": Plan(stacks=(unchanged,)),
         "failed": Plan(stacks=(failed,)),
         "empty": Plan(),
