@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -205,10 +205,13 @@ def plan_stacks(
     policy_config: Path | None = None,
     use_cache: bool = True,
     progress: Callable[[str], None] | None = None,
+    only: Collection[tuple[str, str]] | None = None,
 ) -> Plan:
     """The offline Plan of the chosen stacks of the repository holding ``start``.
 
     ``progress`` is told, as each synth ends, which stack is done and how many are left.
+    ``only``: of the chosen stacks, just these (project directory relative to the
+    repository, stack), e.g. the stacks a deploy re-plans against one base.
     """
     if stack is not None and all_stacks:
         raise StackflowError("choosing stacks: --stack and --all exclude each other; pass one")
@@ -241,6 +244,8 @@ def plan_stacks(
         all_stacks=all_stacks,
         changed=changed,
     )
+    if only is not None:
+        targets = [t for t in targets if (t.rel_dir, t.stack) in only]
     pack = _policy_pack(config, policy_pack)
     key = digest_key(root)
     cache = ManifestCache.for_repo(root, key=key) if use_cache else None

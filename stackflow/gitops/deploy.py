@@ -559,18 +559,25 @@ def replan_offline(
     the merged commit (its synth resolves the reference by synthesizing it)."""
     from stackflow.planner import plan_stacks
 
-    plans: dict[AffectedStack, StackPlan] = {}
+    groups: dict[str | None, list[AffectedStack]] = {}
     for item in todo:
+        groups.setdefault(since.get(item), []).append(item)
+    plans: dict[AffectedStack, StackPlan] = {}
+    for base, items in groups.items():
         if progress is not None:
-            progress(f"re-planning {item.project}/{item.stack} offline ...")
-        base = since.get(item)
+            names = ", ".join(f"{i.project}/{i.stack}" for i in items)
+            origin = f"since {base[:12]}" if base else "against nothing"
+            progress(f"re-planning offline {origin}: {names} ...")
         plan = plan_stacks(
             repo.root,
-            project_dir=repo.root / item.dir,
-            stack=item.stack,
+            all_stacks=True,
             base=base,
             no_base=base is None,
+            only={(i.dir, i.stack) for i in items},
         )
+        by_key = {(i.project, i.stack): i for i in items}
         for stack_plan in plan.stacks:
-            plans[item] = stack_plan
+            found = by_key.get((stack_plan.project, stack_plan.stack))
+            if found is not None:
+                plans[found] = stack_plan
     return plans
