@@ -283,6 +283,8 @@ class Decision:
     since: str | None
     """The commit the stack runs (from the log), or the fallback base; None: nothing."""
     reason: str
+    deployed: bool = False
+    """``since`` is the commit the log says the stack runs (not a fallback)."""
 
 
 class History(Protocol):
@@ -316,7 +318,7 @@ def decide(
         since = None if base in (None, NO_COMMIT) else base
         origin = f"base {since[:12]}" if since else "no earlier deploy"
     if item in history.affected(since, head):
-        return Decision(Verdict.DEPLOY, since, f"changed since {origin}")
+        return Decision(Verdict.DEPLOY, since, f"changed since {origin}", last is not None)
     return Decision(Verdict.CURRENT, since, f"nothing it runs changed since {origin}")
 
 
@@ -413,10 +415,12 @@ def deploy(
     first = {i: decide(i, commit, log, history, base) for i in ordered}
     todo = [i for i in ordered if first[i].verdict is Verdict.DEPLOY]
     plans = replan(todo, {i: first[i].since for i in todo}) if replan and todo else {}
+    # An empty re-plan skips a stack only against the commit it is known to run: a stack
+    # never deployed through stackflow is deployed (its state is not known to be the base).
     unchanged = {
         i
         for i, p in plans.items()
-        if not blocked(p) and stack_impact(p, policy_changed=False) is None
+        if first[i].deployed and not blocked(p) and stack_impact(p, policy_changed=False) is None
     }
     running = [i for i in todo if i not in unchanged]
     reads = graph(running).reads if graph is not None and running else {}

@@ -396,3 +396,26 @@ def test_the_deploy_command_skips_a_stack_whose_replan_is_empty(
         "preview",
         "up",
     ]
+
+
+def test_an_empty_replan_skips_only_stacks_known_to_run_its_base(
+    repo: RepoConfig, git: Git, tmp_path: Path
+) -> None:
+    """A stack never deployed through stackflow runs an unknown commit: an empty plan
+    since the push's base says nothing about its state, so it is deployed; once the log
+    knows what it runs, an empty plan since that commit skips it."""
+    engine = InMemoryEngine()
+    log = DeploymentLog(FileStore(tmp_path / "records"))
+    before = git.run("rev-parse", "HEAD")
+    first = git.commit(
+        "adopt", **{"stackflow.yaml": "# adopted\n" + (repo.root / "stackflow.yaml").read_text()}
+    )
+    assert run_deploy(engine, repo, log, first, base=before, replan=replan_changing()).ok
+    assert engine.ran == ["dev", "staging", "prod"]
+    engine.ran.clear()
+    again = git.commit(
+        "again", **{"stackflow.yaml": "# twice\n" + (repo.root / "stackflow.yaml").read_text()}
+    )
+    result = run_deploy(engine, repo, log, again, base=first, replan=replan_changing())
+    assert engine.ran == []
+    assert [o.status for o in result.outcomes] == [DeployStatus.SKIPPED] * 3

@@ -178,18 +178,24 @@ def test_the_graph_is_asked_about_the_stacks_to_deploy_only(
             for i in todo
         }
 
+    log = DeploymentLog(FileStore(tmp_path / "records"))
     history = GitHistory(repo.root)
+    deploy(Engine(), repo, history.every(), log=log, history=history, commit=head(repo), actor="a")  # type: ignore[arg-type]
+    (repo.root / "app" / "settings.py").write_text("x = 1\n")
+    subprocess.run(["git", "add", "-A"], cwd=repo.root, check=True)
+    subprocess.run(["git", "commit", "-qm", "x"], cwd=repo.root, check=True)
     engine = Engine()
 
     def graph(todo: Any) -> StackGraph:
         asked.append(sorted(f"{i.project}/{i.stack}" for i in todo))
         return APP_READS_NETWORK
 
+    history = GitHistory(repo.root)
     result = deploy(
         engine,  # type: ignore[arg-type]
         repo,
         history.every(),
-        log=DeploymentLog(FileStore(tmp_path / "records")),
+        log=log,
         history=history,
         commit=head(repo),
         actor="alice",
