@@ -92,9 +92,7 @@ def generate(root: Path, projects: int, resources: int) -> None:
         project = root / "services" / name
         project.mkdir(parents=True)
         (project / "Pulumi.yaml").write_text(f"name: {name}\nruntime: python\n")
-        (project / "__main__.py").write_text(
-            PROGRAM.format(name=name, team=i % 7, groups=groups)
-        )
+        (project / "__main__.py").write_text(PROGRAM.format(name=name, team=i % 7, groups=groups))
         for stack in STACKS:
             retention = {"dev": 1, "staging": 4, "prod": 14}[stack]
             (project / f"Pulumi.{stack}.yaml").write_text(
