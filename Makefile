@@ -104,4 +104,4 @@ realworld: $(RW_STAMP)
 	$(RW_VENV)/bin/python tests/realworld/run_corpus.py "$(DIR)" $(if $(COMMIT),--commit $(COMMIT)) --out docs/REALWORLD.md
 
 clean:
-	rm -rf $(VENV) $(RW_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .stackflow .mutation .engine
+	rm -rf $(VENV) $(RW_VENV) .realworld-venvs .pytest_cache .mypy_cache .ruff_cache .hypothesis .stackflow .mutation .engine

@@ -192,14 +192,19 @@ class RunContext:
     answers_file: str
     chain: tuple[str, ...]
     capture: bool = True
+    network: list[str] = field(default_factory=list)
+    """Each network call the program made (``host:port at file:line``), refused."""
 
 
 def _monitor_class() -> type:
     from google.protobuf import empty_pb2, struct_pb2  # type: ignore[import-untyped]
     from pulumi.runtime.mocks import MockMonitor, Mocks
-    from pulumi.runtime.proto import resource_pb2
+    from pulumi.runtime.proto import provider_pb2, resource_pb2
 
     from stackflow.plan import _mockcloud
+
+    # SDKs before 3.2xx answer an invoke with the provider protocol's InvokeResponse.
+    invoke_response = getattr(resource_pb2, "ResourceInvokeResponse", provider_pb2.InvokeResponse)
 
     class NoMocks(Mocks):
         """The monitor answers everything itself; the SDK's Mocks hooks are never asked."""
@@ -381,9 +386,7 @@ def _monitor_class() -> type:
             token = request.tok
             args = normalize(_plain(request.args))
             if token.startswith("pulumi:pulumi:"):
-                return resource_pb2.ResourceInvokeResponse(
-                    **{"return": self._engine_invoke(token, args)}
-                )
+                return invoke_response(**{"return": self._engine_invoke(token, args)})
             answer = self.ctx.answers.answer(token, args)
             if answer is None:
                 answer = _mockcloud.builtin_invoke(
@@ -395,7 +398,7 @@ def _monitor_class() -> type:
                 if (token, args) not in self.missing:
                     self.missing.append((token, args))
                 answer = {}
-            return resource_pb2.ResourceInvokeResponse(**{"return": _to_struct(answer)})
+            return invoke_response(**{"return": _to_struct(answer)})
 
         def _engine_invoke(self, function: str, args: dict[str, Any]) -> Any:
             """The engine's own functions, answered from this run as the engine does."""
@@ -853,6 +856,17 @@ def _user_frames(err: BaseException, ctx: RunContext) -> str:
 
 def run(request: dict[str, Any]) -> dict[str, Any]:
     """Run the program of ``request``; the result document (manifest or error)."""
+    try:
+        import pulumi  # noqa: F401 -- the interpreter may be a project's own venv
+    except ImportError as err:
+        return {
+            "error": {
+                "kind": "run",
+                "message": f"the interpreter {sys.executable} cannot import the Pulumi SDK "
+                f"({err}); install the project's dependencies into it "
+                "(pip install -r requirements.txt)",
+            }
+        }
     from stackflow.plan.offline import OfflineAnswers
 
     if request.get("fast", True):
@@ -883,9 +897,15 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     )
     monitor = _monitor_class()(ctx)
     per_output_stack_references(monitor.references)
+    refuse_network(ctx)
+    features: dict[str, Any] = {}
+    if hasattr(monitor, "GetDeploymentInfo"):
+        # Newer SDKs read the monitor's features once, older ones (3.228) ask
+        # SupportsFeature each time: a program runs with the SDK its project pins.
+        features["monitor_features"] = set(monitor.GetDeploymentInfo(None).supportedFeatures)
     settings = MockSettings(  # type: ignore[no-untyped-call]
         monitor=monitor,
-        monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
+        **features,
         engine=MockEngine(None),
         project=ctx.project,
         stack=ctx.stack,
@@ -936,6 +956,11 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
         return {"error": error}
     if failure is not None:
         return {"error": failure}
+    for call in dict.fromkeys(ctx.network):
+        monitor.capture.notes.append(
+            f"the program calls the network at synth time ({call}); the offline plan has "
+            "none, so whatever the call would return is not in this plan"
+        )
     return {"manifest": _manifest(monitor.capture, ctx, config)}
 
 
@@ -956,12 +981,149 @@ def _failure(err: BaseException, ctx: RunContext) -> dict[str, Any] | None:
         # The program's own way of saying "bad input" (e.g. an invalid config value):
         # the Pulumi language host prints only its message, and so do we.
         return {"kind": "run", "message": str(err)}
+    need = _needs(err, ctx)
+    if need is not None:
+        what, message = need
+        frames = [
+            line.strip().split(" in ", 1)[0]
+            for line in _user_frames(err, ctx).splitlines()
+            if line.startswith("  at ")
+        ]
+        if frames and what != "network":
+            message = f"{message} ({frames[-1]})"
+        return {"kind": "needs", "need": what, "message": message}
     return {
         "kind": "program",
         "message": f"{type(err).__name__}: {err}",
         "traceback": _user_frames(err, ctx),
         "origin": _origin(err),
     }
+
+
+def _chain(err: BaseException) -> list[BaseException]:
+    """``err`` and the exceptions it was raised from or while handling."""
+    seen: list[BaseException] = []
+    current: BaseException | None = err
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def _needs(err: BaseException, ctx: RunContext) -> tuple[str, str] | None:
+    """The one line saying what to add where, when the program stopped on something of
+    the machine it runs on: the network, a local file, an environment variable."""
+    if ctx.network:
+        calls = ", ".join(dict.fromkeys(ctx.network))
+        return "network", (
+            f"the program calls the network at synth time: {calls}; the offline plan has "
+            "no network: give the program that value as stack config, or plan this stack "
+            "with the engine (stackflow preview)"
+        )
+    for cause in _chain(err):
+        if isinstance(cause, FileNotFoundError) and cause.filename:
+            return "file", _missing_file(str(cause.filename), ctx)
+        if isinstance(cause, KeyError) and _from_environ(cause) and cause.args:
+            name = str(cause.args[0])
+            from stackflow.plan.synth import SYNTH_ENV_ALLOWED
+
+            if name in SYNTH_ENV_ALLOWED:
+                return "environment", (
+                    f"the program reads environment variable {name}, which is not set; set "
+                    f"{name} in the environment stackflow plan runs in"
+                )
+            return "environment", (
+                f"the program reads environment variable {name}, which the offline plan "
+                f"does not pass on (it passes only {', '.join(sorted(SYNTH_ENV_ALLOWED))}: "
+                "never credentials); give the program that value as stack config"
+            )
+    return None
+
+
+def _missing_file(name: str, ctx: RunContext) -> str:
+    path = Path(name).absolute()
+    base = ctx.repo_root or ctx.project_dir
+    where = os.path.relpath(path, base) if path.is_relative_to(base) else str(path)
+    return (
+        f"the program reads the file {name}, which does not exist: add {where} (the program "
+        "must find it to plan; it is not in the repository)"
+    )
+
+
+def _from_environ(err: KeyError) -> bool:
+    frames = traceback.extract_tb(err.__traceback__)
+    # ``os`` is a frozen module in Python 3.11+: its frames are named ``<frozen os>``.
+    return (
+        bool(frames)
+        and frames[-1].filename in (os.__file__, "<frozen os>")
+        and frames[-1].name == "__getitem__"
+    )
+
+
+def refuse_network(ctx: RunContext) -> None:
+    """The program gets no network: a name lookup or a connection to anything but this
+    machine fails at once (never a hang until the timeout), and is recorded with the
+    program's own line that made it -- so a plan never depends on what a call returned,
+    and a fork's program cannot reach out from a plan."""
+    import ipaddress
+    import socket
+
+    sdk_getaddrinfo = socket.getaddrinfo
+    sdk_connect = socket.socket.connect
+    sdk_connect_ex = socket.socket.connect_ex
+
+    def local(host: Any) -> bool:
+        if host is None or host in ("localhost", b"localhost", ""):
+            return True
+        text = host.decode() if isinstance(host, bytes) else str(host)
+        try:
+            return ipaddress.ip_address(text.split("%", 1)[0]).is_loopback
+        except ValueError:
+            return False
+
+    def refuse(host: Any, port: Any) -> OSError:
+        ctx.network.append(f"{host}:{port}{_program_line(ctx)}")
+        return OSError(
+            101, f"stackflow plans offline: the program may not reach {host}:{port} at synth time"
+        )
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if not local(host):
+            raise refuse(host, port)
+        return sdk_getaddrinfo(host, port, *args, **kwargs)
+
+    def checked(sock: socket.socket, address: Any) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not local(address[0]):
+            raise refuse(address[0], address[1])
+
+    def connect(self: socket.socket, address: Any) -> None:
+        checked(self, address)
+        sdk_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: Any) -> int:
+        checked(self, address)
+        return sdk_connect_ex(self, address)
+
+    socket.getaddrinfo = getaddrinfo
+    socket.socket.connect = connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+
+
+def _program_line(ctx: RunContext) -> str:
+    """`` at FILE:LINE`` of the innermost frame of the program's own code, or nothing."""
+    roots = [p for p in (ctx.project_dir, ctx.repo_root) if p is not None]
+    own = Path(__file__).parent.parent
+    frame = sys._getframe(2)
+    while frame is not None:
+        path = Path(frame.f_code.co_filename)
+        if (
+            any(path.is_relative_to(r) for r in roots)
+            and "site-packages" not in path.parts
+            and not path.is_relative_to(own)
+        ):
+            return f" at {_display_path(path, ctx)}:{frame.f_lineno}"
+        frame = frame.f_back  # type: ignore[assignment]
+    return ""
 
 
 def _origin(err: BaseException) -> str:
