@@ -1021,6 +1021,10 @@ def _needs(err: BaseException, ctx: RunContext) -> tuple[str, str] | None:
             "with the engine (stackflow preview)"
         )
     for cause in _chain(err):
+        if isinstance(cause, AttributeError):
+            missing = _missing_sdk_attribute(cause)
+            if missing is not None:
+                return "sdk", missing
         if isinstance(cause, FileNotFoundError) and cause.filename:
             return "file", _missing_file(str(cause.filename), ctx)
         if isinstance(cause, KeyError) and _from_environ(cause) and cause.args:
@@ -1038,6 +1042,36 @@ def _needs(err: BaseException, ctx: RunContext) -> tuple[str, str] | None:
                 "never credentials); give the program that value as stack config"
             )
     return None
+
+
+def _missing_sdk_attribute(err: AttributeError) -> str | None:
+    """The program's own line used a name its installed Pulumi SDK does not have: it was
+    written for another version of that SDK than the project's requirements install."""
+    import importlib.metadata
+    import types
+
+    owner, name = getattr(err, "obj", None), getattr(err, "name", None)
+    frames = traceback.extract_tb(err.__traceback__)
+    if owner is None or not name or not frames or _in_sdk(frames[-1].filename):
+        return None
+    if isinstance(owner, types.ModuleType):
+        module, what = owner.__name__, f"{owner.__name__}.{name}"
+    else:
+        module = type(owner).__module__
+        what = f"{module.split('.')[0]}.{type(owner).__name__}.{name}"
+    package = module.split(".")[0]
+    if not package.startswith("pulumi"):
+        return None
+    distribution = package.replace("_", "-")
+    try:
+        version = importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    return (
+        f"the program uses {what}, which {distribution} {version} (the version installed) "
+        f"does not have: the program was written for another version of {distribution}; "
+        "pin that version in the project's requirements (requirements.txt)"
+    )
 
 
 def _missing_file(name: str, ctx: RunContext) -> str:

@@ -131,8 +131,9 @@ class MissingAnswersError(StackflowError):
 
 class ProgramNeedsError(StackflowError):
     """The program stopped on something of the machine it runs on, not in the repository:
-    ``need`` is ``file`` (a local file it reads), ``environment`` (a variable) or
-    ``network`` (a call at synth time); the message says what to add where."""
+    ``need`` is ``file`` (a local file it reads), ``environment`` (a variable), ``network``
+    (a call at synth time) or ``sdk`` (a name its installed Pulumi SDK lacks: written for
+    another version); the message says what to add where."""
 
     def __init__(self, message: str, *, need: str) -> None:
         super().__init__(message)

@@ -8,6 +8,7 @@ through ``stackflow plan`` for real (a subprocess under Pulumi's mock runtime).
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import subprocess
 import sys
@@ -391,6 +392,7 @@ def test_a_missing_environment_variable_is_named_with_where_to_set_it(
 
 
 CALLS_THE_NETWORK = """\
+import importlib.metadata
 import json
 import urllib.request
 
@@ -473,3 +475,33 @@ def test_a_virtualenv_without_the_pulumi_sdk_says_to_install_the_requirements(
     (message,) = errors(plan_dev(git_repo))
     assert "cannot import the Pulumi SDK" in message
     assert "pip install -r requirements.txt" in message
+
+
+WRITTEN_FOR_ANOTHER_SDK = """\
+import pulumi_aws as aws
+
+bucket = aws.s3.Bucket("site")
+# A name from an SDK version other than the one the requirements install.
+aws.s3.BucketWebsite("site", bucket=bucket.id)
+"""
+
+USES_A_GONE_PROPERTY = """\
+import pulumi
+import pulumi_aws as aws
+
+bucket = aws.s3.Bucket("site")
+pulumi.export("legacy", bucket.website_domain_v0)
+"""
+
+
+def test_a_name_the_installed_sdk_lacks_says_to_pin_the_sdk(git_repo: GitRepo) -> None:
+    version = importlib.metadata.version("pulumi-aws")
+    write_program(git_repo, WRITTEN_FOR_ANOTHER_SDK)
+    (message,) = errors(plan_dev(git_repo))
+    assert f"uses pulumi_aws.s3.BucketWebsite, which pulumi-aws {version}" in message
+    assert "pin that version in the project's requirements" in message
+    assert "at __main__.py:5" in message
+
+    write_program(git_repo, USES_A_GONE_PROPERTY)
+    (message,) = errors(plan_dev(git_repo))
+    assert f"uses pulumi_aws.Bucket.website_domain_v0, which pulumi-aws {version}" in message

@@ -20,8 +20,8 @@ Each result is classified:
 
 * planned -- a plan and a comment were made;
 * needs config / needs an answer / needs a dependency / needs a local file / needs an
-  environment variable / calls the network -- the program stopped on something the user
-  must supply; the one-line message says what to add where;
+  environment variable / calls the network / needs another SDK version -- the program
+  stopped on something the user must supply; the one-line message says what to add where;
 * program error -- the program itself raised (its own code, or a local file it reads);
 * tool error -- an exception from inside a Pulumi SDK or stackflow: always a bug here.
 
@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
+import json
 import os
 import platform
 import shutil
@@ -73,6 +74,7 @@ CLASSES = (
     "needs a local file",
     "needs an environment variable",
     "calls the network",
+    "needs another SDK version",
     "program error",
     "tool error",
 )
@@ -110,6 +112,7 @@ def _classify(err: BaseException) -> tuple[str, str]:
             "file": "needs a local file",
             "environment": "needs an environment variable",
             "network": "calls the network",
+            "sdk": "needs another SDK version",
         }
         return kinds[err.need], err.message
     if isinstance(err, SynthError):
@@ -265,7 +268,12 @@ def write_stack_file(project_dir: Path, readme: dict[str, object]) -> None:
 
 
 def plan_project(
-    root: Path, project_dir: Path, *, python: Path | None = None, note: str = ""
+    root: Path,
+    project_dir: Path,
+    *,
+    python: Path | None = None,
+    note: str = "",
+    dump: Path | None = None,
 ) -> Result:
     rel = project_dir.relative_to(root).as_posix()
     focus = _focus(project_dir)
@@ -278,7 +286,13 @@ def plan_project(
         )
         resources = len(manifest.resources)
         stack_plan = diff_manifests(None, manifest)
-        render_comment(Plan(stacks=(stack_plan,)))
+        comment = render_comment(Plan(stacks=(stack_plan,)))
+        if dump is not None:  # for reading the plans by hand
+            base = dump / rel.replace("/", "__")
+            base.with_suffix(".json").write_text(
+                json.dumps(stack_plan.to_dict(), indent=1), encoding="utf-8"
+            )
+            base.with_suffix(".md").write_text(comment, encoding="utf-8")
         kind, message = "planned", ""
         notes = [d.message for d in stack_plan.diagnostics]
         if notes:
@@ -355,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", default="github.com/pulumi/examples")
     parser.add_argument("--out", type=Path, help="write the report here (docs/REALWORLD.md)")
     parser.add_argument("--only", nargs="*", default=(), help="project paths to plan")
+    parser.add_argument("--dump", type=Path, help="write each plan (JSON, Markdown) here")
     parser.add_argument(
         "--shared-venv",
         action="store_true",
@@ -362,6 +377,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     source = args.dir.resolve()
+    if args.dump:
+        args.dump.mkdir(parents=True, exist_ok=True)
     configs = yaml.safe_load(CONFIG_FILE.read_text(encoding="utf-8"))["projects"]
     results = []
     with tempfile.TemporaryDirectory(prefix="stackflow-realworld-") as tmp:
@@ -386,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
         for project in selected:
             rel = project.dir.relative_to(root).as_posix()
             python, note = venvs[project.dir]
-            result = plan_project(root, project.dir, python=python, note=note)
+            result = plan_project(root, project.dir, python=python, note=note, dump=args.dump)
             results.append(result)
             print(f"{result.kind:18} {result.seconds:5.1f}s {rel}: {result.message[:200]}")  # noqa: T201
             sys.stdout.flush()
