@@ -228,8 +228,9 @@ def _monitor_class() -> type:
             self.aliases_by_urn: dict[str, tuple[str, ...]] = {}
             self.names: dict[str, str] = {}
             self.paths: dict[str, str] = {}
-            self.references: dict[str, dict[str, Any]] = {}
-            """Stack reference name -> the referenced stack's outputs (manifest form)."""
+            self.references: dict[str, dict[str, Any] | None] = {}
+            """Stack reference name -> the referenced stack's outputs (manifest form); None
+            when they are known only after deploy (a stack of another runtime)."""
             self.states: dict[str, tuple[str, Any]] = {}
             """URN -> (id, output Struct) of each registration: answers getResource."""
             self.fatal: OfflineAnswerError | None = None
@@ -338,16 +339,20 @@ def _monitor_class() -> type:
             if request.type == STACK_REFERENCE_TYPE:
                 ref_outputs = self._stack_reference(request.id)
                 self.references[request.id] = ref_outputs
-                outputs["outputs"] = ref_outputs
+                known = ref_outputs if ref_outputs is not None else {}
+                outputs["outputs"] = known if ref_outputs is not None else {"$unknown": True}
                 obj.update(
                     {
                         "name": request.id,
                         "secretOutputNames": sorted(
-                            k for k, v in ref_outputs.items() if _is_secret_marker(v)
+                            k for k, v in known.items() if _is_secret_marker(v)
                         ),
                     }
                 )
-                obj.fields["outputs"].struct_value.CopyFrom(_to_struct(ref_outputs))
+                if ref_outputs is None:
+                    obj.update({"outputs": UNKNOWN_SENTINEL})
+                else:
+                    obj.fields["outputs"].struct_value.CopyFrom(_to_struct(ref_outputs))
             if ctx.capture:
                 self.capture.resources.append(
                     {
@@ -419,7 +424,10 @@ def _monitor_class() -> type:
                 return reply
             if function == "pulumi:pulumi:readStackOutputs":
                 name = str(args.get("name", ""))
-                return _to_struct({"name": name, "outputs": self._stack_reference(name)})
+                found = self._stack_reference(name)
+                return _to_struct(
+                    {"name": name, "outputs": found if found is not None else {"$unknown": True}}
+                )
             raise self._fail(
                 f"the program calls the engine function {function}, which the offline plan "
                 "does not model; plan this stack with the engine (stackflow preview)"
@@ -490,7 +498,7 @@ def _monitor_class() -> type:
                 display = self.paths[pos.uri] = _display_path(path, self.ctx)
             return f"{display}:{pos.line}"
 
-        def _stack_reference(self, name: str) -> dict[str, Any]:
+        def _stack_reference(self, name: str) -> dict[str, Any] | None:
             from stackflow.errors import StackflowError
 
             try:
@@ -597,8 +605,10 @@ def _display_path(path: Path, ctx: RunContext) -> str:
     return str(path)
 
 
-def _resolve_stack_reference(name: str, ctx: RunContext, notes: list[str]) -> dict[str, Any]:
-    """Outputs of the referenced stack: synthesized when it lives in this repository."""
+def _resolve_stack_reference(name: str, ctx: RunContext, notes: list[str]) -> dict[str, Any] | None:
+    """Outputs of the referenced stack: synthesized when it lives in this repository as a
+    Python project, else its answer in offline.yaml; None (known after deploy) for a stack
+    of another runtime in this repository with no answer."""
     parts = name.split("/")
     if len(parts) > 3 or not all(parts):
         raise OfflineAnswerError(
@@ -632,6 +642,15 @@ def _resolve_stack_reference(name: str, ctx: RunContext, notes: list[str]) -> di
                     f"stack reference {name} {what} so its outputs come from {ctx.answers_file}"
                 )
             return dict(normalize(ctx.answers.stack_references[candidate]))
+    if other_runtime:
+        # Another runtime is skipped with a note, never an error (issue 12): what the
+        # program reads from it is known after deploy, as nothing here can know it.
+        notes.append(
+            f"stack reference {name} {what} so its outputs are known after deploy; to plan "
+            f"with their values, add them to {ctx.answers_file} "
+            f"(stackReferences: {{{name}: {{OUTPUT: VALUE}}}})"
+        )
+        return None
     raise OfflineAnswerError(
         f"stack reference {name} {what} and has no offline answer; add its outputs to "
         f"{ctx.answers_file} (stackReferences: {{{name}: {{OUTPUT: VALUE}}}})"
@@ -765,7 +784,7 @@ def _unknown_output() -> Any:
     return Output(set(), value, known, secret)
 
 
-def per_output_stack_references(references: dict[str, dict[str, Any]]) -> None:
+def per_output_stack_references(references: dict[str, dict[str, Any] | None]) -> None:
     """``StackReference.get_output``/``require_output`` one output at a time.
 
     The SDK reads an output out of the whole ``outputs`` map, so one unknown output of the
@@ -780,6 +799,8 @@ def per_output_stack_references(references: dict[str, dict[str, Any]]) -> None:
         def value(args: list[Any]) -> Any:
             stack, key = args
             outputs = references.get(stack, {})
+            if outputs is None:  # the referenced stack's outputs are known after deploy
+                return _unknown_output()
             if key not in outputs:
                 if required:
                     raise KeyError(f"stack {stack} has no output {key!r}")

@@ -505,3 +505,34 @@ def test_a_name_the_installed_sdk_lacks_says_to_pin_the_sdk(git_repo: GitRepo) -
     write_program(git_repo, USES_A_GONE_PROPERTY)
     (message,) = errors(plan_dev(git_repo))
     assert f"uses pulumi_aws.Bucket.website_domain_v0, which pulumi-aws {version}" in message
+
+
+def test_a_stack_reference_to_another_runtime_without_an_answer_is_known_after_deploy(
+    git_repo: GitRepo,
+) -> None:
+    git_repo.write(
+        {
+            "network/Pulumi.yaml": "name: network\nruntime: nodejs\n",
+            "network/Pulumi.prod.yaml": "config: {}\n",
+            "network/index.ts": "export const zoneId = 'Z9';\n",
+            "app/Pulumi.yaml": PROJECT,
+            "app/Pulumi.dev.yaml": "config:\n  aws:region: eu-west-1\n",
+            "app/__main__.py": (
+                "import pulumi\n"
+                "import pulumi_aws as aws\n"
+                "ref = pulumi.StackReference('acme/network/prod')\n"
+                "aws.route53.Record('www', zone_id=ref.require_output('zoneId'), name='www',\n"
+                "                   type='CNAME', ttl=60, records=['example.com'])\n"
+                "pulumi.export('zone', ref.get_output('zoneId'))\n"
+            ),
+        }
+    )
+    plan = planner.plan_stacks(git_repo.root, stack="dev", no_base=True, use_cache=False)
+    (stack,) = plan.stacks
+    assert errors(stack) == []
+    assert diff_of(stack, "www", "zoneId") == {"$unknown": True}
+    assert [(o.name, o.new) for o in stack.outputs] == [("zone", {"$unknown": True})]
+    (note,) = [d.message for d in stack.diagnostics if "acme/network/prod" in d.message]
+    assert "nodejs" in note
+    assert "known after deploy" in note
+    assert "app/offline.yaml" in note
