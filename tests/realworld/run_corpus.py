@@ -7,8 +7,9 @@ the corpus imports.) DIR is copied to a scratch folder, never written to. Each p
 gets a ``Pulumi.dev.yaml`` as a user who follows its README would have: the defaults of
 its ``template.config`` (what ``pulumi new`` writes; a secret without one gets a
 ``secure:`` placeholder) overlaid with the README's ``pulumi config set`` values from
-``tests/realworld/corpus-config.yaml``. No offline answers are given. Each project's own
-dependencies are installed as a user does (``pip install -r requirements.txt``, or its
+``tests/realworld/corpus-config.yaml``, after the README's other steps (``setup:``
+there, e.g. the ``ssh-keygen`` that makes a key pair the program reads). No offline
+answers are given. Each project's own dependencies are installed as a user does (``pip install -r requirements.txt``, or its
 Poetry ``pyproject.toml``) into a venv of its own -- made with ``uv`` (hard links from one
 cache: azure-native alone is 1.8 GB a copy), cached by the requirements' digest under
 ``.realworld-venvs/`` -- and linked where its ``Pulumi.yaml`` ``virtualenv`` option says,
@@ -379,7 +380,9 @@ def main(argv: list[str] | None = None) -> int:
     source = args.dir.resolve()
     if args.dump:
         args.dump.mkdir(parents=True, exist_ok=True)
-    configs = yaml.safe_load(CONFIG_FILE.read_text(encoding="utf-8"))["projects"]
+    corpus_config = yaml.safe_load(CONFIG_FILE.read_text(encoding="utf-8"))
+    configs = corpus_config["projects"]
+    steps = corpus_config.get("setup") or {}
     results = []
     with tempfile.TemporaryDirectory(prefix="stackflow-realworld-") as tmp:
         root = Path(tmp) / "corpus"
@@ -389,9 +392,10 @@ def main(argv: list[str] | None = None) -> int:
         skipped: list[NotPythonProjectError] = []
         projects = find_projects(root, skipped=skipped)
         for project in projects:
-            write_stack_file(
-                project.dir, configs.get(project.dir.relative_to(root).as_posix()) or {}
-            )
+            rel = project.dir.relative_to(root).as_posix()
+            write_stack_file(project.dir, configs.get(rel) or {})
+            for step in steps.get(rel, ()):
+                subprocess.run(step, shell=True, cwd=project.dir, check=True)  # noqa: S602 -- README steps from our own config
         selected = [
             p for p in projects if not args.only or p.dir.relative_to(root).as_posix() in args.only
         ]
