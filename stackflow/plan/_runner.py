@@ -1160,15 +1160,15 @@ def refuse_network(ctx: RunContext) -> None:
         return sdk_connect_ex(self, address)
 
     socket.getaddrinfo = getaddrinfo
-    socket.socket.connect = connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+    socket.socket.connect = connect  # type: ignore[method-assign,assignment]
+    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign,assignment]
 
 
 def _program_line(ctx: RunContext) -> str:
     """`` at FILE:LINE`` of the innermost frame of the program's own code, or nothing."""
     roots = [p for p in (ctx.project_dir, ctx.repo_root) if p is not None]
     own = Path(__file__).parent.parent
-    frame = sys._getframe(2)
+    frame: Any = sys._getframe(2)
     while frame is not None:
         path = Path(frame.f_code.co_filename)
         if (
@@ -1177,7 +1177,7 @@ def _program_line(ctx: RunContext) -> str:
             and not path.is_relative_to(own)
         ):
             return f" at {_display_path(path, ctx)}:{frame.f_lineno}"
-        frame = frame.f_back  # type: ignore[assignment]
+        frame = frame.f_back
     return ""
 
 
