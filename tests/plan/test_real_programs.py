@@ -536,3 +536,28 @@ def test_a_stack_reference_to_another_runtime_without_an_answer_is_known_after_d
     assert "nodejs" in note
     assert "known after deploy" in note
     assert "app/offline.yaml" in note
+
+
+PACKAGES_A_BUILD_OUTPUT = """\
+import pulumi
+import pulumi_aws as aws
+
+# The README has the user build the function first (dotnet publish, go build, ...).
+aws.lambda_.Function(
+    "fn", role="arn:aws:iam::123456789012:role/x", runtime="dotnet8",
+    handler="app::app.Function::Handler",
+    code=pulumi.AssetArchive({".": pulumi.FileArchive("./app/bin/publish")}),
+)
+aws.s3.BucketObject("notes", bucket="b", source=pulumi.FileAsset("notes/RELEASE.md"))
+"""
+
+
+def test_an_asset_or_archive_whose_path_is_missing_is_an_error_naming_it(
+    git_repo: GitRepo,
+) -> None:
+    # The engine cannot hash what is not there and fails the preview: never a green plan.
+    write_program(git_repo, PACKAGES_A_BUILD_OUTPUT)
+    (message,) = errors(plan_dev(git_repo))
+    assert "./app/bin/publish (fn's code" in message
+    assert "notes/RELEASE.md (notes's source" in message
+    assert "which do not exist: add them" in message
