@@ -236,6 +236,8 @@ def _monitor_class() -> type:
             self.fatal: OfflineAnswerError | None = None
             self.missing: list[tuple[str, Any]] = []
             """(token, args) of each lookup with no answer, in call order."""
+            self.missing_paths: list[str] = []
+            """``PATH (NAME's PROPERTY`` of each asset or archive whose path is absent."""
 
         # -- resources --
 
@@ -253,6 +255,7 @@ def _monitor_class() -> type:
                     urn=urn, id=f"{request.name}_id" if request.custom else "", object=obj
                 )
             inputs = self.convert.struct(request.object)
+            self.missing_paths.extend(_missing_paths(request.name, inputs))
             id_: str | None = None
             computed: dict[str, Any] = {}
             provider = None
@@ -511,6 +514,28 @@ def _monitor_class() -> type:
                 raise self.fatal from err
 
     return CaptureMonitor
+
+
+def _missing_paths(name: str, inputs: dict[str, Any]) -> list[str]:
+    """``PATH (NAME's PROPERTY`` of each asset or archive in ``inputs`` whose file or folder
+    does not exist (:func:`stackflow.plan.assets.file_asset` marks it ``missing``)."""
+    found: list[str] = []
+
+    def walk(value: Any, prop: str) -> None:
+        if isinstance(value, dict):
+            for marker in ("$asset", "$archive"):
+                inner = value.get(marker)
+                if isinstance(inner, dict) and inner.get("missing"):
+                    found.append(f"{inner['path']} ({name}'s {prop}")
+            for v in value.values():
+                walk(v, prop)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, prop)
+
+    for prop, value in inputs.items():
+        walk(value, prop)
+    return found
 
 
 def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -977,6 +1002,21 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
         return {"error": error}
     if failure is not None:
         return {"error": failure}
+    if monitor.missing_paths:
+        # The engine hashes every asset and archive in a preview and fails on a path that
+        # is not there: the plan cannot be green either.
+        paths = ", ".join(f"{p})" for p in dict.fromkeys(monitor.missing_paths))
+        plural = len(monitor.missing_paths) > 1
+        return {
+            "error": {
+                "kind": "needs",
+                "need": "file",
+                "message": f"the program packages {paths}, which "
+                + ("do not exist: add them" if plural else "does not exist: add it")
+                + " (built or copied as the project's README says) before planning; "
+                "pulumi preview fails on them too",
+            }
+        }
     for call in dict.fromkeys(ctx.network):
         monitor.capture.notes.append(
             f"the program calls the network at synth time ({call}); the offline plan has "

@@ -392,7 +392,6 @@ def test_a_missing_environment_variable_is_named_with_where_to_set_it(
 
 
 CALLS_THE_NETWORK = """\
-import importlib.metadata
 import json
 import urllib.request
 
