@@ -9,21 +9,21 @@ its ``template.config`` (what ``pulumi new`` writes; a secret without one gets a
 ``secure:`` placeholder) overlaid with the README's ``pulumi config set`` values from
 ``tests/realworld/corpus-config.yaml``, after the README's other steps (``setup:``
 there, e.g. the ``ssh-keygen`` that makes a key pair the program reads). No offline
-answers are given. Each project's own dependencies are installed as a user does (``pip install -r requirements.txt``, or its
-Poetry ``pyproject.toml``) into a venv of its own -- made with ``uv`` (hard links from one
-cache: azure-native alone is 1.8 GB a copy), cached by the requirements' digest under
-``.realworld-venvs/`` -- and linked where its ``Pulumi.yaml`` ``virtualenv`` option says,
-so the program runs with its pinned SDKs as ``pulumi preview`` would run it. Where those
-pins cannot be installed here, the shared ``.venv-realworld`` runs it, with a note. Each
-stack is then synthesized, diffed against nothing and rendered as a PR comment, as
-``stackflow plan --no-base`` does.
+answers are given. Each project's own dependencies are installed as a user does
+(``pip install -r requirements.txt``, or its Poetry ``pyproject.toml``) into a venv of
+its own -- made with ``uv`` (hard links from one cache: azure-native alone is 1.8 GB a
+copy), cached by the requirements' digest under ``.realworld-venvs/`` -- and linked where
+its ``Pulumi.yaml`` ``virtualenv`` option says, so the program runs with its pinned SDKs
+as ``pulumi preview`` would run it. Where those pins cannot be installed here, the shared
+``.venv-realworld`` runs it, with a note. Each stack is then synthesized, diffed against
+nothing and rendered as a PR comment, as ``stackflow plan --no-base`` does.
 Each result is classified:
 
 * planned -- a plan and a comment were made;
 * needs config / needs an answer / needs a dependency / needs a local file / needs an
   environment variable / calls the network / needs another SDK version -- the program
   stopped on something the user must supply; the one-line message says what to add where;
-* program error -- the program itself raised (its own code, or a local file it reads);
+* program error -- the program itself raised (its own code);
 * tool error -- an exception from inside a Pulumi SDK or stackflow: always a bug here.
 
 The figures and every result go to ``--out`` with the corpus's commit.
