@@ -43,7 +43,6 @@ from stackflow.plan.wire import (
     SIG_KEY,
     UNKNOWN_SENTINEL,
 )
-from stackflow.project import ENVIRONMENT_KEY
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
@@ -1259,6 +1258,7 @@ def _account(config: dict[str, str]) -> str:
 def _manifest(capture: Capture, ctx: RunContext, config: dict[str, str]) -> dict[str, Any]:
     from stackflow.plan._mockcloud import INVENTED
     from stackflow.plan.values import mark_invented
+    from stackflow.project import ENVIRONMENT_KEY  # imports PyYAML: not before the SDK check
 
     resources = []
     for record in capture.resources:
