@@ -100,8 +100,8 @@ $(RW_STAMP): pyproject.toml
 	touch $(RW_STAMP)
 
 realworld: $(RW_STAMP)
-	@test -n "$(DIR)" || { echo "usage: make realworld DIR=<folder of Pulumi projects> [COMMIT=sha]"; exit 2; }
-	$(RW_VENV)/bin/python tests/realworld/run_corpus.py "$(DIR)" $(if $(COMMIT),--commit $(COMMIT)) --out docs/REALWORLD.md
+	@test -n "$(DIR)" || { echo "usage: make realworld DIR=<folder of Pulumi projects> [COMMIT=sha] [DUMP=<folder for each plan>]"; exit 2; }
+	$(RW_VENV)/bin/python tests/realworld/run_corpus.py "$(DIR)" $(if $(COMMIT),--commit $(COMMIT)) $(if $(DUMP),--dump $(DUMP)) --out docs/REALWORLD.md
 
 clean:
-	rm -rf $(VENV) $(RW_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .stackflow .mutation .engine
+	rm -rf $(VENV) $(RW_VENV) .realworld-venvs .pytest_cache .mypy_cache .ruff_cache .hypothesis .stackflow .mutation .engine

@@ -37,6 +37,21 @@ class Project:
     config_defaults: dict[str, Any] = field(default_factory=dict)
     """Project-level ``config:`` values, keys namespaced (``stackflow:owner``). A value is
     the plain default; keys declared ``secret: true`` without a value are absent."""
+    virtualenv: Path | None = None
+    """``runtime.options.virtualenv``: the venv holding the program's own dependencies
+    (its pinned Pulumi SDKs), as the Pulumi CLI runs it; None when the file names none."""
+
+    def interpreter(self) -> Path | None:
+        """The Python of the project's virtualenv, when it names one that exists."""
+        if self.virtualenv is None:
+            return None
+        for candidate in (
+            self.virtualenv / "bin" / "python",
+            self.virtualenv / "Scripts" / "python.exe",
+        ):
+            if candidate.is_file():
+                return candidate
+        return None
 
     def stacks(self) -> list[str]:
         """Stack names, from the ``Pulumi.<stack>.yaml`` files beside the program."""
@@ -96,8 +111,20 @@ def load_project(dir: Path) -> Project:
     config_dir = _relative_path(path, raw, "stackConfigDir", dir)
     project = Project(dir=dir, name=name, main=main, stack_config_dir=config_dir)
     defaults = _config_defaults(path, _config_as_pulumi_reads_it(path), project)
+    options = runtime.get("options") if isinstance(runtime, dict) else None
+    venv = options.get("virtualenv") if isinstance(options, dict) else None
+    if venv is not None and (not isinstance(venv, str) or not venv):
+        raise StackflowError(
+            f"reading {path}: runtime.options.virtualenv is {venv!r}; it must be a path "
+            "relative to the project"
+        )
     return Project(
-        dir=dir, name=name, main=main, stack_config_dir=config_dir, config_defaults=defaults
+        dir=dir,
+        name=name,
+        main=main,
+        stack_config_dir=config_dir,
+        config_defaults=defaults,
+        virtualenv=(dir / venv).absolute() if venv else None,
     )
 
 

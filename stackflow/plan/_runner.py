@@ -43,7 +43,6 @@ from stackflow.plan.wire import (
     SIG_KEY,
     UNKNOWN_SENTINEL,
 )
-from stackflow.project import ENVIRONMENT_KEY
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
@@ -192,14 +191,19 @@ class RunContext:
     answers_file: str
     chain: tuple[str, ...]
     capture: bool = True
+    network: list[str] = field(default_factory=list)
+    """Each network call the program made (``host:port at file:line``), refused."""
 
 
 def _monitor_class() -> type:
     from google.protobuf import empty_pb2, struct_pb2  # type: ignore[import-untyped]
     from pulumi.runtime.mocks import MockMonitor, Mocks
-    from pulumi.runtime.proto import resource_pb2
+    from pulumi.runtime.proto import provider_pb2, resource_pb2
 
     from stackflow.plan import _mockcloud
+
+    # SDKs before 3.2xx answer an invoke with the provider protocol's InvokeResponse.
+    invoke_response = getattr(resource_pb2, "ResourceInvokeResponse", provider_pb2.InvokeResponse)
 
     class NoMocks(Mocks):
         """The monitor answers everything itself; the SDK's Mocks hooks are never asked."""
@@ -223,13 +227,16 @@ def _monitor_class() -> type:
             self.aliases_by_urn: dict[str, tuple[str, ...]] = {}
             self.names: dict[str, str] = {}
             self.paths: dict[str, str] = {}
-            self.references: dict[str, dict[str, Any]] = {}
-            """Stack reference name -> the referenced stack's outputs (manifest form)."""
+            self.references: dict[str, dict[str, Any] | None] = {}
+            """Stack reference name -> the referenced stack's outputs (manifest form); None
+            when they are known only after deploy (a stack of another runtime)."""
             self.states: dict[str, tuple[str, Any]] = {}
             """URN -> (id, output Struct) of each registration: answers getResource."""
             self.fatal: OfflineAnswerError | None = None
             self.missing: list[tuple[str, Any]] = []
             """(token, args) of each lookup with no answer, in call order."""
+            self.missing_paths: list[str] = []
+            """``PATH (NAME's PROPERTY`` of each asset or archive whose path is absent."""
 
         # -- resources --
 
@@ -247,6 +254,7 @@ def _monitor_class() -> type:
                     urn=urn, id=f"{request.name}_id" if request.custom else "", object=obj
                 )
             inputs = self.convert.struct(request.object)
+            self.missing_paths.extend(_missing_paths(request.name, inputs))
             id_: str | None = None
             computed: dict[str, Any] = {}
             provider = None
@@ -333,16 +341,20 @@ def _monitor_class() -> type:
             if request.type == STACK_REFERENCE_TYPE:
                 ref_outputs = self._stack_reference(request.id)
                 self.references[request.id] = ref_outputs
-                outputs["outputs"] = ref_outputs
+                known = ref_outputs if ref_outputs is not None else {}
+                outputs["outputs"] = known if ref_outputs is not None else {"$unknown": True}
                 obj.update(
                     {
                         "name": request.id,
                         "secretOutputNames": sorted(
-                            k for k, v in ref_outputs.items() if _is_secret_marker(v)
+                            k for k, v in known.items() if _is_secret_marker(v)
                         ),
                     }
                 )
-                obj.fields["outputs"].struct_value.CopyFrom(_to_struct(ref_outputs))
+                if ref_outputs is None:
+                    obj.update({"outputs": UNKNOWN_SENTINEL})
+                else:
+                    obj.fields["outputs"].struct_value.CopyFrom(_to_struct(ref_outputs))
             if ctx.capture:
                 self.capture.resources.append(
                     {
@@ -381,9 +393,7 @@ def _monitor_class() -> type:
             token = request.tok
             args = normalize(_plain(request.args))
             if token.startswith("pulumi:pulumi:"):
-                return resource_pb2.ResourceInvokeResponse(
-                    **{"return": self._engine_invoke(token, args)}
-                )
+                return invoke_response(**{"return": self._engine_invoke(token, args)})
             answer = self.ctx.answers.answer(token, args)
             if answer is None:
                 answer = _mockcloud.builtin_invoke(
@@ -395,7 +405,7 @@ def _monitor_class() -> type:
                 if (token, args) not in self.missing:
                     self.missing.append((token, args))
                 answer = {}
-            return resource_pb2.ResourceInvokeResponse(**{"return": _to_struct(answer)})
+            return invoke_response(**{"return": _to_struct(answer)})
 
         def _engine_invoke(self, function: str, args: dict[str, Any]) -> Any:
             """The engine's own functions, answered from this run as the engine does."""
@@ -416,7 +426,10 @@ def _monitor_class() -> type:
                 return reply
             if function == "pulumi:pulumi:readStackOutputs":
                 name = str(args.get("name", ""))
-                return _to_struct({"name": name, "outputs": self._stack_reference(name)})
+                found = self._stack_reference(name)
+                return _to_struct(
+                    {"name": name, "outputs": found if found is not None else {"$unknown": True}}
+                )
             raise self._fail(
                 f"the program calls the engine function {function}, which the offline plan "
                 "does not model; plan this stack with the engine (stackflow preview)"
@@ -487,7 +500,7 @@ def _monitor_class() -> type:
                 display = self.paths[pos.uri] = _display_path(path, self.ctx)
             return f"{display}:{pos.line}"
 
-        def _stack_reference(self, name: str) -> dict[str, Any]:
+        def _stack_reference(self, name: str) -> dict[str, Any] | None:
             from stackflow.errors import StackflowError
 
             try:
@@ -500,6 +513,28 @@ def _monitor_class() -> type:
                 raise self.fatal from err
 
     return CaptureMonitor
+
+
+def _missing_paths(name: str, inputs: dict[str, Any]) -> list[str]:
+    """``PATH (NAME's PROPERTY`` of each asset or archive in ``inputs`` whose file or folder
+    does not exist (:func:`stackflow.plan.assets.file_asset` marks it ``missing``)."""
+    found: list[str] = []
+
+    def walk(value: Any, prop: str) -> None:
+        if isinstance(value, dict):
+            for marker in ("$asset", "$archive"):
+                inner = value.get(marker)
+                if isinstance(inner, dict) and inner.get("missing"):
+                    found.append(f"{inner['path']} ({name}'s {prop}")
+            for v in value.values():
+                walk(v, prop)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, prop)
+
+    for prop, value in inputs.items():
+        walk(value, prop)
+    return found
 
 
 def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -594,8 +629,10 @@ def _display_path(path: Path, ctx: RunContext) -> str:
     return str(path)
 
 
-def _resolve_stack_reference(name: str, ctx: RunContext, notes: list[str]) -> dict[str, Any]:
-    """Outputs of the referenced stack: synthesized when it lives in this repository."""
+def _resolve_stack_reference(name: str, ctx: RunContext, notes: list[str]) -> dict[str, Any] | None:
+    """Outputs of the referenced stack: synthesized when it lives in this repository as a
+    Python project, else its answer in offline.yaml; None (known after deploy) for a stack
+    of another runtime in this repository with no answer."""
     parts = name.split("/")
     if len(parts) > 3 or not all(parts):
         raise OfflineAnswerError(
@@ -629,6 +666,15 @@ def _resolve_stack_reference(name: str, ctx: RunContext, notes: list[str]) -> di
                     f"stack reference {name} {what} so its outputs come from {ctx.answers_file}"
                 )
             return dict(normalize(ctx.answers.stack_references[candidate]))
+    if other_runtime:
+        # Another runtime is skipped with a note, never an error (issue 12): what the
+        # program reads from it is known after deploy, as nothing here can know it.
+        notes.append(
+            f"stack reference {name} {what} so its outputs are known after deploy; to plan "
+            f"with their values, add them to {ctx.answers_file} "
+            f"(stackReferences: {{{name}: {{OUTPUT: VALUE}}}})"
+        )
+        return None
     raise OfflineAnswerError(
         f"stack reference {name} {what} and has no offline answer; add its outputs to "
         f"{ctx.answers_file} (stackReferences: {{{name}: {{OUTPUT: VALUE}}}})"
@@ -762,7 +808,7 @@ def _unknown_output() -> Any:
     return Output(set(), value, known, secret)
 
 
-def per_output_stack_references(references: dict[str, dict[str, Any]]) -> None:
+def per_output_stack_references(references: dict[str, dict[str, Any] | None]) -> None:
     """``StackReference.get_output``/``require_output`` one output at a time.
 
     The SDK reads an output out of the whole ``outputs`` map, so one unknown output of the
@@ -777,6 +823,8 @@ def per_output_stack_references(references: dict[str, dict[str, Any]]) -> None:
         def value(args: list[Any]) -> Any:
             stack, key = args
             outputs = references.get(stack, {})
+            if outputs is None:  # the referenced stack's outputs are known after deploy
+                return _unknown_output()
             if key not in outputs:
                 if required:
                     raise KeyError(f"stack {stack} has no output {key!r}")
@@ -853,6 +901,17 @@ def _user_frames(err: BaseException, ctx: RunContext) -> str:
 
 def run(request: dict[str, Any]) -> dict[str, Any]:
     """Run the program of ``request``; the result document (manifest or error)."""
+    try:
+        import pulumi  # noqa: F401 -- the interpreter may be a project's own venv
+    except ImportError as err:
+        return {
+            "error": {
+                "kind": "run",
+                "message": f"the interpreter {sys.executable} cannot import the Pulumi SDK "
+                f"({err}); install the project's dependencies into it "
+                "(pip install -r requirements.txt)",
+            }
+        }
     from stackflow.plan.offline import OfflineAnswers
 
     if request.get("fast", True):
@@ -883,9 +942,15 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     )
     monitor = _monitor_class()(ctx)
     per_output_stack_references(monitor.references)
+    refuse_network(ctx)
+    features: dict[str, Any] = {}
+    if hasattr(monitor, "GetDeploymentInfo"):
+        # Newer SDKs read the monitor's features once, older ones (3.228) ask
+        # SupportsFeature each time: a program runs with the SDK its project pins.
+        features["monitor_features"] = set(monitor.GetDeploymentInfo(None).supportedFeatures)
     settings = MockSettings(  # type: ignore[no-untyped-call]
         monitor=monitor,
-        monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
+        **features,
         engine=MockEngine(None),
         project=ctx.project,
         stack=ctx.stack,
@@ -936,6 +1001,26 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
         return {"error": error}
     if failure is not None:
         return {"error": failure}
+    if monitor.missing_paths:
+        # The engine hashes every asset and archive in a preview and fails on a path that
+        # is not there: the plan cannot be green either.
+        paths = ", ".join(f"{p})" for p in dict.fromkeys(monitor.missing_paths))
+        plural = len(monitor.missing_paths) > 1
+        return {
+            "error": {
+                "kind": "needs",
+                "need": "file",
+                "message": f"the program packages {paths}, which "
+                + ("do not exist: add them" if plural else "does not exist: add it")
+                + " (built or copied as the project's README says) before planning; "
+                "pulumi preview fails on them too",
+            }
+        }
+    for call in dict.fromkeys(ctx.network):
+        monitor.capture.notes.append(
+            f"the program calls the network at synth time ({call}); the offline plan has "
+            "none, so whatever the call would return is not in this plan"
+        )
     return {"manifest": _manifest(monitor.capture, ctx, config)}
 
 
@@ -956,12 +1041,183 @@ def _failure(err: BaseException, ctx: RunContext) -> dict[str, Any] | None:
         # The program's own way of saying "bad input" (e.g. an invalid config value):
         # the Pulumi language host prints only its message, and so do we.
         return {"kind": "run", "message": str(err)}
+    need = _needs(err, ctx)
+    if need is not None:
+        what, message = need
+        frames = [
+            line.strip().split(" in ", 1)[0]
+            for line in _user_frames(err, ctx).splitlines()
+            if line.startswith("  at ")
+        ]
+        if frames and what != "network":
+            message = f"{message} ({frames[-1]})"
+        return {"kind": "needs", "need": what, "message": message}
     return {
         "kind": "program",
         "message": f"{type(err).__name__}: {err}",
         "traceback": _user_frames(err, ctx),
         "origin": _origin(err),
     }
+
+
+def _chain(err: BaseException) -> list[BaseException]:
+    """``err`` and the exceptions it was raised from or while handling."""
+    seen: list[BaseException] = []
+    current: BaseException | None = err
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def _needs(err: BaseException, ctx: RunContext) -> tuple[str, str] | None:
+    """The one line saying what to add where, when the program stopped on something of
+    the machine it runs on: the network, a local file, an environment variable."""
+    if ctx.network:
+        calls = ", ".join(dict.fromkeys(ctx.network))
+        return "network", (
+            f"the program calls the network at synth time: {calls}; the offline plan has "
+            "no network: give the program that value as stack config, or plan this stack "
+            "with the engine (stackflow preview)"
+        )
+    for cause in _chain(err):
+        if isinstance(cause, AttributeError):
+            missing = _missing_sdk_attribute(cause)
+            if missing is not None:
+                return "sdk", missing
+        if isinstance(cause, FileNotFoundError) and cause.filename:
+            return "file", _missing_file(str(cause.filename), ctx)
+        if isinstance(cause, KeyError) and _from_environ(cause) and cause.args:
+            name = str(cause.args[0])
+            from stackflow.plan.synth import SYNTH_ENV_ALLOWED
+
+            if name in SYNTH_ENV_ALLOWED:
+                return "environment", (
+                    f"the program reads environment variable {name}, which is not set; set "
+                    f"{name} in the environment stackflow plan runs in"
+                )
+            return "environment", (
+                f"the program reads environment variable {name}, which the offline plan "
+                f"does not pass on (it passes only {', '.join(sorted(SYNTH_ENV_ALLOWED))}: "
+                "never credentials); give the program that value as stack config"
+            )
+    return None
+
+
+def _missing_sdk_attribute(err: AttributeError) -> str | None:
+    """The program's own line used a name its installed Pulumi SDK does not have: it was
+    written for another version of that SDK than the project's requirements install."""
+    import importlib.metadata
+    import types
+
+    owner, name = getattr(err, "obj", None), getattr(err, "name", None)
+    frames = traceback.extract_tb(err.__traceback__)
+    if owner is None or not name or not frames or _in_sdk(frames[-1].filename):
+        return None
+    if isinstance(owner, types.ModuleType):
+        module, what = owner.__name__, f"{owner.__name__}.{name}"
+    else:
+        module = type(owner).__module__
+        what = f"{module.split('.')[0]}.{type(owner).__name__}.{name}"
+    package = module.split(".")[0]
+    if not package.startswith("pulumi"):
+        return None
+    distribution = package.replace("_", "-")
+    try:
+        version = importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    return (
+        f"the program uses {what}, which {distribution} {version} (the version installed) "
+        f"does not have: the program was written for another version of {distribution}; "
+        "pin that version in the project's requirements (requirements.txt)"
+    )
+
+
+def _missing_file(name: str, ctx: RunContext) -> str:
+    path = Path(name).absolute()
+    base = ctx.repo_root or ctx.project_dir
+    where = os.path.relpath(path, base) if path.is_relative_to(base) else str(path)
+    return (
+        f"the program reads the file {name}, which does not exist: add {where} (the program "
+        "must find it to plan; it is not in the repository)"
+    )
+
+
+def _from_environ(err: KeyError) -> bool:
+    frames = traceback.extract_tb(err.__traceback__)
+    # ``os`` is a frozen module in Python 3.11+: its frames are named ``<frozen os>``.
+    return (
+        bool(frames)
+        and frames[-1].filename in (os.__file__, "<frozen os>")
+        and frames[-1].name == "__getitem__"
+    )
+
+
+def refuse_network(ctx: RunContext) -> None:
+    """The program gets no network: a name lookup or a connection to anything but this
+    machine fails at once (never a hang until the timeout), and is recorded with the
+    program's own line that made it -- so a plan never depends on what a call returned,
+    and a fork's program cannot reach out from a plan."""
+    import ipaddress
+    import socket
+
+    sdk_getaddrinfo = socket.getaddrinfo
+    sdk_connect = socket.socket.connect
+    sdk_connect_ex = socket.socket.connect_ex
+
+    def local(host: Any) -> bool:
+        if host is None or host in ("localhost", b"localhost", ""):
+            return True
+        text = host.decode() if isinstance(host, bytes) else str(host)
+        try:
+            return ipaddress.ip_address(text.split("%", 1)[0]).is_loopback
+        except ValueError:
+            return False
+
+    def refuse(host: Any, port: Any) -> OSError:
+        ctx.network.append(f"{host}:{port}{_program_line(ctx)}")
+        return OSError(
+            101, f"stackflow plans offline: the program may not reach {host}:{port} at synth time"
+        )
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if not local(host):
+            raise refuse(host, port)
+        return sdk_getaddrinfo(host, port, *args, **kwargs)
+
+    def checked(sock: socket.socket, address: Any) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not local(address[0]):
+            raise refuse(address[0], address[1])
+
+    def connect(self: socket.socket, address: Any) -> None:
+        checked(self, address)
+        sdk_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: Any) -> int:
+        checked(self, address)
+        return sdk_connect_ex(self, address)
+
+    socket.getaddrinfo = getaddrinfo
+    socket.socket.connect = connect  # type: ignore[method-assign,assignment]
+    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign,assignment]
+
+
+def _program_line(ctx: RunContext) -> str:
+    """`` at FILE:LINE`` of the innermost frame of the program's own code, or nothing."""
+    roots = [p for p in (ctx.project_dir, ctx.repo_root) if p is not None]
+    own = Path(__file__).parent.parent
+    frame: Any = sys._getframe(2)
+    while frame is not None:
+        path = Path(frame.f_code.co_filename)
+        if (
+            any(path.is_relative_to(r) for r in roots)
+            and "site-packages" not in path.parts
+            and not path.is_relative_to(own)
+        ):
+            return f" at {_display_path(path, ctx)}:{frame.f_lineno}"
+        frame = frame.f_back
+    return ""
 
 
 def _origin(err: BaseException) -> str:
@@ -1002,6 +1258,7 @@ def _account(config: dict[str, str]) -> str:
 def _manifest(capture: Capture, ctx: RunContext, config: dict[str, str]) -> dict[str, Any]:
     from stackflow.plan._mockcloud import INVENTED
     from stackflow.plan.values import mark_invented
+    from stackflow.project import ENVIRONMENT_KEY  # imports PyYAML: not before the SDK check
 
     resources = []
     for record in capture.resources:

@@ -129,6 +129,17 @@ class MissingAnswersError(StackflowError):
         self.missing = missing
 
 
+class ProgramNeedsError(StackflowError):
+    """The program stopped on something of the machine it runs on, not in the repository:
+    ``need`` is ``file`` (a local file it reads), ``environment`` (a variable), ``network``
+    (a call at synth time) or ``sdk`` (a name its installed Pulumi SDK lacks: written for
+    another version); the message says what to add where."""
+
+    def __init__(self, message: str, *, need: str) -> None:
+        super().__init__(message)
+        self.need = need
+
+
 @dataclass(frozen=True, slots=True)
 class StackConfig:
     """A stack's configuration as the program sees it: strings, and which are secret."""
@@ -232,6 +243,7 @@ def synth(
     capture: bool = True,
     fast_runtime: bool = True,
     timeout: float | None = None,
+    python: Path | None = None,
 ) -> Manifest:
     """The Manifest of ``stack`` of ``project``, from a fresh subprocess.
 
@@ -240,7 +252,9 @@ def synth(
     the stack file (rendered ephemeral configs). ``chain`` is the stack references being
     followed (cycle guard). ``capture=False`` and ``fast_runtime=False`` exist for the
     benchmark: the bare mock runtime, and the SDK without stackflow's runtime patches.
-    ``timeout`` (seconds) bounds the program's run.
+    ``timeout`` (seconds) bounds the program's run. ``python`` is the interpreter that runs
+    the program (default: the project's ``virtualenv``, as the Pulumi CLI uses it, else
+    stackflow's own): the program's own pinned Pulumi SDKs are what it is planned with.
     """
     root = repo_root.resolve() if repo_root is not None else find_root(project.dir)
     key = digest_key if digest_key is not None else _repository_digest_key(root)
@@ -267,7 +281,12 @@ def synth(
         }
         try:
             status = _run_child(
-                request, cwd=project.dir, env=_child_env(), tmp=Path(tmp), timeout=timeout
+                request,
+                cwd=project.dir,
+                env=_child_env(),
+                tmp=Path(tmp),
+                timeout=timeout,
+                python=python or project.interpreter(),
             )
         except subprocess.TimeoutExpired as err:
             raise StackflowError(
@@ -320,11 +339,25 @@ def _run_child(
     env: dict[str, str],
     tmp: Path,
     timeout: float | None = None,
+    python: Path | None = None,
 ) -> int:
     """Run the synth runner on ``request``: forked from the warm zygote, else a fresh
     interpreter; the program's output is passed on to our stderr. Its exit status.
-    With a ``timeout`` it runs cold (subprocess.TimeoutExpired when it is exceeded)."""
-    zygote = _warm_zygote(env) if timeout is None else None
+    With a ``timeout`` it runs cold (subprocess.TimeoutExpired when it is exceeded).
+    Another interpreter (``python``, a project's own venv) runs cold, with only this
+    stackflow package added to its path: the runner needs nothing else beyond the Pulumi
+    SDK (and PyYAML, which the SDK requires)."""
+    executable = sys.executable
+    if python is not None and Path(python).absolute() != Path(sys.executable).absolute():
+        executable = str(python)
+        env = {
+            **env,
+            "PYTHONPATH": os.pathsep.join(
+                filter(None, (_package_path(tmp), env.get("PYTHONPATH")))
+            ),
+        }
+        env.pop("VIRTUAL_ENV", None)
+    zygote = _warm_zygote(env) if timeout is None and executable == sys.executable else None
     if zygote is not None:
         stderr_file = tmp / "stderr.txt"
         try:
@@ -337,7 +370,7 @@ def _run_child(
             return status
     proc = subprocess.run(
         # -P: the child must import this stackflow, not one in the project directory.
-        [sys.executable, "-P", "-m", "stackflow.plan._runner"],
+        [executable, "-P", "-m", "stackflow.plan._runner"],
         input=json.dumps(request),
         cwd=cwd,
         env=env,
@@ -349,6 +382,16 @@ def _run_child(
     if proc.stderr:
         sys.stderr.write(proc.stderr)
     return proc.returncode
+
+
+def _package_path(tmp: Path) -> str:
+    """A folder holding only this ``stackflow`` package (a link), for another interpreter's
+    path: the checkout's other top-level packages (``components``, ``stacks``) must not
+    shadow the program's own."""
+    folder = tmp / "path"
+    folder.mkdir(exist_ok=True)
+    (folder / "stackflow").symlink_to(Path(__file__).resolve().parent.parent)
+    return str(folder)
 
 
 def _config_advice(
@@ -422,6 +465,8 @@ def _error(
             detail=error.get("traceback", ""),
             origin=error.get("origin", "program"),
         )
+    if error["kind"] == "needs":
+        return ProgramNeedsError(f"{doing}: {error['message']}", need=error["need"])
     if error["kind"] == "run":
         return StackflowError(f"{doing}: {error['message']}")
     if error["kind"] == "offline":
@@ -465,4 +510,11 @@ def synth_in_repository(
     return None
 
 
-__all__ = ["MissingAnswersError", "SynthError", "digest_key", "stack_config", "synth"]
+__all__ = [
+    "MissingAnswersError",
+    "ProgramNeedsError",
+    "SynthError",
+    "digest_key",
+    "stack_config",
+    "synth",
+]

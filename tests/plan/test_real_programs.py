@@ -8,9 +8,14 @@ through ``stackflow plan`` for real (a subprocess under Pulumi's mock runtime).
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 import yaml
 
@@ -335,3 +340,223 @@ def test_stack_references_skip_other_runtimes_and_use_offline_answers(
     assert errors(stack) == []
     assert [(o.name, o.new) for o in stack.outputs] == [("zone", "Z1")]
     assert any("nodejs" in d.message for d in stack.diagnostics)
+
+
+# ---- what a program needs from the machine it is planned on ---------------------------
+
+READS_A_LOCAL_FILE = """\
+import pulumi
+import pulumi_aws as aws
+
+# The README has the user run ssh-keygen first; the file is not in the repository.
+public_key = open("deploy-key.pub").read()
+aws.ec2.KeyPair("deploy", public_key=public_key)
+"""
+
+
+def test_a_missing_local_file_names_the_file_and_where_to_add_it(git_repo: GitRepo) -> None:
+    write_program(git_repo, READS_A_LOCAL_FILE)
+    (message,) = errors(plan_dev(git_repo))
+    assert (
+        "the program reads the file deploy-key.pub, which does not exist: add deploy-key.pub"
+        in message
+    )
+    assert "at __main__.py:5" in message
+    assert "Traceback" not in message
+    assert "\n" not in message
+
+
+READS_AN_ENVIRONMENT_VARIABLE = """\
+import os
+
+import pulumi_aws as aws
+
+aws.s3.Bucket("logs", tags={"owner": os.environ["USER"], "team": os.environ["ACME_TEAM"]})
+"""
+
+
+def test_a_missing_environment_variable_is_named_with_where_to_set_it(
+    git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_program(git_repo, READS_AN_ENVIRONMENT_VARIABLE)
+    monkeypatch.delenv("USER", raising=False)
+    (message,) = errors(plan_dev(git_repo))
+    assert "environment variable USER, which is not set; set USER in the environment" in message
+
+    # A variable the offline plan never passes on (it might be a credential): config instead.
+    monkeypatch.setenv("USER", "alice")
+    monkeypatch.setenv("ACME_TEAM", "payments")
+    (message,) = errors(plan_dev(git_repo))
+    assert "environment variable ACME_TEAM, which the offline plan does not pass on" in message
+    assert "stack config" in message
+
+
+CALLS_THE_NETWORK = """\
+import json
+import urllib.request
+
+import pulumi_aws as aws
+
+# A lookup through a cloud SDK at plan time (not through a Pulumi invoke).
+with urllib.request.urlopen("https://inventory.example.com/api/ami") as reply:
+    ami = json.load(reply)["id"]
+aws.ec2.Instance("web", ami=ami, instance_type="t3.micro")
+"""
+
+SWALLOWS_A_NETWORK_ERROR = """\
+import urllib.request
+
+import pulumi_aws as aws
+
+try:
+    urllib.request.urlopen("http://203.0.113.7:8080/owner", timeout=30)
+    owner = "known"
+except OSError:
+    owner = "nobody"
+aws.s3.Bucket("logs", tags={"owner": owner})
+"""
+
+
+def test_a_network_call_at_synth_time_is_refused_and_named(git_repo: GitRepo) -> None:
+    write_program(git_repo, CALLS_THE_NETWORK)
+    (message,) = errors(plan_dev(git_repo))
+    assert message.startswith("synthesizing stack dev: the program calls the network at synth")
+    assert "inventory.example.com:443 at __main__.py:7" in message
+
+    # Caught by the program: it plans, and the plan says what it could not know.
+    write_program(git_repo, SWALLOWS_A_NETWORK_ERROR)
+    stack = plan_dev(git_repo)
+    assert errors(stack) == []
+    assert any(
+        "calls the network at synth time (203.0.113.7:8080 at __main__.py:6)" in d.message
+        for d in stack.diagnostics
+    )
+
+
+PROJECT_WITH_VENV = "name: fleet\nruntime:\n  name: python\n  options:\n    virtualenv: venv\n"
+
+REPORTS_ITS_INTERPRETER = """\
+import sys
+
+import pulumi
+import pulumi_aws as aws
+
+aws.s3.Bucket("b")
+pulumi.export("prefix", sys.prefix)
+"""
+
+
+def _venv(path: Path, *, sdk: bool) -> None:
+    """A venv of the project's own (no pip: nothing is downloaded), whose packages are this
+    environment's Pulumi SDKs when ``sdk`` -- and never stackflow itself."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
+    if sdk:
+        (site,) = (path / "lib").glob("python*/site-packages")
+        pulumi_site = Path(pulumi.__file__).resolve().parent.parent
+        (site / "sdks.pth").write_text(f"{pulumi_site}\n")
+
+
+def test_the_program_runs_in_the_projects_own_virtualenv(git_repo: GitRepo) -> None:
+    write_program(git_repo, REPORTS_ITS_INTERPRETER)
+    git_repo.write({"Pulumi.yaml": PROJECT_WITH_VENV})
+    _venv(git_repo.root / "venv", sdk=True)
+    stack = plan_dev(git_repo)
+    assert errors(stack) == []
+    assert {o.name: o.new for o in stack.outputs}["prefix"] == str(git_repo.root / "venv")
+
+
+def test_a_virtualenv_without_the_pulumi_sdk_says_to_install_the_requirements(
+    git_repo: GitRepo,
+) -> None:
+    write_program(git_repo, REPORTS_ITS_INTERPRETER)
+    git_repo.write({"Pulumi.yaml": PROJECT_WITH_VENV})
+    _venv(git_repo.root / "venv", sdk=False)
+    (message,) = errors(plan_dev(git_repo))
+    assert "cannot import the Pulumi SDK" in message
+    assert "pip install -r requirements.txt" in message
+
+
+WRITTEN_FOR_ANOTHER_SDK = """\
+import pulumi_aws as aws
+
+bucket = aws.s3.Bucket("site")
+# A name from an SDK version other than the one the requirements install.
+aws.s3.BucketWebsite("site", bucket=bucket.id)
+"""
+
+USES_A_GONE_PROPERTY = """\
+import pulumi
+import pulumi_aws as aws
+
+bucket = aws.s3.Bucket("site")
+pulumi.export("legacy", bucket.website_domain_v0)
+"""
+
+
+def test_a_name_the_installed_sdk_lacks_says_to_pin_the_sdk(git_repo: GitRepo) -> None:
+    version = importlib.metadata.version("pulumi-aws")
+    write_program(git_repo, WRITTEN_FOR_ANOTHER_SDK)
+    (message,) = errors(plan_dev(git_repo))
+    assert f"uses pulumi_aws.s3.BucketWebsite, which pulumi-aws {version}" in message
+    assert "pin that version in the project's requirements" in message
+    assert "at __main__.py:5" in message
+
+    write_program(git_repo, USES_A_GONE_PROPERTY)
+    (message,) = errors(plan_dev(git_repo))
+    assert f"uses pulumi_aws.Bucket.website_domain_v0, which pulumi-aws {version}" in message
+
+
+def test_a_stack_reference_to_another_runtime_without_an_answer_is_known_after_deploy(
+    git_repo: GitRepo,
+) -> None:
+    git_repo.write(
+        {
+            "network/Pulumi.yaml": "name: network\nruntime: nodejs\n",
+            "network/Pulumi.prod.yaml": "config: {}\n",
+            "network/index.ts": "export const zoneId = 'Z9';\n",
+            "app/Pulumi.yaml": PROJECT,
+            "app/Pulumi.dev.yaml": "config:\n  aws:region: eu-west-1\n",
+            "app/__main__.py": (
+                "import pulumi\n"
+                "import pulumi_aws as aws\n"
+                "ref = pulumi.StackReference('acme/network/prod')\n"
+                "aws.route53.Record('www', zone_id=ref.require_output('zoneId'), name='www',\n"
+                "                   type='CNAME', ttl=60, records=['example.com'])\n"
+                "pulumi.export('zone', ref.get_output('zoneId'))\n"
+            ),
+        }
+    )
+    plan = planner.plan_stacks(git_repo.root, stack="dev", no_base=True, use_cache=False)
+    (stack,) = plan.stacks
+    assert errors(stack) == []
+    assert diff_of(stack, "www", "zoneId") == {"$unknown": True}
+    assert [(o.name, o.new) for o in stack.outputs] == [("zone", {"$unknown": True})]
+    (note,) = [d.message for d in stack.diagnostics if "acme/network/prod" in d.message]
+    assert "nodejs" in note
+    assert "known after deploy" in note
+    assert "app/offline.yaml" in note
+
+
+PACKAGES_A_BUILD_OUTPUT = """\
+import pulumi
+import pulumi_aws as aws
+
+# The README has the user build the function first (dotnet publish, go build, ...).
+aws.lambda_.Function(
+    "fn", role="arn:aws:iam::123456789012:role/x", runtime="dotnet8",
+    handler="app::app.Function::Handler",
+    code=pulumi.AssetArchive({".": pulumi.FileArchive("./app/bin/publish")}),
+)
+aws.s3.BucketObject("notes", bucket="b", source=pulumi.FileAsset("notes/RELEASE.md"))
+"""
+
+
+def test_an_asset_or_archive_whose_path_is_missing_is_an_error_naming_it(
+    git_repo: GitRepo,
+) -> None:
+    # The engine cannot hash what is not there and fails the preview: never a green plan.
+    write_program(git_repo, PACKAGES_A_BUILD_OUTPUT)
+    (message,) = errors(plan_dev(git_repo))
+    assert "./app/bin/publish (fn's code" in message
+    assert "notes/RELEASE.md (notes's source" in message
+    assert "which do not exist: add them" in message
