@@ -49,6 +49,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -286,10 +287,10 @@ def reopen_survivors(session: Path) -> None:
         )
 
 
-def tree(k: int) -> Path:
+def tree(label: str) -> Path:
     """A private copy of the tracked (and new, unignored) files: mutants are written there,
     never into the working tree, so editing the tree during a run changes nothing."""
-    copy = WORK / f"tree-{k}"
+    copy = WORK / f"tree-{label}"
     if copy.exists():
         shutil.rmtree(copy)
     listed = subprocess.run(
@@ -419,6 +420,7 @@ def jobs_of(
     from cosmic_ray.mutating import _make_diff, mutate_code
     from cosmic_ray.plugins import get_operator
     from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
 
     timeout = max(60.0, 4 * data["seconds"])
     jobs = []
@@ -429,7 +431,18 @@ def jobs_of(
             path = str(mutation.module_path)
             source = sources.setdefault(path, (copy / path).read_text("utf-8"))
             operator = get_operator(mutation.operator_name)(**(mutation.operator_args or {}))
-            code = mutate_code(source, operator, mutation.occurrence)
+            try:
+                code = mutate_code(source, operator, mutation.occurrence)
+            except Exception:  # cosmic-ray's operator cannot make this mutant
+                db.set_result(
+                    item.job_id,
+                    WorkResult(
+                        output=traceback.format_exc(),
+                        test_outcome=TestOutcome.INCOMPETENT,
+                        worker_outcome=WorkerOutcome.EXCEPTION,
+                    ),
+                )
+                continue
             if code is None:
                 continue
             chosen = select(data["lines"][path], source, tuple(mutation.start_pos))
@@ -510,35 +523,40 @@ def judge(worker: Worker, job: Job, full: list[str]) -> tuple[Any, float]:
     return result, seconds
 
 
-def execute(jobs: list[Job], copies: list[Path], warm: Path) -> dict[str, float]:
-    """Every job on ``len(copies)`` workers; results are written by this thread only.
-    Returns the worker seconds spent per module."""
+def execute(copies: list[Path], warm: Path, feed: Any) -> dict[str, float]:
+    """Every job ``feed(put)`` puts, on ``len(copies)`` workers, while ``feed`` goes on
+    preparing further modules; results are written by this thread only. Returns the
+    worker seconds spent per module."""
     from cosmic_ray.work_db import WorkDB, use_db
 
-    pending: queue.Queue[Job] = queue.Queue()
-    for job in jobs:
-        pending.put(job)
+    pending: queue.Queue[Job | None] = queue.Queue()
     results: queue.Queue[tuple[Job, tuple[Any, float]] | None] = queue.Queue()
+    failed: list[BaseException] = []
+
+    def produce() -> None:
+        try:
+            feed(pending.put)
+        except BaseException as error:  # reported after the workers stopped
+            failed.append(error)
+        finally:
+            for _ in copies:
+                pending.put(None)
 
     def work(k: int, copy: Path) -> None:
         worker = Worker(k, copy, warm)
         try:
-            while True:
-                try:
-                    job = pending.get_nowait()
-                except queue.Empty:
-                    return
+            while (job := pending.get()) is not None:
                 results.put((job, judge(worker, job, list(TARGETS[job.name].tests))))
         finally:
             worker.close()
             results.put(None)
 
-    threads = [
+    threads = [threading.Thread(target=produce, daemon=True)] + [
         threading.Thread(target=work, args=(k, copy), daemon=True) for k, copy in enumerate(copies)
     ]
     for thread in threads:
         thread.start()
-    running, done = len(threads), 0
+    running, done = len(copies), 0
     spent: dict[str, float] = {}
     while running:
         got = results.get()
@@ -551,10 +569,13 @@ def execute(jobs: list[Job], copies: list[Path], warm: Path) -> dict[str, float]
             db.set_result(job.job_id, result)
         done += 1
         print(  # noqa: T201
-            f"mutation: {done}/{len(jobs)} {job.name} {job.path}: {result.test_outcome.value}"
-            f" ({seconds:.1f} s, {len(job.tests) if job.selected else 'all'} tests)",
+            f"mutation: {done} done, {pending.qsize()} queued; {job.name} {job.path}: "
+            f"{result.test_outcome.value} ({seconds:.1f} s, "
+            f"{len(job.tests) if job.selected else 'all'} tests)",
             flush=True,
         )
+    if failed:
+        raise failed[0]
     return spent
 
 
@@ -665,22 +686,27 @@ def main() -> None:
         except BlockingIOError:
             raise SystemExit("mutation: another run holds .mutation/lock") from None
         started = time.monotonic()
-        copies = [tree(k) for k in range(max(1, args.jobs))]
-        spent: dict[str, float] = {}
-        jobs: list[Job] = []
+        copies = [tree(str(k)) for k in range(max(1, args.jobs))]
+        clean = tree("clean")  # coverage is collected here, never beside a mutant
+        count = [0]
+
+        def feed(put: Any) -> None:
+            for name in names:
+                session, data = prepare(name, TARGETS[name], clean, args.fresh)
+                for job in jobs_of(name, TARGETS[name], session, data, clean):
+                    count[0] += 1
+                    put(job)
+
         warm: list[str] = []
-        for name in names:
-            session, data = prepare(name, TARGETS[name], copies[0], args.fresh)
-            spent[name] = 0.0
-            warm += [m for m in data["warm"] if m not in warm]
-            jobs += jobs_of(name, TARGETS[name], session, data, copies[0])
+        for lines in sorted(WORK.glob("*.lines.json")):  # what earlier runs' tests imported
+            warm += [m for m in json.loads(lines.read_text())["warm"] if m not in warm]
         (WORK / "warm.json").write_text(json.dumps({"warm": warm}))
-        for name, seconds in execute(jobs, copies, WORK / "warm.json").items():
-            spent[name] += seconds
+        spent = dict.fromkeys(names, 0.0)
+        spent.update(execute(copies, WORK / "warm.json", feed))
         wall = time.monotonic() - started
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         load = os.getloadavg()
-        for copy in copies:
+        for copy in [*copies, clean]:
             shutil.rmtree(copy)
     rows = {}
     for name in names:
@@ -693,7 +719,7 @@ def main() -> None:
     write_doc(rows)
     cpu = usage.ru_utime + usage.ru_stime
     summary = (
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {' '.join(names)}: {len(jobs)} mutants, "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {' '.join(names)}: {count[0]} mutants, "
         f"{args.jobs} workers, wall {wall / 60:.1f} min, CPU {cpu / 60:.1f} min, "
         f"load average at the end {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}"
     )
