@@ -76,6 +76,7 @@ TARGETS: dict[str, Target] = {
     "values": Target(
         ("stackflow/plan/values.py",),
         (
+            "tests/plan/test_values.py",
             "tests/render/test_secrets.py",
             "tests/render/test_markdown.py",
             "tests/plan/test_diff.py",

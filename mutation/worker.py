@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path.cwd()
+PARENT = os.getppid()
 
 
 def collect(out: Path, modules: list[str], tests: list[str]) -> int:
@@ -123,7 +124,7 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
                 break
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline or os.getppid() != PARENT:  # late, or orphaned
                 timed_out = True
                 os.killpg(pid, signal.SIGKILL)
                 _, status = os.waitpid(pid, 0)
