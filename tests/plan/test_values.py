@@ -17,6 +17,8 @@ UUID = "0f8fad5b-d9cb-469f-a165-70867728950e"
     [
         ("abc123", "‹random:abc123›"),  # the whole run
         ("ffabc123", "ff‹random:abc123›"),  # at the end of a longer run
+        ("fabc123", "f‹random:abc123›"),  # at an odd offset
+        ("fffabc123f", "fff‹random:abc123›f"),
         ("abc123ff", "‹random:abc123›ff"),  # at its start
         ("ffabc123ff", "ff‹random:abc123›ff"),  # in its middle
         ("logs-ABC123-x", "logs-‹random:ABC123›-x"),  # case-insensitive, original case kept
@@ -34,6 +36,8 @@ def test_the_longest_invented_text_wins_and_uuids_are_candidates() -> None:
     invented = {"abc123": "random", "abc12345": "id", UUID: "uuid"}
     assert v.mark_invented("x-abc12345", invented) == "x-‹id:abc12345›"
     assert v.mark_invented(f"arn:{UUID}/y", invented) == f"arn:‹uuid:{UUID}›/y"
+    # near a run's end only the shorter text fits; what follows the run is kept
+    assert v.mark_invented("ffabc123-xy", invented) == "ff‹random:abc123›-xy"
 
 
 def test_strings_inside_lists_and_dicts_are_marked_but_keys_and_markers_are_not() -> None:
