@@ -45,6 +45,7 @@ import queue
 import re
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -532,10 +533,13 @@ def judge(worker: Worker, job: Job, full: list[str]) -> tuple[Any, float]:
     return result, seconds
 
 
-def execute(copies: list[Path], warm: Path, feed: Any) -> dict[str, float]:
+def execute(
+    copies: list[Path], warm: Path, feed: Any, stop: threading.Event
+) -> tuple[dict[str, float], int]:
     """Every job ``feed(put)`` puts, on ``len(copies)`` workers, while ``feed`` goes on
-    preparing further modules; results are written by this thread only. Returns the
-    worker seconds spent per module."""
+    preparing further modules; results are written by this thread only. Once ``stop`` is
+    set no new mutant starts (the rest stay pending). Returns the worker seconds spent
+    per module and the number of mutants judged."""
     from cosmic_ray.work_db import WorkDB, use_db
 
     pending: queue.Queue[Job | None] = queue.Queue()
@@ -554,7 +558,7 @@ def execute(copies: list[Path], warm: Path, feed: Any) -> dict[str, float]:
     def work(k: int, copy: Path) -> None:
         worker = Worker(k, copy, warm)
         try:
-            while (job := pending.get()) is not None:
+            while not stop.is_set() and (job := pending.get()) is not None:
                 results.put((job, judge(worker, job, list(TARGETS[job.name].tests))))
         finally:
             worker.close()
@@ -585,7 +589,7 @@ def execute(copies: list[Path], warm: Path, feed: Any) -> dict[str, float]:
         )
     if failed:
         raise failed[0]
-    return spent
+    return spent, done
 
 
 @dataclass
@@ -675,6 +679,8 @@ def main() -> None:
     parser.add_argument("--survivors", metavar="NAME", help="print the survivors of NAME")
     parser.add_argument("--jobs", type=int, default=2, help="workers, one tree copy each")
     parser.add_argument("--fresh", action="store_true", help="judge every mutant again")
+    parser.add_argument("--budget", type=float, help="start no mutant after this many minutes")
+    parser.add_argument("--report", action="store_true", help="only rewrite the table")
     args = parser.parse_args()
     if args.list:
         for name, target in TARGETS.items():
@@ -688,6 +694,14 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"mutation: unknown module(s) {unknown}; see --list")
     names = args.names or list(TARGETS)
+    if args.report:
+        rows = {}
+        for name in names:
+            result, _ = tally(name, WORK / f"{name}.sqlite")
+            result.seconds = float((WORK / f"{name}.seconds").read_text())
+            rows[name] = row(name, TARGETS[name], result)
+        write_doc(rows)
+        return
     WORK.mkdir(exist_ok=True)
     with (WORK / "lock").open("w") as lock:
         try:
@@ -697,13 +711,19 @@ def main() -> None:
         started = time.monotonic()
         copies = [tree(str(k)) for k in range(max(1, args.jobs))]
         clean = tree("clean")  # coverage is collected here, never beside a mutant
-        count = [0]
+        stop = threading.Event()  # --budget, or SIGTERM: finish the running mutants, report
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        if args.budget:
+            timer = threading.Timer(args.budget * 60, stop.set)
+            timer.daemon = True
+            timer.start()
 
         def feed(put: Any) -> None:
             for name in names:
+                if stop.is_set():
+                    return
                 session, data = prepare(name, TARGETS[name], clean, args.fresh)
                 for job in jobs_of(name, TARGETS[name], session, data, clean):
-                    count[0] += 1
                     put(job)
 
         warm: list[str] = []
@@ -711,7 +731,8 @@ def main() -> None:
             warm += [m for m in json.loads(lines.read_text())["warm"] if m not in warm]
         (WORK / "warm.json").write_text(json.dumps({"warm": warm}))
         spent = dict.fromkeys(names, 0.0)
-        spent.update(execute(copies, WORK / "warm.json", feed))
+        worked, count = execute(copies, WORK / "warm.json", feed, stop)
+        spent.update(worked)
         wall = time.monotonic() - started
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         load = os.getloadavg()
@@ -728,7 +749,7 @@ def main() -> None:
     write_doc(rows)
     cpu = usage.ru_utime + usage.ru_stime
     summary = (
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {' '.join(names)}: {count[0]} mutants, "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {' '.join(names)}: {count} mutants, "
         f"{args.jobs} workers, wall {wall / 60:.1f} min, CPU {cpu / 60:.1f} min, "
         f"load average at the end {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}"
     )
