@@ -12,7 +12,7 @@ import pytest
 from stackflow.adapters.storage import FileStore
 from stackflow.ephemeral import Action, Environments, TeardownStatus, reap, teardown, up
 from stackflow.ephemeral.reaper import observe
-from stackflow.ephemeral.registry import EnvironmentRecord, Registry
+from stackflow.ephemeral.registry import Entry, EnvironmentRecord, Registry
 from stackflow.errors import StackflowError
 
 from .conftest import START, Clock
@@ -221,3 +221,6 @@ def test_a_record_cannot_be_changed_in_place() -> None:
     edited in place would let a caller change what it read without writing it."""
     with pytest.raises(FrozenInstanceError):
         record("br-x").head = "edited"  # type: ignore[misc]
+    # nor a listed entry: the reaper decides on what was listed, and re-reads before acting
+    with pytest.raises(FrozenInstanceError):
+        Entry("br-x", record("br-x")).record = None  # type: ignore[misc]
