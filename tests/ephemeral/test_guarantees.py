@@ -68,6 +68,34 @@ def test_delete_does_not_remove_a_record_another_writer_changed_meanwhile(
     assert registry.get("br-x") == record("br-x", head="new")
 
 
+@pytest.mark.parametrize(("races", "succeeds"), [(7, True), (8, False)])
+def test_a_writer_gets_eight_tries_under_contention(
+    tmp_path: Path, races: int, succeeds: bool
+) -> None:
+    """Another job changes the record between each of our reads and writes, ``races``
+    times: within eight attempts ours lands; past them the error says how many it made."""
+    store = FileStore(tmp_path)
+    registry = Registry(store, "stackflow-test")
+    registry.mutate("br-x", lambda _: record("br-x", head="v0"))
+    calls = 0
+
+    def update(current: EnvironmentRecord | None) -> EnvironmentRecord:
+        nonlocal calls
+        calls += 1
+        if calls <= races:  # the other job writes after our read
+            store.put(registry.key("br-x"), record("br-x", head=f"theirs{calls}").to_bytes())
+        return record("br-x", head="ours")
+
+    if succeeds:
+        assert registry.mutate("br-x", update) == record("br-x", head="ours")
+        assert calls == races + 1
+    else:
+        with pytest.raises(StackflowError, match="under 8 attempts"):
+            registry.mutate("br-x", update)
+        assert calls == 8
+        assert registry.get("br-x") == record("br-x", head="theirs8")
+
+
 # ------------------------------------------------- a record that disagrees with its key
 
 
