@@ -240,7 +240,7 @@ EQUIVALENT: dict[str, dict[str, str]] = {
                 "`slots=False` on a frozen dataclass: the same fields, values and equality",
             ),
             (
-                ("core/ReplaceTrueWithFalse 2", "core/NumberReplacer 6", "core/NumberReplacer 7"),
+                ("core/ReplaceTrueWithFalse 2", "core/NumberReplacer 12", "core/NumberReplacer 13"),
                 "`sort_keys`/`indent` of the stored JSON: readers parse it; the same record",
             ),
             (
@@ -249,10 +249,12 @@ EQUIVALENT: dict[str, dict[str, str]] = {
             ),
             (
                 (
+                    "core/ReplaceComparisonOperator_LtE_Lt 0",
                     "core/ReplaceComparisonOperator_LtE_Lt 1",
-                    "core/NumberReplacer 9",
-                    "core/NumberReplacer 10",
-                    "core/NumberReplacer 11",
+                    "core/NumberReplacer 16",
+                    "core/NumberReplacer 17",
+                    "core/NumberReplacer 18",
+                    "core/NumberReplacer 19",
                 ),
                 "parallel()'s serial/threaded threshold: both give the same list in order",
             ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import FrozenInstanceError, replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -252,3 +253,25 @@ def test_a_record_cannot_be_changed_in_place() -> None:
     # nor a listed entry: the reaper decides on what was listed, and re-reads before acting
     with pytest.raises(FrozenInstanceError):
         Entry("br-x", record("br-x")).record = None  # type: ignore[misc]
+
+
+# ------------------------------------------------------------------ the 90-day bound
+
+
+def test_no_record_or_label_keeps_a_stack_past_90_days() -> None:
+    days90 = timedelta(hours=2160)
+    assert record("br-x").expires_at(2160) == START + days90
+    assert record("br-x").expires_at(2159.5) == START + days90 - timedelta(minutes=30)
+    assert record("br-x").expires_at(10_000) == START + days90
+    assert record("br-x", ttl_hours=10_000.0).expires_at() == START + days90
+    assert record("br-x").expires_at(-5) == START  # never before its creation
+    stored = json.loads(record("br-x").to_bytes())
+    for hours, kept in ((10_000, 2160.0), (2159.5, 2159.5)):
+        read = EnvironmentRecord.from_dict({**stored, "ttl_hours": hours})
+        assert read.ttl_hours == kept
+
+
+def test_the_read_concurrency_is_passed_by_keyword_only(tmp_path: Path) -> None:
+    with pytest.raises(TypeError):
+        Registry(FileStore(tmp_path), "stackflow-test", 4)  # type: ignore[misc]
+    assert Registry(FileStore(tmp_path), "stackflow-test", read_workers=4).read_workers == 4
