@@ -4,6 +4,7 @@ and the reaper's TTL rules, each at the boundary a weaker implementation would g
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import FrozenInstanceError, replace
 from datetime import timedelta
 from pathlib import Path
@@ -275,3 +276,10 @@ def test_the_read_concurrency_is_passed_by_keyword_only(tmp_path: Path) -> None:
     with pytest.raises(TypeError):
         Registry(FileStore(tmp_path), "stackflow-test", 4)  # type: ignore[misc]
     assert Registry(FileStore(tmp_path), "stackflow-test", read_workers=4).read_workers == 4
+
+
+@pytest.mark.parametrize("ttl", [0, 0.0, -1, math.inf, math.nan, True, "24", None])
+def test_a_record_whose_ttl_is_not_a_positive_number_is_refused(ttl: object) -> None:
+    stored = json.loads(record("br-x").to_bytes())
+    with pytest.raises(ValueError, match="not a positive number of hours"):
+        EnvironmentRecord.from_dict({**stored, "ttl_hours": ttl})
