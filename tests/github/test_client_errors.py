@@ -1,0 +1,112 @@
+"""What the GitHub client says for each kind of failure, and the calls and event shapes the
+other client tests do not reach (found by `make mutation`: mutants of these lines survived
+every test in tests/github)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from stackflow.adapters.github import GitHubClient
+from stackflow.errors import StackflowError
+
+from .conftest import FAST
+from .fakegithub import FakeGitHub
+
+PLAN = "<!-- stackflow:plan -->"
+
+
+def test_not_found_names_the_permission_and_what_to_check(
+    client: GitHubClient, fake_github: FakeGitHub
+) -> None:
+    fake_github.fail("GET", r"/issues/7$", 404, message="Not Found")
+    with pytest.raises(StackflowError) as caught:
+        client.pull_request_labels(7)
+    assert str(caught.value) == (
+        "reading the labels of pull request #7: not found (HTTP 404); check "
+        "GITHUB_REPOSITORY and the number or commit, and that the token may read it "
+        "(`pull-requests: read`)"
+    )
+
+
+@pytest.mark.parametrize("status", [403, 422])
+def test_any_other_refusal_is_quoted_with_its_status(
+    client: GitHubClient, fake_github: FakeGitHub, status: int
+) -> None:
+    """A 403 that is not about the token's permissions gets no permission advice."""
+    fake_github.fail("GET", r"/issues/7$", status, message="Validation Failed")
+    with pytest.raises(StackflowError) as caught:
+        client.pull_request_labels(7)
+    assert str(caught.value) == (
+        f"reading the labels of pull request #7: GitHub answered HTTP {status} 'Validation Failed'"
+    )
+
+
+def test_a_pull_request_is_opened_from_head_into_base(
+    client: GitHubClient, fake_github: FakeGitHub
+) -> None:
+    number = client.create_pull(title="Drift", body="found", head="drift/dev", base="main")
+    pull = fake_github.pulls[number]
+    assert (pull["title"], pull["body"], pull["head"]["ref"], pull["base"]) == (
+        "Drift",
+        "found",
+        "drift/dev",
+        "main",
+    )
+    with pytest.raises(StackflowError, match="opening a pull request from drift/dev into main"):
+        client.create_pull(title="Drift", body="again", head="drift/dev", base="main")
+
+
+def test_a_comment_whose_author_is_gone_is_never_ours(
+    client: GitHubClient, fake_github: FakeGitHub
+) -> None:
+    """GitHub returns ``user: null`` for a deleted account: not ours, even with the marker."""
+    ghost = fake_github.add_comment(7, f"{PLAN}\nold")
+    fake_github.comments[ghost]["user"] = None
+    ours = client.upsert_comment(7, f"{PLAN}\nnew", marker=PLAN)
+    assert ours != ghost
+    assert [(c["id"], c["body"]) for c in fake_github.comments_on(7)] == [
+        (ghost, f"{PLAN}\nold"),
+        (ours, f"{PLAN}\nnew"),
+    ]
+
+
+def write_event(env: dict[str, str], event: dict[str, object]) -> None:
+    Path(env["GITHUB_EVENT_PATH"]).write_text(json.dumps(event))
+
+
+def test_a_comment_event_names_a_pull_request_only_when_its_issue_is_one(
+    client: GitHubClient, actions_env: dict[str, str]
+) -> None:
+    write_event(actions_env, {"issue": {"number": 5, "pull_request": {"url": "x"}}})
+    assert client.pr_from_event() == 5
+    write_event(actions_env, {"issue": {"number": 5}})
+    assert client.pr_from_event() is None
+
+
+@pytest.mark.parametrize(
+    "run",
+    [
+        {"id": 1, "pull_requests": [], "head_branch": "b", "head_sha": "a" * 40},
+        {
+            "id": 1,
+            "pull_requests": [{"number": "4"}],
+            "head_branch": "b",
+            "head_repository": {"owner": {"login": "mallory"}},
+        },
+    ],
+    ids=["no head owner", "no head sha"],
+)
+def test_a_workflow_run_without_its_head_names_no_pull_request(
+    client: GitHubClient, actions_env: dict[str, str], fake_github: FakeGitHub, run: object
+) -> None:
+    write_event(actions_env, {"workflow_run": run})
+    assert client.pr_from_event() is None
+    assert fake_github.count("GET", r"/pulls") == 0  # nothing was guessed from the API
+
+
+def test_outside_a_workflow_there_is_no_event(actions_env: dict[str, str]) -> None:
+    client = GitHubClient.from_env({**actions_env, "GITHUB_EVENT_PATH": ""}, retry=FAST)
+    assert client.pr_from_event() is None
