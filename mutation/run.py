@@ -525,7 +525,9 @@ def judge(worker: Worker, job: Job, full: list[str]) -> tuple[Any, float]:
         outcome, output = TestOutcome.KILLED, "timeout"
     elif answer["code"] == 0:
         outcome, output = TestOutcome.SURVIVED, answer["output"]
-    elif answer["code"] in (1, 2):  # tests failed, or collection failed (the mutant broke it)
+    elif answer["code"] in (1, 2) or (
+        answer["code"] == 4 and "while loading conftest" in answer["output"]
+    ):  # tests failed, or collection or a conftest's imports failed (the mutant broke them)
         outcome, output = TestOutcome.KILLED, answer["output"]
     else:  # pytest could not run the selection at all: the runner's fault, not a verdict
         outcome, output = TestOutcome.INCOMPETENT, answer["output"]
