@@ -251,12 +251,14 @@ EQUIVALENT: dict[str, dict[str, str]] = {
                 (
                     "core/ReplaceComparisonOperator_LtE_Lt 0",
                     "core/ReplaceComparisonOperator_LtE_Lt 1",
+                    "core/ReplaceComparisonOperator_LtE_Gt 1",
                     "core/NumberReplacer 16",
                     "core/NumberReplacer 17",
                     "core/NumberReplacer 18",
                     "core/NumberReplacer 19",
                 ),
-                "parallel()'s serial/threaded threshold: both give the same list in order",
+                "parallel()'s serial/threaded threshold: both give the same list in order "
+                "(every caller passes a constant >= 1 workers)",
             ),
         )
         for op in ops

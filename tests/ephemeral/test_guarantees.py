@@ -283,3 +283,8 @@ def test_a_record_whose_ttl_is_not_a_positive_number_is_refused(ttl: object) -> 
     stored = json.loads(record("br-x").to_bytes())
     with pytest.raises(ValueError, match="not a positive number of hours"):
         EnvironmentRecord.from_dict({**stored, "ttl_hours": ttl})
+
+
+def test_a_record_of_less_than_an_hour_is_kept() -> None:
+    stored = json.loads(record("br-x").to_bytes())
+    assert EnvironmentRecord.from_dict({**stored, "ttl_hours": 0.5}).ttl_hours == 0.5
