@@ -218,6 +218,11 @@ def skip_filtered(session: Path, base: Path) -> None:
 
 
 EQUIVALENT: dict[str, dict[str, str]] = {
+    "github": {
+        "stackflow/adapters/github.py core/ExceptionReplacer 5": "`except Timeout` in "
+        "_calling: never reached, as urllib3's retry turns a timeout into MaxRetryError, "
+        "raised by requests as a ConnectionError (ConnectTimeout is one too); a safety net",
+    },
     "values": {
         "stackflow/plan/values.py core/ReplaceComparisonOperator_Lt_LtE 0": "`while i <= "
         "len(run)` in mark_invented: the one extra pass matches nothing, as every invented "

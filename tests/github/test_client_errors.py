@@ -5,6 +5,9 @@ every test in tests/github)."""
 from __future__ import annotations
 
 import json
+import re
+import socket
+from dataclasses import FrozenInstanceError
 from pathlib import Path
 
 import pytest
@@ -110,3 +113,26 @@ def test_a_workflow_run_without_its_head_names_no_pull_request(
 def test_outside_a_workflow_there_is_no_event(actions_env: dict[str, str]) -> None:
     client = GitHubClient.from_env({**actions_env, "GITHUB_EVENT_PATH": ""}, retry=FAST)
     assert client.pr_from_event() is None
+
+
+def test_a_server_that_never_answers_is_one_error_line(actions_env: dict[str, str]) -> None:
+    """A server that accepts the connection and never answers: the read times out, is
+    retried, and ends as a StackflowError, never a traceback. (urllib3's retry turns the
+    timeout into MaxRetryError, which requests raises as a ConnectionError: the client's
+    own ``except Timeout`` branch is not reached, see docs/TESTING.md.)"""
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        env = {**actions_env, "GITHUB_API_URL": url}
+        client = GitHubClient.from_env(env, retry=FAST, timeout=1)
+        with pytest.raises(StackflowError, match=rf"cannot reach {re.escape(url)} "):
+            client.set_status("a" * 40, "success", context="stackflow", description="ok")
+
+
+def test_a_status_is_described_by_keyword_only(client: GitHubClient) -> None:
+    with pytest.raises(TypeError):
+        client.set_status("a" * 40, "success", "stackflow", "ok")  # type: ignore[misc]
+
+
+def test_the_retry_policy_cannot_be_changed_in_place() -> None:
+    with pytest.raises(FrozenInstanceError):
+        FAST.attempts = 99  # type: ignore[misc]
