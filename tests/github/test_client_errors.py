@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from stackflow.adapters.github import GitHubClient
+from stackflow.adapters.github import GitHubClient, RetryPolicy
 from stackflow.errors import StackflowError
 
 from .conftest import FAST
@@ -136,3 +136,60 @@ def test_a_status_is_described_by_keyword_only(client: GitHubClient) -> None:
 def test_the_retry_policy_cannot_be_changed_in_place() -> None:
     with pytest.raises(FrozenInstanceError):
         FAST.attempts = 99  # type: ignore[misc]
+
+
+def test_the_default_retry_policy_is_the_documented_one() -> None:
+    """Up to 5 retries, 1 s, 2 s, 4 s ... apart, no wait over a minute, a second between
+    writes (RetryPolicy's docstring, which workflows rely on)."""
+    policy = RetryPolicy()
+    assert (policy.attempts, policy.backoff, policy.max_wait) == (5, 1.0, 60.0)
+
+
+@pytest.mark.parametrize("status", [500, 599])
+def test_every_5xx_is_retried(client: GitHubClient, fake_github: FakeGitHub, status: int) -> None:
+    fake_github.fail("POST", r"/issues/7/comments$", status)
+    client.upsert_comment(7, f"{PLAN}\nx", marker=PLAN)
+    assert fake_github.count("POST", r"/issues/7/comments$") == 2
+    assert len(fake_github.comments_on(7)) == 1
+
+
+def test_a_hundred_comments_are_read_in_one_request(
+    client: GitHubClient, fake_github: FakeGitHub
+) -> None:
+    """GitHub's largest page: a busy pull request costs one request, not two."""
+    for n in range(99):
+        fake_github.add_comment(7, f"chatter {n}")
+    kept = fake_github.add_comment(7, f"{PLAN}\nold")
+    assert client.upsert_comment(7, f"{PLAN}\nnew", marker=PLAN) == kept
+    assert fake_github.count("GET", r"/issues/7/comments$") == 1
+
+
+@pytest.mark.parametrize(("length", "shown"), [(140, "d" * 140), (141, "d" * 139 + "…")])
+def test_a_status_description_is_cut_only_past_140_characters(
+    client: GitHubClient, fake_github: FakeGitHub, length: int, shown: str
+) -> None:
+    client.set_status("a" * 40, "success", context="stackflow", description="d" * length)
+    assert fake_github.statuses[-1]["description"] == shown
+
+
+def test_an_issue_gets_a_new_title_or_label_even_when_its_body_is_unchanged(
+    client: GitHubClient, fake_github: FakeGitHub
+) -> None:
+    marker = "<!-- stackflow:drift app/prod -->"
+    number = client.upsert_issue("Drift", "same", marker=marker, labels=["drift"])
+    client.upsert_issue("Drift (renamed)", "same", marker=marker, labels=["drift"])
+    assert fake_github.issues[number]["title"] == "Drift (renamed)"
+    client.upsert_issue("Drift (renamed)", "same", marker=marker, labels=["drift", "prod"])
+    assert sorted(fake_github.issues[number]["labels"]) == ["drift", "prod"]
+
+
+def test_closing_an_issue_says_why_only_when_told(
+    client: GitHubClient, fake_github: FakeGitHub
+) -> None:
+    marker = "<!-- stackflow:drift app/prod -->"
+    first = client.upsert_issue("Drift", "x", marker=marker)
+    assert client.close_issue(marker) is True
+    assert fake_github.comments_on(first) == []
+    second = client.upsert_issue("Drift", "y", marker=marker)
+    assert client.close_issue(marker, comment="No drift any more.") is True
+    assert [c["body"] for c in fake_github.comments_on(second)] == ["No drift any more."]
