@@ -193,3 +193,37 @@ def test_closing_an_issue_says_why_only_when_told(
     second = client.upsert_issue("Drift", "y", marker=marker)
     assert client.close_issue(marker, comment="No drift any more.") is True
     assert [c["body"] for c in fake_github.comments_on(second)] == ["No drift any more."]
+
+
+def test_a_summary_that_cannot_be_written_says_which_file(
+    actions_env: dict[str, str], tmp_path: Path
+) -> None:
+    client = GitHubClient.from_env({**actions_env, "GITHUB_STEP_SUMMARY": str(tmp_path)})
+    with pytest.raises(StackflowError, match=rf"writing the job summary to {tmp_path}: "):
+        client.write_summary("# one")
+
+
+def test_writes_are_spaced_more_than_reads_by_default() -> None:
+    policy = RetryPolicy()
+    assert (policy.read_interval, policy.write_interval) == (0.25, 1.0)
+
+
+def test_no_4xx_but_429_is_retried(client: GitHubClient, fake_github: FakeGitHub) -> None:
+    fake_github.fail("POST", r"/issues/7/comments$", 499, times=5)
+    with pytest.raises(StackflowError, match="HTTP 499"):
+        client.upsert_comment(7, f"{PLAN}\nx", marker=PLAN)
+    assert fake_github.count("POST", r"/issues/7/comments$") == 1
+
+
+SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+def test_errors_name_a_commit_by_its_7_character_short_sha(
+    client: GitHubClient, fake_github: FakeGitHub
+) -> None:
+    fake_github.fail("POST", r"/statuses/", 422, message="no")
+    with pytest.raises(StackflowError, match=r"^setting commit status 'ci' on 0123456: "):
+        client.set_status(SHA, "success", context="ci", description="ok")
+    fake_github.fail("GET", r"/commits/.*/pulls", 422, message="no")
+    with pytest.raises(StackflowError, match=r"^finding the pull request of 0123456: "):
+        client.pull_request_for_commit(SHA)
