@@ -707,7 +707,7 @@ def main() -> None:
     names = args.names or list(TARGETS)
     if args.report:
         rows = {}
-        for name in names:
+        for name in filter(lambda n: (WORK / f"{n}.sqlite").exists(), names):
             result, _ = tally(name, WORK / f"{name}.sqlite")
             result.seconds = float((WORK / f"{name}.seconds").read_text())
             rows[name] = row(name, TARGETS[name], result)
@@ -751,6 +751,8 @@ def main() -> None:
             shutil.rmtree(copy)
     rows = {}
     for name in names:
+        if not (WORK / f"{name}.sqlite").exists():  # stopped (--budget) before it began
+            continue
         result, _ = tally(name, WORK / f"{name}.sqlite")
         kept = WORK / f"{name}.seconds"
         result.seconds = float(kept.read_text()) + spent[name]
