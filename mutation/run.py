@@ -222,6 +222,8 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "stackflow/adapters/github.py core/ExceptionReplacer 5": "`except Timeout` in "
         "_calling: never reached, as urllib3's retry turns a timeout into MaxRetryError, "
         "raised by requests as a ConnectionError (ConnectTimeout is one too); a safety net",
+        "stackflow/adapters/github.py core/NumberReplacer 32": "`per_page=101`: GitHub "
+        "caps a page at 100 items, so the same pages come back",
     },
     "values": {
         "stackflow/plan/values.py core/ReplaceComparisonOperator_Lt_LtE 0": "`while i <= "

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from stackflow.adapters.github import GitHubClient, RetryPolicy
+from stackflow.adapters.github import GitHubClient, RetryPolicy, write_step_summary
 from stackflow.errors import StackflowError
 
 from .conftest import FAST
@@ -227,3 +227,22 @@ def test_errors_name_a_commit_by_its_7_character_short_sha(
     fake_github.fail("GET", r"/commits/.*/pulls", 422, message="no")
     with pytest.raises(StackflowError, match=r"^finding the pull request of 0123456: "):
         client.pull_request_for_commit(SHA)
+
+
+def test_a_summary_of_exactly_1_mib_is_written_and_one_byte_more_is_not(tmp_path: Path) -> None:
+    """GitHub's limit is 1 MiB (1,048,576 bytes) per step, the literal here on purpose."""
+    fits, over = tmp_path / "fits.md", tmp_path / "over.md"
+    write_step_summary("x" * (1_048_576 - 1), str(fits))  # plus the newline: exactly 1 MiB
+    assert fits.stat().st_size == 1_048_576
+    with pytest.raises(StackflowError, match="1 MiB"):
+        write_step_summary("x" * 1_048_576, str(over))
+    assert not over.exists()
+
+
+def test_an_unchanged_issue_is_not_written_again(
+    client: GitHubClient, fake_github: FakeGitHub
+) -> None:
+    marker = "<!-- stackflow:drift app/prod -->"
+    client.upsert_issue("Drift", "same", marker=marker, labels=["drift"])
+    client.upsert_issue("Drift", "same", marker=marker, labels=["drift"])
+    assert fake_github.count("PATCH", r"/issues/\d+$") == 0
