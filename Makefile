@@ -13,7 +13,7 @@ help:
 	@echo "make test   - lint, types, workflow checks and the test suite"
 	@echo "make bench  - benchmarks; figures go to docs/PERFORMANCE.md by hand"
 	@echo "make docs   - regenerate generated docs (policies)"
-	@echo "make mutation [MODULES=naming diff] - mutation testing (cosmic-ray), table in docs/TESTING.md"
+	@echo "make mutation [MODULES=naming diff] - mutation testing (cosmic-ray mutants, coverage-selected tests), table in docs/TESTING.md"
 	@echo "make engine - build the Pulumi CLI, language host and providers from Go modules into .engine/bin"
 	@echo "make test-engine - the engine tests, for real, against .engine/bin"
 	@echo "make local-up / local-down - a real deploy of the local stack (with .engine/bin)"

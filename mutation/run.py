@@ -1,15 +1,24 @@
 """`make mutation`: mutation testing of the modules that carry stackflow's guarantees.
 
-cosmic-ray (a dev extra) changes one thing at a time in a module -- an operator, a
-comparison, a constant, a removed ``break`` -- and runs the tests that cover the module;
-a mutant the tests do not notice "survives". Each module below has its own session in
-``.mutation/<name>.sqlite`` and its own, targeted test command (the tests of that area,
-``-x``), so a run costs what those tests cost, once per mutant.
+cosmic-ray (a dev extra) generates the mutants: one small change at a time to a module --
+an operator, a comparison, a constant, a removed ``break``. This script runs them, fast:
 
-Incremental: a module's session is made again only when the module, its tests or the
-tool changed (a fingerprint of them is kept beside the session); otherwise ``exec``
-resumes whatever is still pending, and a finished module costs nothing. So after editing
-``naming.py``, ``make mutation`` re-runs naming only.
+- **Never in the working tree.** The tracked files are copied to ``.mutation/tree-<k>``,
+  one copy per worker; mutants are written there only, so editing the tree while a run
+  goes on changes nothing (``.mutation/lock`` keeps two runs apart).
+- **Only the tests that run the mutated line.** Each module's tests run once, clean,
+  under coverage with one context per test (``mutation/worker.py collect``); a mutant
+  then runs only the tests that executed its statement, with ``-x``. Code that runs at
+  import, or that no in-process test executes (the tests' subprocesses are not
+  measured), runs all of the module's tests. A mutant that survives its selection is
+  judged again against all of them, so a survivor has survived every test of its area.
+- **No fresh interpreter per mutant.** A worker imports the third-party modules once and
+  forks per mutant; the child imports stackflow afresh from the copy and runs pytest.
+
+Each module has its own session in ``.mutation/<name>.sqlite`` and targeted tests.
+Incremental: a session is made again when the module's code, the tools or the runner
+changed; when only its tests changed, killed mutants are kept and the others judged
+again (``--fresh`` judges all); a finished module costs nothing.
 
     python mutation/run.py                 # every module (incremental)
     python mutation/run.py naming diff     # just these
@@ -17,26 +26,35 @@ resumes whatever is still pending, and a finished module costs nothing. So after
     python mutation/run.py --survivors X   # what survived in module X, as diffs
 
 The per-module table (killed, survived, timed out, score) is written between the markers
-in docs/TESTING.md with the date and cosmic-ray's version; rows of modules not run keep
+in docs/TESTING.md with the date and the tools' versions; rows of modules not run keep
 their earlier figures and date. Mutants argued equivalent are listed there by hand and
-subtracted from the score (see EQUIVALENT).
-
-cosmic-ray mutates the file in place and restores it: do not edit the tree while it runs.
+subtracted from the score (see EQUIVALENT). Each run's wall and CPU time and the load
+average are appended to ``.mutation/runs.log``.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
+import fcntl
 import hashlib
 import json
+import os
+import queue
 import re
+import resource
+import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
+import traceback
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / ".mutation"
@@ -59,6 +77,7 @@ TARGETS: dict[str, Target] = {
     "values": Target(
         ("stackflow/plan/values.py",),
         (
+            "tests/plan/test_values.py",
             "tests/render/test_secrets.py",
             "tests/render/test_markdown.py",
             "tests/plan/test_diff.py",
@@ -176,7 +195,7 @@ def annotation_spans(path: Path) -> list[tuple[tuple[int, int], tuple[int, int]]
     return spans
 
 
-def skip_filtered(session: Path) -> None:
+def skip_filtered(session: Path, base: Path) -> None:
     """Mark redundant and annotation mutants as skipped, so ``exec`` never runs them."""
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
@@ -187,7 +206,7 @@ def skip_filtered(session: Path) -> None:
             (mutation,) = item.mutations
             path = str(mutation.module_path)
             if path not in spans:
-                spans[path] = annotation_spans(ROOT / path)
+                spans[path] = annotation_spans(base / path)
             start = tuple(mutation.start_pos)
             why = filtered(mutation.operator_name)
             if why is None and any(a <= start < b for a, b in spans[path]):
@@ -199,6 +218,21 @@ def skip_filtered(session: Path) -> None:
 
 
 EQUIVALENT: dict[str, dict[str, str]] = {
+    "github": {
+        "stackflow/adapters/github.py core/ExceptionReplacer 5": "`except Timeout` in "
+        "_calling: never reached, as urllib3's retry turns a timeout into MaxRetryError, "
+        "raised by requests as a ConnectionError (ConnectTimeout is one too); a safety net",
+        "stackflow/adapters/github.py core/NumberReplacer 32": "`per_page=101`: GitHub "
+        "caps a page at 100 items, so the same pages come back",
+    },
+    "values": {
+        "stackflow/plan/values.py core/ReplaceComparisonOperator_Lt_LtE 0": "`while i <= "
+        "len(run)` in mark_invented: the one extra pass matches nothing, as every invented "
+        "text is non-empty",
+        "stackflow/plan/values.py core/NumberReplacer 7": "`i = -1` in mark_invented: the "
+        "extra first pass looks up at most the run's last character, and no one-character "
+        "text is ever invented (they are generated ids, suffixes and UUIDs)",
+    },
     # module name -> {"<file> <operator> <occurrence>": why no test can tell}. Occurrence
     # numbers move when the file changes: re-check the entries after editing a module.
     "naming": {
@@ -213,7 +247,7 @@ EQUIVALENT: dict[str, dict[str, str]] = {
                 "`slots=False` on a frozen dataclass: the same fields, values and equality",
             ),
             (
-                ("core/ReplaceTrueWithFalse 2", "core/NumberReplacer 6", "core/NumberReplacer 7"),
+                ("core/ReplaceTrueWithFalse 2", "core/NumberReplacer 12", "core/NumberReplacer 13"),
                 "`sort_keys`/`indent` of the stored JSON: readers parse it; the same record",
             ),
             (
@@ -222,12 +256,16 @@ EQUIVALENT: dict[str, dict[str, str]] = {
             ),
             (
                 (
+                    "core/ReplaceComparisonOperator_LtE_Lt 0",
                     "core/ReplaceComparisonOperator_LtE_Lt 1",
-                    "core/NumberReplacer 9",
-                    "core/NumberReplacer 10",
-                    "core/NumberReplacer 11",
+                    "core/ReplaceComparisonOperator_LtE_Gt 1",
+                    "core/NumberReplacer 16",
+                    "core/NumberReplacer 17",
+                    "core/NumberReplacer 18",
+                    "core/NumberReplacer 19",
                 ),
-                "parallel()'s serial/threaded threshold: both give the same list in order",
+                "parallel()'s serial/threaded threshold: both give the same list in order "
+                "(every caller passes a constant >= 1 workers)",
             ),
         )
         for op in ops
@@ -238,58 +276,333 @@ EQUIVALENT: dict[str, dict[str, str]] = {
 def version() -> str:
     from importlib.metadata import version as dist_version
 
-    return dist_version("cosmic-ray")
+    return f"cosmic-ray {dist_version('cosmic-ray')}, coverage {dist_version('coverage')}"
 
 
-def fingerprint(target: Target) -> str:
-    digest = hashlib.sha256(version().encode())
-    for pattern in (*target.modules, *target.tests):
-        path = ROOT / pattern
-        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
-        for file in files:
-            digest.update(str(file.relative_to(ROOT)).encode())
-            digest.update(file.read_bytes())
-    return digest.hexdigest()
+def fingerprint(target: Target, base: Path) -> dict[str, str]:
+    """What a module's results depend on: its own code (and the tools), and its tests, as
+    they are in the copy ``base`` the run judges."""
+    found = {}
+    for part, patterns in (("source", target.modules), ("tests", target.tests)):
+        digest = hashlib.sha256(version().encode())
+        digest.update((base / "mutation" / "worker.py").read_bytes())
+        for pattern in patterns:
+            path = base / pattern
+            files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+            for file in files:
+                digest.update(str(file.relative_to(base)).encode())
+                digest.update(file.read_bytes())
+        found[part] = digest.hexdigest()
+    return found
 
 
-def test_command(target: Target) -> str:
-    return " ".join(
-        [str(BIN / "python"), "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *target.tests]
-    )
+def reopen_survivors(session: Path) -> None:
+    """Tests changed, the code did not: a killed mutant is not re-run (a new test does not
+    revive it), every other verdict is judged again. ``--fresh`` re-runs everything."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(session)) as db, db:
+        db.execute(
+            "DELETE FROM work_results WHERE worker_outcome != 'SKIPPED' "
+            "AND (test_outcome IS NULL OR test_outcome != 'KILLED')"
+        )
 
 
-def cosmic(*args: str) -> None:
-    subprocess.run([str(BIN / "cosmic-ray"), *args], cwd=ROOT, check=True)
+def tree(label: str) -> Path:
+    """A private copy of the tracked (and new, unignored) files: mutants are written there,
+    never into the working tree, so editing the tree during a run changes nothing."""
+    copy = WORK / f"tree-{label}"
+    if copy.exists():
+        shutil.rmtree(copy)
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    ).stdout.split(b"\0")
+    for name in filter(None, (n.decode() for n in listed)):
+        source = ROOT / name
+        if source.is_file():
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, copy / name)
+    return copy
 
 
-def prepare(name: str, target: Target) -> Path:
-    """The session of ``name``: made again when the module, its tests or the tool changed."""
+def tree_env(copy: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(copy), "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+WORKER = ["mutation/worker.py"]
+
+
+def prepare(name: str, target: Target, copy: Path, fresh: bool) -> tuple[Path, dict[str, Any]]:
+    """The session of ``name`` and its coverage. A new session when the module's code or
+    the tools changed (or ``fresh``); when only its tests changed, the survivors are judged
+    again. The clean run that collects the coverage must pass."""
     WORK.mkdir(exist_ok=True)
     session = WORK / f"{name}.sqlite"
     stamp = WORK / f"{name}.fingerprint"
-    current = fingerprint(target)
-    if session.exists() and stamp.exists() and stamp.read_text() == current:
-        return session
+    lines = WORK / f"{name}.lines.json"
+    current = fingerprint(target, copy)
+    try:
+        previous = json.loads(stamp.read_text())
+    except (OSError, ValueError):
+        previous = {}
+    same_source = not fresh and session.exists() and previous.get("source") == current["source"]
+    if same_source and lines.exists() and previous.get("tests") == current["tests"]:
+        return session, json.loads(lines.read_text())
     started = time.monotonic()
-    baseline = subprocess.run(test_command(target), shell=True, cwd=ROOT, check=False)  # noqa: S602
-    seconds = time.monotonic() - started
-    if baseline.returncode != 0:
-        raise SystemExit(f"mutation {name}: the tests fail without any mutant; fix them first")
-    config = WORK / f"{name}.toml"
-    config.write_text(
-        "[cosmic-ray]\n"
-        f"module-path = {json.dumps(list(target.modules))}\n"
-        f"timeout = {max(60.0, round(seconds * 4))}\n"
-        "excluded-modules = []\n"
-        f"test-command = {json.dumps(test_command(target))}\n"
-        "[cosmic-ray.distributor]\n"
-        'name = "local"\n'
+    command = [str(BIN / "python"), *WORKER, "collect", str(lines), *target.modules]
+    clean = subprocess.run(
+        ["nice", "-n", "10", *command, "--", *target.tests],
+        cwd=copy,
+        env=tree_env(copy),
+        check=False,
+        stdout=subprocess.DEVNULL,
     )
-    cosmic("init", "--force", str(config), str(session))
-    skip_filtered(session)
-    stamp.write_text(current)
-    (WORK / f"{name}.seconds").write_text("0")
-    return session
+    if clean.returncode != 0:
+        raise SystemExit(f"mutation {name}: the tests fail without any mutant; fix them first")
+    if same_source:
+        reopen_survivors(session)
+    else:
+        config = WORK / f"{name}.toml"
+        config.write_text(
+            "[cosmic-ray]\n"
+            f"module-path = {json.dumps(list(target.modules))}\n"
+            "timeout = 60\n"
+            "excluded-modules = []\n"
+            'test-command = "unused: mutation/run.py runs the tests"\n'
+            "[cosmic-ray.distributor]\n"
+            'name = "local"\n'
+        )
+        subprocess.run(
+            [str(BIN / "cosmic-ray"), "init", "--force", str(config), str(session)],
+            cwd=copy,
+            check=True,
+        )
+        skip_filtered(session, copy)
+        (WORK / f"{name}.seconds").write_text("0")
+    stamp.write_text(json.dumps(current))
+    seconds = WORK / f"{name}.seconds"
+    seconds.write_text(str(float(seconds.read_text()) + time.monotonic() - started))
+    return session, json.loads(lines.read_text())
+
+
+def statement_lines(source: str, line: int, col: int) -> tuple[int, bool]:
+    """The line whose coverage says whether a mutant at (line, col) is executed (the first
+    line of the innermost statement around it), and whether it sits inside a function's
+    body. Anything else (module level, a decorator, a default argument, a class body)
+    runs at import, so every test of the module may depend on it."""
+    position = (line, col)
+    innermost = (0, 0)
+    in_body = False
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.body:
+            first, last = node.body[0], node.body[-1]
+            end = (last.end_lineno or last.lineno, last.end_col_offset or 0)
+            if (first.lineno, first.col_offset) <= position <= end:
+                in_body = True
+        if isinstance(node, ast.stmt):
+            start = (node.lineno, node.col_offset)
+            end = (node.end_lineno or node.lineno, node.end_col_offset or 0)
+            if start <= position <= end:
+                innermost = max(innermost, start)
+    return innermost[0], in_body
+
+
+def select(tests: dict[str, list[str]], source: str, start: tuple[int, int]) -> list[str] | None:
+    """The tests that execute the mutated statement, as pytest ids (a parametrized test is
+    run whole), or None for all of the module's tests (import-time code, or code that only
+    the tests' subprocesses run, which in-process coverage cannot see)."""
+    line, in_body = statement_lines(source, *start)
+    if not in_body:
+        return None
+    found = set(tests.get(str(line), []))
+    if not found or "" in found:
+        return None
+    return sorted({c.split("[", 1)[0] for c in found})
+
+
+@dataclass
+class Job:
+    name: str
+    job_id: str
+    path: str
+    code: str
+    diff: str
+    tests: list[str]
+    selected: bool
+    timeout: float
+
+
+def jobs_of(
+    name: str, target: Target, session: Path, data: dict[str, Any], copy: Path
+) -> list[Job]:
+    from cosmic_ray.mutating import _make_diff, mutate_code
+    from cosmic_ray.plugins import get_operator
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
+
+    timeout = max(60.0, 4 * data["seconds"])
+    jobs = []
+    sources: dict[str, str] = {}
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        for item in db.pending_work_items:
+            (mutation,) = item.mutations
+            path = str(mutation.module_path)
+            source = sources.setdefault(path, (copy / path).read_text("utf-8"))
+            operator = get_operator(mutation.operator_name)(**(mutation.operator_args or {}))
+            try:
+                code = mutate_code(source, operator, mutation.occurrence)
+            except Exception:  # cosmic-ray's operator cannot make this mutant
+                db.set_result(
+                    item.job_id,
+                    WorkResult(
+                        output=traceback.format_exc(),
+                        test_outcome=TestOutcome.INCOMPETENT,
+                        worker_outcome=WorkerOutcome.EXCEPTION,
+                    ),
+                )
+                continue
+            if code is None:
+                continue
+            chosen = select(data["lines"][path], source, tuple(mutation.start_pos))
+            jobs.append(
+                Job(
+                    name,
+                    item.job_id,
+                    path,
+                    code,
+                    "\n".join(_make_diff(source, code, path)),
+                    chosen or list(target.tests),
+                    chosen is not None,
+                    timeout,
+                )
+            )
+    return jobs
+
+
+class Worker:
+    """One ``worker.py serve`` in its own copy of the tree."""
+
+    def __init__(self, k: int, copy: Path, warm: Path) -> None:
+        self.proc = subprocess.Popen(
+            ["nice", "-n", "10", str(BIN / "python"), *WORKER, "serve", str(warm)],
+            cwd=copy,
+            env=tree_env(copy),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None  # noqa: S101 - set by PIPE above
+        self.out = self.proc.stdout
+        self.seq = k * 1_000_000
+        json.loads(self.out.readline())  # ready
+
+    def run(self, job: Job, tests: list[str]) -> dict[str, Any]:
+        assert self.proc.stdin is not None  # noqa: S101 - set by PIPE above
+        self.seq += 1
+        request = {
+            "path": job.path,
+            "code": job.code,
+            "tests": tests,
+            "timeout": job.timeout,
+            "seq": self.seq,
+        }
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        answer: dict[str, Any] = json.loads(self.out.readline())
+        return answer
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait()
+
+
+def judge(worker: Worker, job: Job, full: list[str]) -> tuple[Any, float]:
+    """Run one mutant: the selected tests first, then (if it survived them) every test of
+    the module, so a survivor has survived all of them, subprocess-run code included."""
+    from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
+
+    answer = worker.run(job, job.tests)
+    seconds = float(answer["seconds"])
+    if answer["code"] == 0 and job.selected:
+        answer = worker.run(job, full)
+        seconds += answer["seconds"]
+    if answer["timed_out"]:
+        outcome, output = TestOutcome.KILLED, "timeout"
+    elif answer["code"] == 0:
+        outcome, output = TestOutcome.SURVIVED, answer["output"]
+    elif answer["code"] in (1, 2) or (
+        answer["code"] == 4 and "while loading conftest" in answer["output"]
+    ):  # tests failed, or collection or a conftest's imports failed (the mutant broke them)
+        outcome, output = TestOutcome.KILLED, answer["output"]
+    else:  # pytest could not run the selection at all: the runner's fault, not a verdict
+        outcome, output = TestOutcome.INCOMPETENT, answer["output"]
+    result = WorkResult(
+        output=output, diff=job.diff, test_outcome=outcome, worker_outcome=WorkerOutcome.NORMAL
+    )
+    return result, seconds
+
+
+def execute(
+    copies: list[Path], warm: Path, feed: Any, stop: threading.Event
+) -> tuple[dict[str, float], int]:
+    """Every job ``feed(put)`` puts, on ``len(copies)`` workers, while ``feed`` goes on
+    preparing further modules; results are written by this thread only. Once ``stop`` is
+    set no new mutant starts (the rest stay pending). Returns the worker seconds spent
+    per module and the number of mutants judged."""
+    from cosmic_ray.work_db import WorkDB, use_db
+
+    pending: queue.Queue[Job | None] = queue.Queue()
+    results: queue.Queue[tuple[Job, tuple[Any, float]] | None] = queue.Queue()
+    failed: list[BaseException] = []
+
+    def produce() -> None:
+        try:
+            feed(pending.put)
+        except BaseException as error:  # reported after the workers stopped
+            failed.append(error)
+        finally:
+            for _ in copies:
+                pending.put(None)
+
+    def work(k: int, copy: Path) -> None:
+        worker = Worker(k, copy, warm)
+        try:
+            while not stop.is_set() and (job := pending.get()) is not None:
+                results.put((job, judge(worker, job, list(TARGETS[job.name].tests))))
+        finally:
+            worker.close()
+            results.put(None)
+
+    threads = [threading.Thread(target=produce, daemon=True)] + [
+        threading.Thread(target=work, args=(k, copy), daemon=True) for k, copy in enumerate(copies)
+    ]
+    for thread in threads:
+        thread.start()
+    running, done = len(copies), 0
+    spent: dict[str, float] = {}
+    while running:
+        got = results.get()
+        if got is None:
+            running -= 1
+            continue
+        job, (result, seconds) = got
+        spent[job.name] = spent.get(job.name, 0.0) + seconds
+        with use_db(str(WORK / f"{job.name}.sqlite"), WorkDB.Mode.open) as db:
+            db.set_result(job.job_id, result)
+        done += 1
+        print(  # noqa: T201
+            f"mutation: {done} done, {pending.qsize()} queued; {job.name} {job.path}: "
+            f"{result.test_outcome.value} ({seconds:.1f} s, "
+            f"{len(job.tests) if job.selected else 'all'} tests)",
+            flush=True,
+        )
+    if failed:
+        raise failed[0]
+    return spent, done
 
 
 @dataclass
@@ -368,7 +681,7 @@ def row(name: str, target: Target, t: Tally) -> str:
         f"| `{name}` | {files} | {t.total} | {t.filtered} | {t.killed} | {t.timed_out} | "
         f"{t.survived} | "
         f"{t.equivalent} | {t.incompetent} | {t.pending} | {score} | {when} "
-        f"(cosmic-ray {version()}, {t.seconds / 60:.0f} min) |"
+        f"({version()}, {t.seconds / 60:.0f} worker-min) |"
     )
 
 
@@ -377,6 +690,10 @@ def main() -> None:
     parser.add_argument("names", nargs="*", help="modules to run (default: all)")
     parser.add_argument("--list", action="store_true", help="list the modules and tests")
     parser.add_argument("--survivors", metavar="NAME", help="print the survivors of NAME")
+    parser.add_argument("--jobs", type=int, default=2, help="workers, one tree copy each")
+    parser.add_argument("--fresh", action="store_true", help="judge every mutant again")
+    parser.add_argument("--budget", type=float, help="start no mutant after this many minutes")
+    parser.add_argument("--report", action="store_true", help="only rewrite the table")
     args = parser.parse_args()
     if args.list:
         for name, target in TARGETS.items():
@@ -389,19 +706,71 @@ def main() -> None:
     unknown = sorted(set(args.names) - set(TARGETS))
     if unknown:
         raise SystemExit(f"mutation: unknown module(s) {unknown}; see --list")
-    rows = {}
-    for name in args.names or list(TARGETS):
-        target = TARGETS[name]
+    names = args.names or list(TARGETS)
+    if args.report:
+        rows = {}
+        for name in filter(lambda n: (WORK / f"{n}.sqlite").exists(), names):
+            result, _ = tally(name, WORK / f"{name}.sqlite")
+            result.seconds = float((WORK / f"{name}.seconds").read_text())
+            rows[name] = row(name, TARGETS[name], result)
+        write_doc(rows)
+        return
+    WORK.mkdir(exist_ok=True)
+    with (WORK / "lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SystemExit("mutation: another run holds .mutation/lock") from None
         started = time.monotonic()
-        session = prepare(name, target)
-        cosmic("exec", str(WORK / f"{name}.toml"), str(session))
-        result, _ = tally(name, session)
-        spent = WORK / f"{name}.seconds"
-        result.seconds = float(spent.read_text()) + time.monotonic() - started
-        spent.write_text(str(result.seconds))
-        rows[name] = row(name, target, result)
+        copies = [tree(str(k)) for k in range(max(1, args.jobs))]
+        clean = tree("clean")  # coverage is collected here, never beside a mutant
+        stop = threading.Event()  # --budget, or SIGTERM: finish the running mutants, report
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        if args.budget:
+            timer = threading.Timer(args.budget * 60, stop.set)
+            timer.daemon = True
+            timer.start()
+
+        def feed(put: Any) -> None:
+            for name in names:
+                if stop.is_set():
+                    return
+                session, data = prepare(name, TARGETS[name], clean, args.fresh)
+                for job in jobs_of(name, TARGETS[name], session, data, clean):
+                    put(job)
+
+        warm: list[str] = []
+        for lines in sorted(WORK.glob("*.lines.json")):  # what earlier runs' tests imported
+            warm += [m for m in json.loads(lines.read_text())["warm"] if m not in warm]
+        (WORK / "warm.json").write_text(json.dumps({"warm": warm}))
+        spent = dict.fromkeys(names, 0.0)
+        worked, count = execute(copies, WORK / "warm.json", feed, stop)
+        spent.update(worked)
+        wall = time.monotonic() - started
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        load = os.getloadavg()
+        for copy in [*copies, clean]:
+            shutil.rmtree(copy)
+    rows = {}
+    for name in names:
+        if not (WORK / f"{name}.sqlite").exists():  # stopped (--budget) before it began
+            continue
+        result, _ = tally(name, WORK / f"{name}.sqlite")
+        kept = WORK / f"{name}.seconds"
+        result.seconds = float(kept.read_text()) + spent[name]
+        kept.write_text(str(result.seconds))
+        rows[name] = row(name, TARGETS[name], result)
         print(rows[name])  # noqa: T201
     write_doc(rows)
+    cpu = usage.ru_utime + usage.ru_stime
+    summary = (
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {' '.join(names)}: {count} mutants, "
+        f"{args.jobs} workers, wall {wall / 60:.1f} min, CPU {cpu / 60:.1f} min, "
+        f"load average at the end {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}"
+    )
+    with (WORK / "runs.log").open("a") as log:
+        log.write(summary + "\n")
+    print(summary)  # noqa: T201
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ and the reaper's TTL rules, each at the boundary a weaker implementation would g
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import FrozenInstanceError, replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,7 @@ import pytest
 from stackflow.adapters.storage import FileStore
 from stackflow.ephemeral import Action, Environments, TeardownStatus, reap, teardown, up
 from stackflow.ephemeral.reaper import observe
-from stackflow.ephemeral.registry import EnvironmentRecord, Registry
+from stackflow.ephemeral.registry import Entry, EnvironmentRecord, Registry
 from stackflow.errors import StackflowError
 
 from .conftest import START, Clock
@@ -66,6 +68,34 @@ def test_delete_does_not_remove_a_record_another_writer_changed_meanwhile(
     assert registry.mutate("br-x", delete_if_old) == record("br-x", head="new")
     assert calls == 2
     assert registry.get("br-x") == record("br-x", head="new")
+
+
+@pytest.mark.parametrize(("races", "succeeds"), [(7, True), (8, False)])
+def test_a_writer_gets_eight_tries_under_contention(
+    tmp_path: Path, races: int, succeeds: bool
+) -> None:
+    """Another job changes the record between each of our reads and writes, ``races``
+    times: within eight attempts ours lands; past them the error says how many it made."""
+    store = FileStore(tmp_path)
+    registry = Registry(store, "stackflow-test")
+    registry.mutate("br-x", lambda _: record("br-x", head="v0"))
+    calls = 0
+
+    def update(current: EnvironmentRecord | None) -> EnvironmentRecord:
+        nonlocal calls
+        calls += 1
+        if calls <= races:  # the other job writes after our read
+            store.put(registry.key("br-x"), record("br-x", head=f"theirs{calls}").to_bytes())
+        return record("br-x", head="ours")
+
+    if succeeds:
+        assert registry.mutate("br-x", update) == record("br-x", head="ours")
+        assert calls == races + 1
+    else:
+        with pytest.raises(StackflowError, match="under 8 attempts"):
+            registry.mutate("br-x", update)
+        assert calls == 8
+        assert registry.get("br-x") == record("br-x", head="theirs8")
 
 
 # ------------------------------------------------- a record that disagrees with its key
@@ -221,3 +251,40 @@ def test_a_record_cannot_be_changed_in_place() -> None:
     edited in place would let a caller change what it read without writing it."""
     with pytest.raises(FrozenInstanceError):
         record("br-x").head = "edited"  # type: ignore[misc]
+    # nor a listed entry: the reaper decides on what was listed, and re-reads before acting
+    with pytest.raises(FrozenInstanceError):
+        Entry("br-x", record("br-x")).record = None  # type: ignore[misc]
+
+
+# ------------------------------------------------------------------ the 90-day bound
+
+
+def test_no_record_or_label_keeps_a_stack_past_90_days() -> None:
+    days90 = timedelta(hours=2160)
+    assert record("br-x").expires_at(2160) == START + days90
+    assert record("br-x").expires_at(2159.5) == START + days90 - timedelta(minutes=30)
+    assert record("br-x").expires_at(10_000) == START + days90
+    assert record("br-x", ttl_hours=10_000.0).expires_at() == START + days90
+    assert record("br-x").expires_at(-5) == START  # never before its creation
+    stored = json.loads(record("br-x").to_bytes())
+    for hours, kept in ((10_000, 2160.0), (2159.5, 2159.5)):
+        read = EnvironmentRecord.from_dict({**stored, "ttl_hours": hours})
+        assert read.ttl_hours == kept
+
+
+def test_the_read_concurrency_is_passed_by_keyword_only(tmp_path: Path) -> None:
+    with pytest.raises(TypeError):
+        Registry(FileStore(tmp_path), "stackflow-test", 4)  # type: ignore[misc]
+    assert Registry(FileStore(tmp_path), "stackflow-test", read_workers=4).read_workers == 4
+
+
+@pytest.mark.parametrize("ttl", [0, 0.0, -1, math.inf, math.nan, True, "24", None])
+def test_a_record_whose_ttl_is_not_a_positive_number_is_refused(ttl: object) -> None:
+    stored = json.loads(record("br-x").to_bytes())
+    with pytest.raises(ValueError, match="not a positive number of hours"):
+        EnvironmentRecord.from_dict({**stored, "ttl_hours": ttl})
+
+
+def test_a_record_of_less_than_an_hour_is_kept() -> None:
+    stored = json.loads(record("br-x").to_bytes())
+    assert EnvironmentRecord.from_dict({**stored, "ttl_hours": 0.5}).ttl_hours == 0.5

@@ -1,0 +1,165 @@
+"""The half of `make mutation` that runs inside a private copy of the tree.
+
+``mutation/run.py`` never mutates the working tree: it copies the tracked files to
+``.mutation/tree-<k>`` and starts one of these per copy, with that copy as the current
+directory and first on ``PYTHONPATH`` (so the tests' own subprocesses import it too).
+
+    worker.py collect OUT MODULE... -- TEST...   # one clean run, with per-test coverage
+    worker.py serve WARM                          # mutants from stdin, results to stdout
+
+``collect`` runs the module's tests once without any mutant (they must pass) under
+coverage with one context per test, and writes which tests execute each line of the
+mutated files, how long the run took, and the third-party modules the tests import.
+
+``serve`` imports those third-party modules once (pytest, hypothesis, pulumi, ...),
+never stackflow's own, then for each mutant: writes the mutated file, forks, and the
+child runs pytest on the selected tests with ``-x``; the parent waits (killing the
+child's process group at the timeout) and puts the original file back. The child
+imports stackflow afresh from the copy, so it sees the mutant; nothing is compiled to
+bytecode for the mutated file, so no stale ``.pyc`` can stand in for the next mutant.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path.cwd()
+PARENT = os.getppid()
+
+
+def collect(out: Path, modules: list[str], tests: list[str]) -> int:
+    import coverage
+    import pytest
+
+    files = [str((HERE / m).resolve()) for m in modules]
+    cov = coverage.Coverage(data_file=None, include=files, branch=False)
+
+    class Contexts:
+        @pytest.hookimpl(hookwrapper=True)
+        def pytest_runtest_protocol(self, item: Any, nextitem: Any) -> Any:
+            cov.switch_context(item.nodeid)
+            yield
+            cov.switch_context("")
+
+    before = set(sys.modules)
+    started = time.monotonic()
+    cov.start()
+    code = pytest.main([*tests, "-q", "-p", "no:cacheprovider"], plugins=[Contexts()])
+    cov.stop()
+    seconds = time.monotonic() - started
+    data = cov.get_data()
+    lines: dict[str, dict[str, list[str]]] = {}
+    for module, path in zip(modules, files, strict=True):
+        by_line = data.contexts_by_lineno(path)
+        lines[module] = {str(n): sorted(set(c)) for n, c in by_line.items()}
+    warm = [
+        name
+        for name, mod in list(sys.modules.items())
+        if name not in before and not _ours(mod) and not name.startswith("coverage")
+    ]
+    out.write_text(json.dumps({"lines": lines, "seconds": seconds, "warm": warm}))
+    return int(code)
+
+
+def _ours(module: object) -> bool:
+    """Whether a module is the project's own (imported afresh by every mutant's child)."""
+    file = getattr(module, "__file__", None)
+    if file is None:
+        return getattr(module, "__path__", None) is not None and any(
+            Path(p).resolve().is_relative_to(HERE) for p in getattr(module, "__path__", [])
+        )
+    return Path(file).resolve().is_relative_to(HERE)
+
+
+def warm_up(names: list[str]) -> None:
+    import importlib
+
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: S112 - a module that cannot be imported alone is just not warmed
+            continue
+    for name, mod in list(sys.modules.items()):
+        if _ours(mod):  # imported by a third-party module's import; the child must re-import
+            del sys.modules[name]
+
+
+def run_one(job: dict[str, Any]) -> dict[str, Any]:
+    path = HERE / job["path"]
+    original = path.read_bytes()
+    stat = path.stat()
+    log = HERE / ".mutant.log"
+    started = time.monotonic()
+    try:
+        path.write_text(job["code"], "utf-8")
+        # A distinct mtime per mutant: an import never takes one mutant's bytecode for another's.
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + job["seq"] * 1_000_000_000))
+        pid = os.fork()
+        if pid == 0:  # the child: a fresh import of the project, the selected tests, -x
+            os.setsid()
+            fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            os.dup2(fd, 1)
+            os.dup2(fd, 2)
+            sys.dont_write_bytecode = True
+            os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+            code = 4
+            try:
+                import pytest
+
+                code = int(pytest.main([*job["tests"], "-x", "-q", "-p", "no:cacheprovider"]))
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        timed_out = False
+        deadline = started + job["timeout"]
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline or os.getppid() != PARENT:  # late, or orphaned
+                timed_out = True
+                os.killpg(pid, signal.SIGKILL)
+                _, status = os.waitpid(pid, 0)
+                break
+            time.sleep(0.02)
+        code = os.waitstatus_to_exitcode(status)
+    finally:
+        path.write_bytes(original)
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    if not timed_out:
+        with contextlib.suppress(ProcessLookupError):  # no test subprocess outlives its child
+            os.killpg(pid, signal.SIGKILL)
+    output = log.read_text("utf-8", "replace")[-3000:] if log.exists() else ""
+    return {
+        "code": code,
+        "timed_out": timed_out,
+        "seconds": time.monotonic() - started,
+        "output": output,
+    }
+
+
+def serve(warm: Path) -> None:
+    warm_up(json.loads(warm.read_text())["warm"])
+    print(json.dumps({"ready": True}), flush=True)  # noqa: T201
+    for line in sys.stdin:
+        print(json.dumps(run_one(json.loads(line))), flush=True)  # noqa: T201
+
+
+def main() -> None:
+    sys.path.insert(0, str(HERE))
+    if sys.argv[1] == "collect":
+        split = sys.argv.index("--")
+        raise SystemExit(collect(Path(sys.argv[2]), sys.argv[3:split], sys.argv[split + 1 :]))
+    serve(Path(sys.argv[2]))
+
+
+if __name__ == "__main__":
+    main()
