@@ -1,11 +1,14 @@
-"""``stackflow doctor``: is this machine ready to run the engine path?
+"""``stackflow doctor``: is this machine and repository ready for a purpose?
 
-One check per dependency, each with a one-line verdict and, when it fails, the fix:
-the Pulumi CLI and its version, the state backend, where the ephemeral registry and the
-deployment log live, the secrets passphrase, AWS identity,
-the GitHub token and what it may do, and the Python packages stackflow imports. A
-*required* failing check makes the command exit 1; optional ones (AWS identity outside an
-S3 backend, GitHub outside Actions) only inform.
+One check per dependency, each with a one-line verdict and, when it fails, the fix: git and
+the repository, stackflow.yaml, the projects and stacks found (with environment kinds), the
+policy pack, each project's offline.yaml, the Python packages, the Pulumi CLI, the state
+backend, where the ephemeral registry and the deployment log live, the secrets passphrase,
+AWS identity and the GitHub token. The purpose
+(``offline``, the default, ``engine`` or ``ci``) decides which checks are *required*: a
+failing required check is ✗ and makes the command exit 1; a failing optional one is
+marked with a dash and only informs. ``run_checks`` is a plain list of steps: add a
+check by adding a step.
 """
 
 from __future__ import annotations
@@ -19,16 +22,23 @@ import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from stackflow.adapters.storage import resolve_locations, state_backend
 from stackflow.engine.automation import INSTALL_HINT, PASSPHRASE_VARS
 from stackflow.errors import StackflowError
-from stackflow.repoconfig import RepoConfig
+
+if TYPE_CHECKING:
+    from stackflow.project import Project
+    from stackflow.repoconfig import RepoConfig
+
+PURPOSES = ("offline", "engine", "ci")
+"""What doctor checks readiness for: the offline plan (the README's two commands), the
+engine commands (preview, up, deploy, ...), or a CI job (engine, plus the GitHub token)."""
 
 PYTHON_PACKAGES = (
     ("pulumi", "pulumi"),
@@ -52,7 +62,7 @@ class Check:
     required: bool = True
 
     def line(self) -> str:
-        mark = "✓" if self.ok else "✗"
+        mark = "✓" if self.ok else ("✗" if self.required else "\N{EN DASH}")
         optional = "" if self.required or self.ok else " (optional)"
         fix = f" -- fix: {self.fix}" if not self.ok and self.fix else ""
         return f"{mark} {self.name}{optional}: {self.detail}{fix}"
@@ -70,10 +80,17 @@ class Check:
 @dataclass(frozen=True, slots=True)
 class DoctorReport:
     checks: tuple[Check, ...]
+    purpose: str = "offline"
 
     @property
     def ok(self) -> bool:
         return all(c.ok or not c.required for c in self.checks)
+
+    def summary(self) -> str:
+        failed = [c.name for c in self.checks if c.required and not c.ok]
+        if not failed:
+            return f"Ready for {self.purpose}: every required check passed."
+        return f"Not ready for {self.purpose}: {', '.join(failed)} failed (marked ✗)."
 
 
 def check_pulumi(pulumi_root: Path | None = None) -> Check:
@@ -121,18 +138,24 @@ def check_backend(url: str, *, session: Any = None) -> Check:
             client = (session or boto3.session.Session()).client("s3", region_name=region)
             client.head_bucket(Bucket=bucket)
         except (BotoCoreError, ClientError) as err:
-            return Check(
-                name,
-                False,
-                f"{url} is not reachable ({err})",
-                f"create it with `stackflow backend bootstrap --bucket {bucket} --region "
-                f"{region or 'REGION'}`, or check the AWS credentials",
+            code = (
+                err.response.get("Error", {}).get("Code") if isinstance(err, ClientError) else None
             )
+            if code in ("404", "NoSuchBucket"):
+                return Check(
+                    name,
+                    False,
+                    f"{url}: the bucket does not exist",
+                    f"create it with `stackflow backend bootstrap --bucket {bucket} --region "
+                    f"{region or 'REGION'}`",
+                )
+            detail, fix = aws_problem(err)
+            return Check(name, False, f"{url}: {detail}", fix)
         return Check(name, True, f"{url} (reachable)")
     return Check(name, True, f"{url} (not checked: stackflow checks file:// and s3:// backends)")
 
 
-def check_records(repo: RepoConfig, environ: Mapping[str, str]) -> list[Check]:
+def check_records(repo: RepoConfig, environ: Mapping[str, str], *, required: bool) -> list[Check]:
     """Where the ephemeral registry and the deployment log live (both in the records
     store, :func:`~stackflow.adapters.storage.resolve_locations`), and whether that is decided."""
     try:
@@ -140,13 +163,13 @@ def check_records(repo: RepoConfig, environ: Mapping[str, str]) -> list[Check]:
     except StackflowError as err:
         fix = "set `records: s3://BUCKET/PREFIX` (or a folder) in stackflow.yaml"
         return [
-            Check(name, False, f"no location ({err.message})", fix)
+            Check(name, False, f"no location ({err.message})", fix, required=required)
             for name in ("ephemeral registry", "deployment log")
         ]
     source = "stackflow.yaml records" if repo.records else "beside the state"
     return [
-        Check("ephemeral registry", True, f"{where.registry} ({source})"),
-        Check("deployment log", True, f"{where.deployment_log} ({source})"),
+        Check("ephemeral registry", True, f"{where.registry} ({source})", required=required),
+        Check("deployment log", True, f"{where.deployment_log} ({source})", required=required),
     ]
 
 
@@ -173,14 +196,37 @@ def check_aws(*, required: bool, session: Any = None) -> Check:
 
         ident = (session or boto3.session.Session()).client("sts").get_caller_identity()
     except (BotoCoreError, ClientError) as err:
-        return Check(
-            name,
-            False,
-            f"no usable credentials ({err})",
-            "configure credentials (aws configure, AWS_PROFILE, or an OIDC role in CI)",
-            required=required,
-        )
+        detail, fix = aws_problem(err)
+        return Check(name, False, detail, fix, required=required)
     return Check(name, True, f"{ident['Arn']} (account {ident['Account']})", required=required)
+
+
+def aws_problem(err: Exception) -> tuple[str, str]:
+    """What went wrong talking to AWS, and the fix: the network, the credentials being
+    absent, or the credentials being refused are different problems with different fixes."""
+    from botocore.exceptions import (
+        ClientError,
+        ConnectionError,
+        NoCredentialsError,
+        PartialCredentialsError,
+    )
+
+    if isinstance(err, ConnectionError):
+        return (
+            f"cannot reach the endpoint ({err})",
+            "check the network, a proxy, or AWS_ENDPOINT_URL; the credentials were not tried",
+        )
+    if isinstance(err, NoCredentialsError | PartialCredentialsError):
+        return (
+            f"no credentials ({err})",
+            "configure credentials (aws configure, AWS_PROFILE, or an OIDC role in CI)",
+        )
+    if isinstance(err, ClientError):
+        return (
+            f"the credentials were refused ({err})",
+            "refresh or replace the credentials (expired session, wrong account or role)",
+        )
+    return f"no usable credentials ({err})", "check the AWS configuration (aws configure list)"
 
 
 def check_github(environ: Mapping[str, str], *, timeout: float = 10.0) -> Check:
@@ -264,22 +310,110 @@ def check_python_packages() -> Check:
     return Check("Python packages", True, f"{len(found)} importable ({', '.join(found[:4])}, ...)")
 
 
-def check_environment_kinds(root: Path) -> Check:
+def check_git() -> Check:
+    exe = shutil.which("git")
+    if exe is None:
+        return Check("git", False, "git is not on PATH", "install git (apt install git, brew ...)")
+    try:
+        out = subprocess.run(
+            [exe, "--version"], capture_output=True, text=True, timeout=30, check=True
+        )
+    except (OSError, subprocess.SubprocessError) as err:
+        return Check("git", False, f"{exe} did not run ({err})", "reinstall git")
+    return Check("git", True, out.stdout.strip())
+
+
+def check_repository(root: Path) -> Check:
+    name = "repository"
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--show-toplevel", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as err:
+        return Check(name, False, f"git did not run in {root} ({err})", "install git")
+    if out.returncode != 0:
+        problem = (out.stderr.strip().splitlines() or ["not a git repository"])[-1]
+        return Check(
+            name,
+            False,
+            f"{root}: {problem}",
+            "run stackflow inside a git repository with at least one commit "
+            "(git init && git add -A && git commit -m initial)",
+        )
+    top, _, head = out.stdout.strip().partition("\n")
+    return Check(name, True, f"{top} at {head.strip()}")
+
+
+def load_settings(root: Path) -> tuple[Check, RepoConfig]:
+    """The stackflow.yaml check and the settings the other checks use (the defaults when
+    the file is bad, so that a bad file is reported rather than stopping doctor)."""
+    from stackflow.repoconfig import FILE_NAME, RepoConfig
+
+    name = "stackflow.yaml"
+    try:
+        repo = RepoConfig.load(root)
+    except StackflowError as err:
+        return (
+            Check(name, False, err.message, f"fix {root / FILE_NAME}"),
+            RepoConfig(root=root.resolve()),
+        )
+    where = root / FILE_NAME
+    detail = f"{where} is valid" if where.exists() else "absent (every setting at its default)"
+    return Check(name, True, detail), repo
+
+
+def check_projects(repo: RepoConfig) -> tuple[Check, list[Project]]:
+    """The projects and stacks found, each stack with its environment kind."""
+    from stackflow.engine.automation import stack_environment
+    from stackflow.project import find_projects
+
+    name = "projects and stacks"
+    try:
+        projects = find_projects(repo.root, repo.projects)
+    except StackflowError as err:
+        return Check(name, False, err.message, "fix the Pulumi.yaml it names"), []
+    if not projects:
+        wanted = ", ".join(repo.projects) or "any directory"
+        return (
+            Check(
+                name,
+                False,
+                f"no Python Pulumi project (Pulumi.yaml) in {wanted}",
+                "add one with `stackflow init DIR`, or fix `projects:` in stackflow.yaml",
+            ),
+            [],
+        )
+    parts = []
+    for project in projects:
+        stacks = []
+        for stack in project.stacks():
+            try:
+                kind = stack_environment(project.stack_config_file(stack))
+            except (OSError, yaml.YAMLError) as err:
+                problem = f"reading {project.stack_config_file(stack)}: {err}"
+                return Check(name, False, problem, "fix the stack file"), projects
+            stacks.append(f"{stack} ({kind or 'no stackflow:environment'})")
+        relative = project.dir.relative_to(repo.root) if project.dir != repo.root else Path()
+        parts.append(f"{project.name} in {relative}: {', '.join(stacks) or 'no stacks'}")
+    return Check(name, True, "; ".join(parts)), projects
+
+
+def check_environment_kinds(projects: list[Project]) -> Check:
     """Stacks whose file sets no ``stackflow:environment`` (their policies run at the
     pack's lenient defaults, or by their name's config; the plan says which)."""
-    from stackflow.project import ENVIRONMENT_KEY, find_projects
-    from stackflow.repoconfig import RepoConfig
+    from stackflow.engine.automation import stack_environment
+    from stackflow.project import ENVIRONMENT_KEY
 
     name = "Environment kinds"
+    missing = []
     try:
-        projects = find_projects(root, RepoConfig.load(root).projects)
-        missing = []
         for project in projects:
             for stack in project.stacks():
-                path = project.stack_config_file(stack)
-                raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-                config = raw.get("config") if isinstance(raw, dict) else None
-                if not isinstance(config, dict) or ENVIRONMENT_KEY not in config:
+                if stack_environment(project.stack_config_file(stack)) is None:
                     missing.append(f"{project.name}/{stack}")
     except (StackflowError, OSError, UnicodeDecodeError, yaml.YAMLError) as err:
         return Check(name, False, f"could not read the stack files ({err})", required=False)
@@ -294,33 +428,87 @@ def check_environment_kinds(root: Path) -> Check:
     return Check(name, True, f"every stack sets {ENVIRONMENT_KEY}", required=False)
 
 
+def check_policy_pack(repo: RepoConfig) -> Check:
+    from stackflow.policy import load_pack
+
+    name = "policy pack"
+    try:
+        pack = load_pack(repo.policy_pack_dir)
+    except StackflowError as err:
+        return Check(name, False, err.message, "fix the pack, or policy_pack in stackflow.yaml")
+    return Check(name, True, f"{pack.name} loads from {repo.policy_pack_dir}")
+
+
+def check_offline_answers(projects: list[Project]) -> Check:
+    from stackflow.plan.offline import FILE_NAME, load_offline_answers
+
+    name = "offline answers"
+    found = []
+    for project in projects:
+        path = project.stack_config_dir / FILE_NAME
+        if not path.is_file():
+            continue
+        try:
+            answers = load_offline_answers(path)
+        except StackflowError as err:
+            return Check(
+                name, False, err.message, f"fix {path} (format: stackflow help offline-answers)"
+            )
+        counts = f"{len(answers.invokes)} invokes, {len(answers.stack_references)} stack refs"
+        found.append(f"{path} ({counts})")
+    if not found:
+        return Check(name, True, "no offline.yaml (built-in answers only)")
+    return Check(name, True, "; ".join(found))
+
+
 def run_checks(
+    root: Path,
     *,
-    repo: RepoConfig,
-    root: Path | None = None,
+    purpose: str = "offline",
     environ: Mapping[str, str] | None = None,
     pulumi_root: Path | None = None,
     on_check: Callable[[Check], None] | None = None,
 ) -> DoctorReport:
-    """Every check, in order; ``on_check`` sees each as soon as it is done."""
+    """Every check, in order; ``on_check`` sees each as soon as it is done. ``purpose``
+    (one of :data:`PURPOSES`) decides which checks are required."""
     env = os.environ if environ is None else environ
-    backend_url = state_backend(repo, env)
-    checks: list[Check] = []
+    engine = purpose in ("engine", "ci")
+    settings_check, repo = load_settings(root)
+    url = state_backend(repo, env)
+    projects: list[Project] = []
+
+    def projects_step() -> Check:
+        check, found = check_projects(repo)
+        projects.extend(found)
+        return check
+
     steps: list[Callable[[], Check | list[Check]]] = [
-        lambda: check_pulumi(pulumi_root),
-        lambda: check_backend(backend_url),
-        lambda: check_records(repo, env),
-        lambda: check_passphrase(backend_url, env),
-        lambda: check_aws(required=backend_url.startswith("s3://")),
-        lambda: check_github(env),
         check_python_packages,
+        check_git,
+        lambda: check_repository(repo.root),
+        lambda: settings_check,
+        projects_step,
+        lambda: check_environment_kinds(projects),
+        lambda: check_policy_pack(repo),
+        lambda: check_offline_answers(projects),
+        lambda: _required(check_pulumi(pulumi_root), engine),
+        lambda: _required(check_backend(url), engine),
+        lambda: check_records(repo, env, required=engine),
+        lambda: check_passphrase(url, env),
+        lambda: check_aws(required=engine and url.startswith("s3://")),
+        lambda: _required(
+            check_github(env), purpose == "ci" or env.get("GITHUB_ACTIONS") == "true"
+        ),
     ]
-    if root is not None:
-        steps.append(lambda: check_environment_kinds(root))
+    checks: list[Check] = []
     for step in steps:
         done = step()
         for check in done if isinstance(done, list) else [done]:
             checks.append(check)
             if on_check is not None:
                 on_check(check)
-    return DoctorReport(checks=tuple(checks))
+    return DoctorReport(checks=tuple(checks), purpose=purpose)
+
+
+def _required(check: Check, required: bool) -> Check:
+    return replace(check, required=required)

