@@ -5,8 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install demo test lint types workflows unit lifecycle bench docs fmt local-up local-down clean \
-	mutation realworld engine test-engine
+.PHONY: help install demo test lint types workflows schemas unit lifecycle bench docs fmt local-up \
+	local-down clean mutation realworld engine test-engine
 
 help:
 	@echo "make demo   - the pull-request plan of a sample change, offline (no cloud, no Pulumi CLI)"
@@ -21,10 +21,13 @@ help:
 	@echo "                                results in docs/REALWORLD.md (not part of make test)"
 
 $(STAMP): pyproject.toml
+	@echo "Installing stackflow and its dependencies into $(VENV) (pulumi, pulumi-aws, pulumi-kubernetes,"
+	@echo "pulumi-policy, boto3, test tools): a few minutes the first time (about 5 with an empty pip cache)."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q --progress-bar off -e '.[dev]'
 	touch $(STAMP)
+	@echo "Installed into $(VENV)."
 
 install: $(STAMP)
 
@@ -44,6 +47,9 @@ workflows: $(STAMP)
 	$(BIN)/zizmor --offline --no-progress --persona auditor .github/workflows
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
+schemas: $(STAMP)
+	$(BIN)/check-jsonschema --schemafile stackflow/schemas/stackflow.schema.json stackflow.yaml
+
 unit: $(STAMP)
 	$(BIN)/pytest -m "not engine and not lifecycle"
 
@@ -59,7 +65,7 @@ test-engine: $(STAMP)
 lifecycle: $(STAMP)
 	$(BIN)/pytest -m lifecycle tests/lifecycle
 
-test: lint types workflows unit
+test: lint types workflows schemas unit
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .

@@ -1,7 +1,8 @@
 """Repository-level settings: ``stackflow.yaml`` at the repository root.
 
-Read once at the entry point (``RepoConfig.load``), validated, defaults filled; the rest of
-stackflow takes the frozen result. Every key is optional::
+Read once at the entry point (``RepoConfig.load``), validated against
+``stackflow/schemas/stackflow.schema.json``, defaults filled; the rest of stackflow takes
+the frozen result. Every key is optional::
 
     projects: ["."]                        # project dirs (globs); default: every Pulumi.yaml
     promotion: [dev, staging, prod]        # deploy order on merge
@@ -37,14 +38,20 @@ missing): a deploy stage must never be a branch's ephemeral stack nor reaped.
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from stackflow.errors import StackflowError
 
 FILE_NAME = "stackflow.yaml"
+SCHEMA = Path(__file__).parent / "schemas" / "stackflow.schema.json"
+"""The JSON Schema of stackflow.yaml: the loader validates with it, editors complete with it
+(the ``# yaml-language-server: $schema=...`` line) and ``make test`` checks the file with it."""
 DEFAULT_PROMOTION = ("dev", "staging", "prod")
 
 
@@ -176,85 +183,76 @@ class RepoConfig:
 
     @classmethod
     def from_dict(cls, root: Path, raw: Any, *, source: str = FILE_NAME) -> RepoConfig:
+        """Settings from a parsed document: validated against :data:`SCHEMA` (types, known
+        keys, ranges), then converted; the first mistake is one line naming the key."""
+
         def bad(key: str, value: Any, want: str) -> StackflowError:
             return StackflowError(f"reading {source}: {key} is {value!r}; it must be {want}")
 
-        if not isinstance(raw, dict):
-            raise bad("the document", raw, "a mapping of settings")
-        known = {
-            "projects",
-            "promotion",
-            "protected_stacks",
-            "policy_pack",
-            "policy_block_existing",
-            "backend",
-            "records",
-            "affected",
-            "ephemeral",
-            "workflows",
-            "notifications",
-        }
-        for key in raw:
-            if key not in known:
-                raise bad(key, raw[key], f"one of the known keys ({', '.join(sorted(known))})")
-
-        def str_list(key: str, value: Any) -> tuple[str, ...]:
-            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-                raise bad(key, value, "a list of non-empty strings")
-            return tuple(value)
-
+        _check_schema(raw, bad)
         kwargs: dict[str, Any] = {}
-        if "promotion" in raw:
-            kwargs["promotion"] = str_list("promotion", raw["promotion"])
-        if "projects" in raw:
-            kwargs["projects"] = str_list("projects", raw["projects"])
-        if "protected_stacks" in raw:
-            kwargs["protected_stacks"] = str_list("protected_stacks", raw["protected_stacks"])
-        for key in ("policy_pack", "backend", "records"):
+        for key in ("promotion", "projects", "protected_stacks"):
             if key in raw:
-                if not isinstance(raw[key], str) or not raw[key]:
-                    raise bad(key, raw[key], "a non-empty string")
+                kwargs[key] = tuple(raw[key])
+        for key in ("policy_pack", "backend", "records", "policy_block_existing"):
+            if key in raw:
                 kwargs[key] = raw[key]
-        if "policy_block_existing" in raw:
-            if not isinstance(raw["policy_block_existing"], bool):
-                raise bad("policy_block_existing", raw["policy_block_existing"], "true or false")
-            kwargs["policy_block_existing"] = raw["policy_block_existing"]
-        kwargs["policy_pack_set"] = "policy_pack" in kwargs
-        if "backend" in kwargs and "://" not in kwargs["backend"]:
-            raise bad("backend", kwargs["backend"], "a Pulumi backend URL (file://, s3://, ...)")
-        records = kwargs.get("records", "")
-        if "://" in records.removeprefix("file://") and not records.startswith("s3://"):
-            raise bad("records", kwargs["records"], "a folder, a file:// or an s3:// URL")
+        kwargs["policy_pack_set"] = "policy_pack" in raw
         if "affected" in raw:
-            rules = raw["affected"]
-            if not isinstance(rules, list):
-                raise bad("affected", rules, "a list of {paths: [...], stacks: [...]}")
-            parsed = []
-            for i, rule in enumerate(rules):
-                if not isinstance(rule, dict) or set(rule) != {"paths", "stacks"}:
-                    raise bad(f"affected[{i}]", rule, "a mapping with exactly paths and stacks")
-                parsed.append(
-                    AffectedRule(
-                        paths=str_list(f"affected[{i}].paths", rule["paths"]),
-                        stacks=str_list(f"affected[{i}].stacks", rule["stacks"]),
-                    )
-                )
-            kwargs["affected"] = tuple(parsed)
+            kwargs["affected"] = tuple(
+                AffectedRule(paths=tuple(rule["paths"]), stacks=tuple(rule["stacks"]))
+                for rule in raw["affected"]
+            )
         if "ephemeral" in raw:
-            kwargs["ephemeral"] = _ephemeral(raw["ephemeral"], bad)
+            values = dict(raw["ephemeral"])
+            if "ttl_hours" in values:
+                values["ttl_hours"] = float(values["ttl_hours"])
+            kwargs["ephemeral"] = EphemeralSettings(**values)
         if "workflows" in raw:
-            kwargs["workflows"] = _workflows(raw["workflows"], bad, str_list)
+            values = dict(raw["workflows"])
+            if "engine_preview" in values:
+                values["engine_preview"] = tuple(values["engine_preview"])
+            kwargs["workflows"] = WorkflowSettings(**values)
+        if "notifications" in raw:
+            kwargs["notifications"] = tuple(
+                NotificationSettings(
+                    url_env=item["url_env"],
+                    format=item.get("format", "slack"),
+                    events=tuple(item.get("events", NOTIFY_EVENTS)),
+                )
+                for item in raw["notifications"]
+            )
         promotion = kwargs.get("promotion", DEFAULT_PROMOTION)
-        for stage in promotion:
-            if not NAME.match(stage):
-                raise bad("promotion", list(promotion), "stack names of letters, digits, - and _")
         protected = kwargs.get("protected_stacks", DEFAULT_PROMOTION)
         missing = [s for s in promotion if s.casefold() not in {p.casefold() for p in protected}]
         if missing:
             kwargs["protected_stacks"] = (*protected, *missing)
-        if "notifications" in raw:
-            kwargs["notifications"] = _notifications(raw["notifications"], bad, str_list)
         return cls(root=root, **kwargs)
+
+
+@cache
+def _validator() -> Any:
+    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+
+    return Draft202012Validator(json.loads(SCHEMA.read_text(encoding="utf-8")))
+
+
+def _check_schema(raw: Any, bad: Callable[[str, Any, str], StackflowError]) -> None:
+    """The first schema violation (the shallowest), as one line naming the key and quoting
+    its value; the schema's ``x-must`` says what the value must be."""
+    errors = list(_validator().iter_errors(raw))
+    if not errors:
+        return
+    error = min(errors, key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    path = list(error.absolute_path)
+    value, must = error.instance, error.schema.get("x-must") or error.message
+    if error.validator == "additionalProperties":  # an unknown key: name it, quote its value
+        known = sorted(error.schema.get("properties", {}))
+        extra = sorted(str(k) for k in error.instance if k not in known)[0]
+        path, value = [*path, extra], error.instance[extra]
+        must = f"one of the known keys ({', '.join(known)})"
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+    raise bad(where.lstrip(".") or "the document", value, must)
 
 
 def find_root(start: Path) -> Path:
@@ -268,72 +266,3 @@ def find_root(start: Path) -> Path:
             if (directory / marker).exists():
                 return directory
     return start
-
-
-def _ephemeral(raw: Any, bad: Any) -> EphemeralSettings:
-    if not isinstance(raw, dict):
-        raise bad("ephemeral", raw, "a mapping")
-    defaults = EphemeralSettings()
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        if not hasattr(defaults, key):
-            raise bad(f"ephemeral.{key}", value, "a known key (project, label, ttl_hours, ...)")
-        expected = type(getattr(defaults, key))
-        if expected is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, expected) or isinstance(value, bool):
-            raise bad(f"ephemeral.{key}", value, f"a {expected.__name__}")
-        values[key] = value
-    settings = EphemeralSettings(**values)
-    if settings.ttl_hours <= 0:
-        raise bad("ephemeral.ttl_hours", settings.ttl_hours, "a positive number of hours")
-    if settings.max_parallel < 1:
-        raise bad("ephemeral.max_parallel", settings.max_parallel, "at least 1")
-    return settings
-
-
-def _workflows(raw: Any, bad: Any, str_list: Any) -> WorkflowSettings:
-    if not isinstance(raw, dict):
-        raise bad("workflows", raw, "a mapping")
-    defaults = WorkflowSettings()
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key == "engine_preview":
-            values[key] = str_list("workflows.engine_preview", value)
-            if not all(NAME.match(v) for v in values[key]):
-                raise bad(f"workflows.{key}", value, "stack names of letters, digits, - and _")
-            continue
-        if not hasattr(defaults, key):
-            raise bad(f"workflows.{key}", value, "a known key (branch, preview_environment, ...)")
-        if not isinstance(value, str) or not value:
-            raise bad(f"workflows.{key}", value, "a non-empty string")
-        if key == "branch":
-            if not re.fullmatch(r"[A-Za-z0-9._/-]+", value):
-                raise bad("workflows.branch", value, "a branch name")
-        elif not NAME.match(value.replace("{stage}", "x")):
-            raise bad(f"workflows.{key}", value, "an environment name of letters, digits, - and _")
-        values[key] = value
-    return WorkflowSettings(**values)
-
-
-def _notifications(raw: Any, bad: Any, str_list: Any) -> tuple[NotificationSettings, ...]:
-    if not isinstance(raw, list):
-        raise bad("notifications", raw, "a list of {url_env: NAME, format: slack|json}")
-    found = []
-    for i, item in enumerate(raw):
-        where = f"notifications[{i}]"
-        if not isinstance(item, dict) or not set(item) <= {"url_env", "format", "events"}:
-            raise bad(where, item, "a mapping of url_env, format and events")
-        name = item.get("url_env")
-        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            raise bad(f"{where}.url_env", name, "the name of an environment variable (the URL "
-                      "itself is a secret and never goes in this file)")  # fmt: skip
-        fmt = item.get("format", "slack")
-        if fmt not in NOTIFY_FORMATS:
-            raise bad(f"{where}.format", fmt, "slack or json")
-        events = str_list(f"{where}.events", item.get("events", list(NOTIFY_EVENTS)))
-        unknown = [e for e in events if e not in NOTIFY_EVENTS]
-        if unknown:
-            raise bad(f"{where}.events", unknown, f"some of {', '.join(NOTIFY_EVENTS)}")
-        found.append(NotificationSettings(url_env=name, format=fmt, events=events))
-    return tuple(found)

@@ -173,9 +173,9 @@ def test_without_engine_previews_no_pull_request_job_gets_credentials(repo: Path
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("promotion: [dev, 'prod eu']\n", "promotion is ['dev', 'prod eu']"),
+        ("promotion: [dev, 'prod eu']\n", "promotion[1] is 'prod eu'"),
         ("workflows: {deploy_environment: 'a b'}\n", "workflows.deploy_environment is 'a b'"),
-        ("workflows: {engine_preview: ['x;y']}\n", "workflows.engine_preview is ['x;y']"),
+        ("workflows: {engine_preview: ['x;y']}\n", "workflows.engine_preview[0] is 'x;y'"),
         ("workflows: {colour: blue}\n", "workflows.colour is 'blue'"),
     ],
 )

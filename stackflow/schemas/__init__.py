@@ -1,0 +1,1 @@
+"""JSON Schemas stackflow publishes and validates with."""
