@@ -49,6 +49,7 @@ workflows: $(STAMP)
 
 schemas: $(STAMP)
 	$(BIN)/check-jsonschema --schemafile stackflow/schemas/stackflow.schema.json stackflow.yaml
+	$(BIN)/check-jsonschema --schemafile docs/plan.schema.json tests/render/golden/plan-*.json
 
 unit: $(STAMP)
 	$(BIN)/pytest -m "not engine and not lifecycle"

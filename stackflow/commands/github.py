@@ -2,8 +2,8 @@
 printed, posted as the pull request's sticky comment, or written to the job summary.
 
 Plan files may come from a workflow artifact of a fork's pull request, so they are read
-as untrusted data: size-capped, parsed as JSON, and checked field by field before any of
-it is rendered (rendering escapes everything it shows).
+as untrusted data: size-capped, parsed as JSON, and checked against the plan's JSON Schema
+(docs/plan.schema.json) before any of it is rendered (rendering escapes everything it shows).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,92 +27,47 @@ if TYPE_CHECKING:
 MAX_PLAN_BYTES = 100 * 1024 * 1024
 """A plan file larger than this is refused rather than parsed (10,000 changes ≈ 10 MB)."""
 
-_STRINGS = {
-    "stack": ("project", "stack"),
-    "change": ("urn", "type", "name"),
-    "diff": ("path",),
-    "output": ("name",),
-    "finding": ("policy", "message"),
-    "diagnostic": ("severity", "message"),
-}
-_OPTIONAL_STRINGS = {
-    "stack": ("base", "head", "environment"),
-    "change": ("oldUrn", "sourcePosition"),
-    "finding": ("urn", "pack"),
-    "diagnostic": ("urn", "detail"),
-}
+PLAN_SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "plan.schema.json"
+"""The plan's JSON Schema, published as docs/plan.schema.json."""
 
 
-def _check_fields(kind: str, item: Any, where: str) -> None:
-    if not isinstance(item, dict):
-        raise ValueError(f"{where} is {type(item).__name__}, not an object")
-    for key in _STRINGS.get(kind, ()):
-        if not isinstance(item.get(key), str):
-            raise ValueError(f"{where}.{key} is {item.get(key)!r}, not a string")
-    for key in _OPTIONAL_STRINGS.get(kind, ()):
-        if item.get(key) is not None and not isinstance(item[key], str):
-            raise ValueError(f"{where}.{key} is {item[key]!r}, not a string")
+@cache
+def _plan_validator() -> Any:
+    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+
+    return Draft202012Validator(json.loads(PLAN_SCHEMA.read_text(encoding="utf-8")))
 
 
 def _check_plan_data(data: Any) -> None:
-    """Every field the renderer reads has the type it expects (from_dict checks enums)."""
-    if not isinstance(data, dict) or not isinstance(data.get("stacks"), list):
-        raise ValueError("the top level is not an object with a 'stacks' list")
-    if "version" not in data:
-        # `{}` or a hand-made file is not an empty green plan: refuse what no plan wrote.
-        raise ValueError("it has no 'version'")
-    for i, stack in enumerate(data.get("stacks", [])):
-        where = f"stacks[{i}]"
-        _check_fields("stack", stack, where)
-        counts = stack.get("counts", {})
-        if not isinstance(counts, dict) or not all(
-            isinstance(k, str) and isinstance(v, int) for k, v in counts.items()
-        ):
-            raise ValueError(f"{where}.counts is not an object of integers")
-        reconciliation = stack.get("reconciliation")
-        if reconciliation is not None:
-            _check_reconciliation(reconciliation, f"{where}.reconciliation")
-        for key in ("labels", "reads"):
-            names = stack.get(key, [])
-            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-                raise ValueError(f"{where}.{key} is not a list of strings")
-        for key, kind in (
-            ("changes", "change"),
-            ("outputs", "output"),
-            ("policy", "finding"),
-            ("diagnostics", "diagnostic"),
-        ):
-            items = stack.get(key, [])
-            if not isinstance(items, list):
-                raise ValueError(f"{where}.{key} is not a list")
-            for j, item in enumerate(items):
-                _check_fields(kind, item, f"{where}.{key}[{j}]")
-                if kind == "change":
-                    diffs = item.get("diffs", [])
-                    if not isinstance(diffs, list):
-                        raise ValueError(f"{where}.{key}[{j}].diffs is not a list")
-                    for k, diff in enumerate(diffs):
-                        _check_fields("diff", diff, f"{where}.{key}[{j}].diffs[{k}]")
+    """The plan against its schema: every field the renderer reads has the type it expects."""
+    error = next(iter(_plan_validator().iter_errors(data)), None)
+    if error is None:
+        return
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+    where = where.lstrip(".") or "the document"
+    value = repr(error.instance)[:80]
+    if error.validator == "required":
+        missing = next(k for k in error.validator_value if k not in error.instance)
+        raise ValueError(f"{where} has no {missing!r}")
+    if error.validator == "type":
+        wanted = (
+            error.validator_value
+            if isinstance(error.validator_value, list)
+            else [error.validator_value]
+        )
+        names = " or ".join(_TYPE_NAMES.get(str(t), str(t)) for t in wanted)
+        raise ValueError(f"{where} is {value}, not {names}")
+    raise ValueError(f"{where} is {value}: {error.message[:200]}")
 
 
-def _check_reconciliation(data: Any, where: str) -> None:
-    if not isinstance(data, dict):
-        raise ValueError(f"{where} is not an object")
-    counts = data.get("offlineCounts", {})
-    if not isinstance(counts, dict) or not all(
-        isinstance(k, str) and isinstance(v, int) for k, v in counts.items()
-    ):
-        raise ValueError(f"{where}.offlineCounts is not an object of integers")
-    items = data.get("notFromThisChange", [])
-    if not isinstance(items, list):
-        raise ValueError(f"{where}.notFromThisChange is not a list")
-    for j, item in enumerate(items):
-        here = f"{where}.notFromThisChange[{j}]"
-        if not isinstance(item, dict) or not isinstance(item.get("urn"), str):
-            raise ValueError(f"{here}.urn is not a string")
-        paths = item.get("paths", [])
-        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
-            raise ValueError(f"{here}.paths is not a list of strings")
+_TYPE_NAMES = {
+    "object": "an object",
+    "array": "a list",
+    "string": "a string",
+    "integer": "an integer",
+    "boolean": "a boolean",
+    "null": "null",
+}
 
 
 def load_plan(path: str) -> Plan:

@@ -143,8 +143,12 @@ def test_summary_writes_the_step_summary_and_checks(
             r"changes\[0\]\.name is \['x'\]",
         ),
         ('{"version": 9, "stacks": []}', "format version 9"),
-        ("[]", "not an object"),
-        ("{}", "not an object with a 'stacks' list"),  # not an empty green plan
+        ("[]", "the document is \\[\\], not an object"),
+        (
+            '{"version": 1, "stacks": [{"stack": "b", "source": "offline"}]}',
+            r"stacks\[0\] has no 'project'",
+        ),
+        ("{}", "the document has no 'version'"),  # not an empty green plan
         ('{"stacks": []}', "has no 'version'"),
         ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
     ],
