@@ -14,15 +14,8 @@ import click
 
 from stackflow import __version__
 from stackflow.commands import ALL_COMMANDS
+from stackflow.commands.topics import EXIT_CODES_HELP, add_examples
 from stackflow.errors import ExitCode, StackflowError
-
-EXIT_CODES_HELP = """\b
-Exit status:
-  0  success; the plan is clean
-  1  error (bad input, missing tool, failed engine run); the message says what to do
-  2  a mandatory policy is violated
-  3  drift found (stackflow drift)
-"""
 
 
 @click.group(
@@ -36,6 +29,7 @@ def cli() -> None:
 
 for _command in ALL_COMMANDS:
     cli.add_command(_command)
+add_examples(cli)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

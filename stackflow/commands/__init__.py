@@ -20,6 +20,7 @@ from stackflow.commands import (
     plan,
     policy,
     synth,
+    topics,
 )
 
 ALL_COMMANDS: list[click.Command] = [
@@ -34,4 +35,5 @@ ALL_COMMANDS: list[click.Command] = [
     *ops.COMMANDS,
     *offline.COMMANDS,
     *init.COMMANDS,
+    *topics.COMMANDS,
 ]

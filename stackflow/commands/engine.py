@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from stackflow.commands._io import confirm_protected, write_output
+from stackflow.commands._io import (
+    confirm_protected,
+    json_option,
+    out_option,
+    route_outputs,
+    stdout_option,
+    to_stdout,
+    write_output,
+)
 from stackflow.errors import ExitCode, StackflowError
 
 if TYPE_CHECKING:
@@ -63,47 +71,49 @@ def _log(repo: RepoConfig) -> DeploymentLog:
     return DeploymentLog(open_store(resolve_locations(repo).records))
 
 
-def _show_plan(plan: StackPlan, json_target: str | None) -> None:
+def _show_plan(plan: StackPlan, targets: dict[str, list[str]]) -> None:
     from stackflow.plan.model import Plan
     from stackflow.render.terminal import render_table
 
     whole = Plan(stacks=(plan,))
-    if json_target:
-        write_output(json_target, whole.to_json(), what="the plan")
-    if json_target != "-":
+    for target in targets["json"]:
+        write_output(target, whole.to_json(), what="the plan")
+    if not to_stdout(targets):
         click.echo(render_table(whole, color=sys.stdout.isatty()), nl=False)
 
 
 def _stack_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = out_option("the plan")(func)
+    func = json_option("the plan (instead of the table)")(func)
     func = click.option(
-        "--json",
-        "json_target",
-        metavar="PATH|-",
-        help="Also write the plan as JSON to PATH ('-': stdout, instead of the table).",
-    )(func)
-    func = click.option(
+        "-p",
         "--project",
         type=_PATH,
         default=Path(),
         show_default=True,
         help="Project directory (holds Pulumi.yaml).",
     )(func)
-    return click.option("--stack", "-s", required=True, help="Stack name.")(func)
+    return click.option("-s", "--stack", required=True, help="Stack name.")(func)
 
 
 @click.command("preview")
 @_stack_options
 @click.option("--secrets-provider", help="Used if the stack is created (e.g. awskms://alias/x).")
 def preview_command(
-    stack: str, project: Path, json_target: str | None, secrets_provider: str | None
+    stack: str,
+    project: Path,
+    json_target: str | None,
+    outs: tuple[str, ...],
+    secrets_provider: str | None,
 ) -> ExitCode:
     """Preview a stack with the Pulumi engine (needs the CLI and the backend; `stackflow
     plan` needs neither). Exit 2 on a mandatory policy violation."""
     from stackflow.engine.automation import make_target
 
+    targets = route_outputs("the plan", outs, json=json_target)
     repo = _repo(project)
     plan = _engine(repo, secrets_provider).preview(make_target(repo, project, stack))
-    _show_plan(plan, json_target)
+    _show_plan(plan, targets)
     if plan.has_mandatory_violations:
         return ExitCode.POLICY_VIOLATION
     return ExitCode.ERROR if plan.has_errors else ExitCode.OK
@@ -118,6 +128,7 @@ def up_command(
     stack: str,
     project: Path,
     json_target: str | None,
+    outs: tuple[str, ...],
     secrets_provider: str | None,
     pull_request: int | None,
     yes: bool,
@@ -131,6 +142,7 @@ def up_command(
     from stackflow.plan.values import display
     from stackflow.project import load_project
 
+    targets = route_outputs("the plan", outs, json=json_target)
     repo = _repo(project)
     confirm_protected(
         "deploying stack", [stack] if repo.is_protected(stack) else [], yes=yes, required=False
@@ -166,8 +178,8 @@ def up_command(
     if outcome.error is not None:
         raise outcome.error
     if outcome.plan is not None:
-        _show_plan(outcome.plan, json_target)
-    if json_target != "-":
+        _show_plan(outcome.plan, targets)
+    if not to_stdout(targets):
         for name, value in outcome.outputs.items():
             click.echo(f"{name}: {json.dumps(display(value))}")
     return ExitCode.OK
@@ -180,18 +192,24 @@ def up_command(
 )
 @click.option("--remove", is_flag=True, help="Also forget the stack (pulumi stack rm).")
 def destroy_command(
-    stack: str, project: Path, json_target: str | None, yes: bool, remove: bool
+    stack: str,
+    project: Path,
+    json_target: str | None,
+    outs: tuple[str, ...],
+    yes: bool,
+    remove: bool,
 ) -> ExitCode:
     """Destroy every resource of a stack."""
     from stackflow.engine.automation import make_target
 
+    targets = route_outputs("the plan", outs, json=json_target)
     repo = _repo(project)
     confirm_protected(
         "destroying stack", [stack] if repo.is_protected(stack) else [], yes=yes, required=True
     )
     engine = _engine(repo)
     target = make_target(repo, project, stack)
-    _show_plan(engine.destroy(target), json_target)
+    _show_plan(engine.destroy(target), targets)
     if remove:
         engine.remove_stack(target)
     return ExitCode.OK
@@ -206,15 +224,20 @@ def destroy_command(
     help="Only show how the cloud differs from the state, or write it into the state.",
 )
 def refresh_command(
-    stack: str, project: Path, json_target: str | None, preview_only: bool
+    stack: str,
+    project: Path,
+    json_target: str | None,
+    outs: tuple[str, ...],
+    preview_only: bool,
 ) -> ExitCode:
     """Compare the stack's state with the cloud (exit 3 when they differ, with
     --preview-only)."""
     from stackflow.engine.automation import make_target
 
+    targets = route_outputs("the plan", outs, json=json_target)
     repo = _repo(project)
     plan = _engine(repo).refresh(make_target(repo, project, stack), preview_only=preview_only)
-    _show_plan(plan, json_target)
+    _show_plan(plan, targets)
     return ExitCode.DRIFT if preview_only and plan.has_changes else ExitCode.OK
 
 
@@ -237,8 +260,9 @@ def refresh_command(
     help="Pull request number, for the log ('': none).",
 )
 @click.option("--root", type=_PATH, default=Path(), show_default=True, help="Repository root.")
-@click.option("--json", "json_target", metavar="PATH|-", help="Write the result as JSON.")
-@click.option("--markdown", metavar="PATH|-", help="Write the PR comment (Markdown).")
+@json_option("the result")
+@stdout_option("markdown", "the PR comment")
+@out_option("the result (JSON) or the PR comment (Markdown)", ("json", "markdown"))
 @click.option("--run-url", help="Workflow run URL for the comment.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before deploying protected stacks.")
 @click.option(
@@ -255,7 +279,8 @@ def deploy_command(
     pull_request: int | None,
     root: Path,
     json_target: str | None,
-    markdown: str | None,
+    markdown_target: str | None,
+    outs: tuple[str, ...],
     run_url: str | None,
     yes: bool,
     workers: int,
@@ -272,6 +297,7 @@ def deploy_command(
     from stackflow.gitops.deploylog import StackLock, current_actor
     from stackflow.graph import stack_graph
 
+    targets = route_outputs("the result", outs, json=json_target, markdown=markdown_target)
     repo = _repo(root)
     log = _log(repo)
     git = gitrepo.open_repo(repo.root)
@@ -323,13 +349,15 @@ def deploy_command(
             workers=workers,
         )
     _notify_deploys(repo, result.outcomes, commit=head_sha, pull_request=pull_request)
-    if json_target:
-        write_output(json_target, json.dumps(result.to_dict(), indent=2) + "\n", what="the result")
-    if markdown:
+    for target in targets["json"]:
+        write_output(target, json.dumps(result.to_dict(), indent=2) + "\n", what="the result")
+    if targets["markdown"]:
         from stackflow.render.markdown import render_deploy
 
-        write_output(markdown, render_deploy(result.to_report(run_url=run_url)), what="the comment")
-    if json_target != "-" and markdown != "-":
+        comment = render_deploy(result.to_report(run_url=run_url))
+        for target in targets["markdown"]:
+            write_output(target, comment, what="the comment")
+    if not to_stdout(targets):
         if not result.outcomes:
             click.echo("Nothing to deploy: every stack already runs what this commit would.")
         for o in result.outcomes:
@@ -361,8 +389,10 @@ def _notify_deploys(
 
 
 @click.command("history")
-@click.option("--stack", "-s", help="Only this stack.")
-@click.option("--project", "project_name", help="Only this project (by name).")
+@click.option("-s", "--stack", help="Only this stack.")
+@click.option(
+    "-p", "--project", "project_name", help="Only this project (its directory or its name)."
+)
 @click.option("--root", type=_PATH, default=Path(), show_default=True, help="Repository root.")
 @click.option("--json", "as_json", is_flag=True, help="JSON lines, one record per line.")
 @click.option("--limit", type=click.IntRange(min=1), help="Only the newest N records.")
@@ -371,6 +401,10 @@ def history_command(
 ) -> ExitCode:
     """Print the deployment log (oldest first)."""
     repo = _repo(root)
+    if project_name is not None and (Path(project_name) / "Pulumi.yaml").is_file():
+        from stackflow.project import load_project
+
+        project_name = load_project(Path(project_name)).name
     log = _log(repo)
     records = log.records(project=project_name, stack=stack)
     if limit:
@@ -413,8 +447,9 @@ def _safe(value: object) -> str:
     help="With --stack: `refresh` the cloud into the state; prints what to codify.",
 )
 @click.option("--root", type=_PATH, default=Path(), show_default=True, help="Repository root.")
-@click.option("--json", "json_target", metavar="PATH|-", help="Write the drift as a plan JSON.")
-@click.option("--markdown", metavar="PATH|-", help="With --accept: write the codify summary.")
+@json_option("the drift (a plan), or with --remediate/--accept the result,")
+@stdout_option("markdown", "with --accept, what the code must now codify,")
+@out_option("the drift or the result (JSON), the codify summary (Markdown)", ("json", "markdown"))
 def drift_command(
     stack: str | None,
     all_stacks: bool,
@@ -423,7 +458,8 @@ def drift_command(
     accept: bool,
     root: Path,
     json_target: str | None,
-    markdown: str | None,
+    markdown_target: str | None,
+    outs: tuple[str, ...],
 ) -> ExitCode:
     """Check long-lived stacks for drift (a preview-only refresh). Exit 3 when drift is
     found, 1 when a stack could not be checked. With --remediate or --accept, take one of
@@ -437,6 +473,12 @@ def drift_command(
 
     if bool(stack) == all_stacks:
         raise StackflowError("checking drift: pass exactly one of --stack NAME or --all")
+    targets = route_outputs("the drift", outs, json=json_target, markdown=markdown_target)
+    if targets["markdown"] and not accept:
+        raise StackflowError(
+            "checking drift: Markdown (--markdown, -o *.md) is --accept's codify summary; "
+            "pass --accept, or write the drift as JSON"
+        )
     if (remediate or accept) and (all_stacks or remediate == accept):
         raise StackflowError(
             "fixing drift: pass one of --remediate or --accept, with --stack NAME (one stack "
@@ -464,7 +506,7 @@ def drift_command(
     location = resolve_locations(repo).records
     states = DriftStates(open_store(location))
     if remediate or accept:
-        return _fix_drift(repo, candidates, remediate, tracker, states, json_target, markdown)
+        return _fix_drift(repo, candidates, remediate, tracker, states, targets)
     report = check_drift(
         _engine(repo),
         repo,
@@ -476,9 +518,9 @@ def drift_command(
     before = states.load()
     states.save(report, utc_now())
     _notify_drift(repo, report.outcomes, before)
-    if json_target:
-        write_output(json_target, report.plan().to_json(), what="the drift")
-    if json_target != "-":
+    for target in targets["json"]:
+        write_output(target, report.plan().to_json(), what="the drift")
+    if not to_stdout(targets):
         click.echo(render_table(report.plan(), color=sys.stdout.isatty()), nl=False)
         for o in report.outcomes:
             state = "could not check" if o.error else ("DRIFT" if o.drifted else "no drift")
@@ -539,8 +581,7 @@ def _fix_drift(
     remediate: bool,
     tracker: Any,
     states: Any,
-    json_target: str | None,
-    markdown: str | None,
+    targets: dict[str, list[str]],
 ) -> ExitCode:
     """--remediate / --accept on one stack (see stackflow.ops.remediate)."""
     from stackflow.adapters import gitrepo
@@ -570,8 +611,8 @@ def _fix_drift(
             engine, repo, project, stack, now=utc_now(), issues=tracker, states=states,
             run_url=link,
         )  # fmt: skip
-        if markdown:
-            write_output(markdown, codify_summary(result.drift), what="the codify summary")
+        for target in targets["markdown"]:
+            write_output(target, codify_summary(result.drift), what="the codify summary")
     from stackflow.commands.ops import notifier
     from stackflow.ops.notify import Event
 
@@ -586,9 +627,9 @@ def _fix_drift(
             {"stack": f"{project.name}/{stack}"}, link,
         )
     )  # fmt: skip
-    if json_target:
-        write_output(json_target, json.dumps(result.to_dict(), indent=2) + "\n", what="the result")
-    if "-" not in (json_target, markdown):
+    for target in targets["json"]:
+        write_output(target, json.dumps(result.to_dict(), indent=2) + "\n", what="the result")
+    if not to_stdout(targets):
         if not remediate:
             click.echo(codify_summary(result.drift), nl=False)
         how = f"deployed {result.commit[:12]}" if result.commit else "refreshed the state"

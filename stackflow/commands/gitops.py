@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from stackflow.commands._io import renamed_option
 from stackflow.errors import ExitCode, StackflowError
 
 _PATH = click.Path(file_okay=False, path_type=Path)
@@ -45,18 +46,28 @@ def workflows_command(root: Path, check: bool) -> ExitCode:
 @click.command("pull-request")
 @click.option("--commit", "sha", required=True, help="The pushed commit (full SHA).")
 @click.option(
-    "--output",
+    "-o",
+    "--out",
+    "output",
+    metavar="PATH",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Append `pr=<number>` (empty for none) to this file, e.g. $GITHUB_OUTPUT.",
+    help="Append `pr=<number>` (empty for none) to PATH, e.g. $GITHUB_OUTPUT.",
 )
-def pull_request_command(sha: str, output: Path | None) -> ExitCode:
+@renamed_option(
+    "--output", "-o/--out PATH", "old_output", type=click.Path(dir_okay=False, path_type=Path)
+)
+@click.option("--root", type=_PATH, default=Path(), show_default=True, help="Repository root.")
+def pull_request_command(
+    sha: str, output: Path | None, old_output: Path | None, root: Path
+) -> ExitCode:
     """Print the number of the pull request a commit on the default branch was merged from
     (GITHUB_TOKEN, GITHUB_REPOSITORY); nothing for a direct push."""
     from stackflow.adapters.github import GitHubClient
     from stackflow.gitops.pullrequest import merged_pull_request
 
+    output = output or old_output
     warnings: list[str] = []
-    number = merged_pull_request(GitHubClient.from_env(), sha, root=Path(), warn=warnings)
+    number = merged_pull_request(GitHubClient.from_env(), sha, root=root, warn=warnings)
     for warning in warnings:
         click.echo(f"stackflow: warning: {warning}", err=True)
     if output is not None:

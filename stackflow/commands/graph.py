@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from stackflow.commands._io import root_option
 from stackflow.errors import ExitCode
 
 
@@ -29,11 +30,13 @@ from stackflow.errors import ExitCode
     type=click.Choice(["dot", "mermaid", "json"]),
     default="mermaid",
     show_default=True,
+    help="mermaid (for Markdown), dot (Graphviz) or json, printed to standard output.",
 )
-def graph_command(fmt: str) -> ExitCode:
+@root_option()
+def graph_command(fmt: str, root: Path) -> ExitCode:
     from stackflow.graph import stack_graph
 
-    graph = stack_graph(Path.cwd())
+    graph = stack_graph(root.resolve())
     if fmt == "json":
         click.echo(json.dumps(graph.to_dict(), indent=2))
     else:

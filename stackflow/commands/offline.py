@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from stackflow.commands._io import root_option
 from stackflow.errors import ExitCode
 
 
@@ -19,23 +20,30 @@ def offline_group() -> None:
     help=(
         "Synthesize the stack and add to its project's offline.yaml a skeleton answer for "
         "every data-source lookup that has none (with the call's arguments); fill in each "
-        "`result`. Existing answers are kept.\n\nExit status: 0 written or nothing to add; "
-        "1 error."
+        "`result`. Existing answers are kept (format: `stackflow help offline-answers`).\n\n"
+        "\b\nExamples:\n"
+        "  stackflow offline init -s dev\n"
+        "  stackflow offline init -p services/billing -s dev\n\n"
+        "Exit status: 0 written or nothing to add; 1 error."
     ),
 )
-@click.option("--stack", required=True, help="Stack to synthesize (in every project that has it).")
 @click.option(
+    "-s", "--stack", required=True, help="Stack to synthesize (in every project that has it)."
+)
+@click.option(
+    "-p",
     "--project",
     "project_dir",
     type=click.Path(file_okay=False, path_type=Path),
     help="Only the project in this directory (default: every project with the stack).",
 )
-def init_command(stack: str, project_dir: Path | None) -> ExitCode:
+@root_option()
+def init_command(stack: str, project_dir: Path | None, root: Path) -> ExitCode:
     from stackflow.plan.offline import init_answers
     from stackflow.planner import select_targets
     from stackflow.repoconfig import RepoConfig, find_root
 
-    root = find_root(Path.cwd())
+    root = find_root(root)
     targets = select_targets(
         root,
         RepoConfig.load(root),

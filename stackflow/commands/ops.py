@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from stackflow.commands._io import write_output
+from stackflow.commands._io import (
+    json_option,
+    out_option,
+    renamed_option,
+    route_outputs,
+    stdout_option,
+    to_stdout,
+    write_output,
+)
 from stackflow.errors import ExitCode, StackflowError
 
 if TYPE_CHECKING:
@@ -57,9 +65,12 @@ def _ephemeral(repo: RepoConfig) -> Listing | None:
 
 @click.command("status")
 @click.option("--root", type=_PATH, default=Path(), show_default=True, help="Repository root.")
-@click.option("--json", "json_target", metavar="PATH|-", help="Write the status as JSON.")
-@click.option("--markdown", metavar="PATH|-", help="Write the status as Markdown.")
-def status_command(root: Path, json_target: str | None, markdown: str | None) -> ExitCode:
+@json_option("the status")
+@stdout_option("markdown", "the status (for a job summary)")
+@out_option("the status", ("json", "markdown"))
+def status_command(
+    root: Path, json_target: str | None, markdown_target: str | None, outs: tuple[str, ...]
+) -> ExitCode:
     """Every stack of every project: kind, last deployment, commits not yet deployed,
     drift from the last check, protection; and the ephemeral branch stacks."""
     from stackflow.adapters import gitrepo
@@ -72,6 +83,7 @@ def status_command(root: Path, json_target: str | None, markdown: str | None) ->
     from stackflow.project import find_projects
     from stackflow.repoconfig import RepoConfig
 
+    targets = route_outputs("the status", outs, json=json_target, markdown=markdown_target)
     repo = RepoConfig.discover(root)
     stacks = [
         (p, s, stack_environment(p.stack_config_file(s)))
@@ -91,11 +103,11 @@ def status_command(root: Path, json_target: str | None, markdown: str | None) ->
         now=utc_now(),
         ephemeral=_ephemeral(repo),
     )
-    if json_target:
-        write_output(json_target, json.dumps(report.to_dict(), indent=2) + "\n", what="status")
-    if markdown:
-        write_output(markdown, render_status_markdown(report), what="status")
-    if "-" not in (json_target, markdown):
+    for target in targets["json"]:
+        write_output(target, json.dumps(report.to_dict(), indent=2) + "\n", what="status")
+    for target in targets["markdown"]:
+        write_output(target, render_status_markdown(report), what="status")
+    if not to_stdout(targets):
         click.echo(render_status_table(report), nl=False)
     return ExitCode.OK
 
@@ -113,20 +125,24 @@ def _kinds(repo: RepoConfig) -> dict[tuple[str, str], str | None]:
 
 @click.command("metrics")
 @click.option("--since", default="90d", show_default=True, help="Window: 90d, 12w, 36h or a date.")
-@click.option("--stack", "-s", help="Only this stack.")
+@click.option("-s", "--stack", help="Only this stack.")
 @click.option("--root", type=_PATH, default=Path(), show_default=True, help="Repository root.")
-@click.option("--json", "json_target", metavar="PATH|-", help="Write the metrics as JSON.")
-@click.option("--markdown", metavar="PATH|-", help="Write Markdown with mermaid charts.")
-@click.option("--html", "html_target", metavar="PATH", help="Write a self-contained HTML page.")
-@click.option("--openmetrics", metavar="PATH|-", help="Write OpenMetrics text (Prometheus).")
+@json_option("the metrics")
+@stdout_option("markdown", "the metrics with mermaid charts")
+@stdout_option("openmetrics", "the metrics (Prometheus)")
+@out_option(
+    "the metrics (a self-contained page for *.html)", ("json", "markdown", "html", "openmetrics")
+)
+@renamed_option("--html", "-o/--out PATH.html", "html_target")
 def metrics_command(
     since: str,
     stack: str | None,
     root: Path,
     json_target: str | None,
-    markdown: str | None,
+    markdown_target: str | None,
+    openmetrics_target: str | None,
+    outs: tuple[str, ...],
     html_target: str | None,
-    openmetrics: str | None,
 ) -> ExitCode:
     """The four key delivery metrics (deployment frequency, lead time for changes, change
     failure rate, time to restore) per stack and per environment kind, from the deployment
@@ -142,6 +158,14 @@ def metrics_command(
     )
     from stackflow.repoconfig import RepoConfig
 
+    targets = route_outputs(
+        "the metrics",
+        outs,
+        json=json_target,
+        markdown=markdown_target,
+        openmetrics=openmetrics_target,
+        html=html_target,
+    )
     repo = RepoConfig.discover(root)
     now = utc_now().replace(microsecond=0)
     start = parse_since(since, now)
@@ -153,21 +177,21 @@ def metrics_command(
     report = compute_metrics(
         _records(repo), changes, _kinds(repo), since=start, until=now, stack=stack
     )
-    if json_target:
-        write_output(json_target, json.dumps(report.to_dict(), indent=2) + "\n", what="metrics")
-    if markdown:
-        write_output(markdown, render_metrics_markdown(report), what="metrics")
-    if html_target:
-        write_output(html_target, render_metrics_html(report), what="the metrics page")
-    if openmetrics:
-        write_output(openmetrics, render_openmetrics(report), what="metrics")
-    if "-" not in (json_target, markdown, openmetrics):
+    for target in targets["json"]:
+        write_output(target, json.dumps(report.to_dict(), indent=2) + "\n", what="metrics")
+    for target in targets["markdown"]:
+        write_output(target, render_metrics_markdown(report), what="metrics")
+    for target in targets["html"]:
+        write_output(target, render_metrics_html(report), what="the metrics page")
+    for target in targets["openmetrics"]:
+        write_output(target, render_openmetrics(report), what="metrics")
+    if not to_stdout(targets):
         click.echo(render_metrics_table(report), nl=False)
     return ExitCode.OK
 
 
 @click.command("rollback")
-@click.option("--stack", "-s", required=True, help="The stack to put back.")
+@click.option("-s", "--stack", required=True, help="The stack to put back.")
 @click.option(
     "--to",
     "to",
@@ -175,11 +199,17 @@ def metrics_command(
     show_default=True,
     help="last-good, a deployment's start time (from `stackflow history`) or a commit.",
 )
-@click.option("--project", "project_name", help="The project (by name), when several have S.")
+@click.option(
+    "-p",
+    "--project",
+    "project_name",
+    help="The project (its directory or its name), when several have S.",
+)
 @click.option("--now", is_flag=True, help="Break-glass: also deploy the good commit right away.")
 @click.option("--remote", default="origin", show_default=True, help="Git remote to push to.")
 @click.option("--root", type=_PATH, default=Path(), show_default=True, help="Repository root.")
-@click.option("--json", "json_target", metavar="PATH|-", help="Write the result as JSON.")
+@json_option("the result")
+@out_option("the result")
 def rollback_command(
     stack: str,
     to: str,
@@ -188,6 +218,7 @@ def rollback_command(
     remote: str,
     root: Path,
     json_target: str | None,
+    outs: tuple[str, ...],
 ) -> ExitCode:
     """Open a pull request reverting what was deployed to a stack since a good deployment
     (Git stays the source of truth); with --now, also deploy the good commit at once,
@@ -209,8 +240,13 @@ def rollback_command(
     from stackflow.project import find_projects
     from stackflow.repoconfig import RepoConfig
 
+    targets = route_outputs("the rollback", outs, json=json_target)
     repo = RepoConfig.discover(root)
     git = gitrepo.open_repo(repo.root)
+    if project_name is not None and (Path(project_name) / "Pulumi.yaml").is_file():
+        from stackflow.project import load_project
+
+        project_name = load_project(Path(project_name)).name
     projects = [
         p
         for p in find_projects(repo.root, repo.projects)
@@ -266,11 +302,9 @@ def rollback_command(
              "to": target.good[:12], "pull request": f"#{number}"},
         )
     )  # fmt: skip
-    if json_target:
-        write_output(
-            json_target, json.dumps(result.to_dict(), indent=2) + "\n", what="the rollback"
-        )
-    if json_target != "-":
+    for path in targets["json"]:
+        write_output(path, json.dumps(result.to_dict(), indent=2) + "\n", what="the rollback")
+    if not to_stdout(targets):
         verb = "deployed and opened" if now else "opened"
         click.echo(
             f"{verb} pull request #{number} rolling back {project.name}/{stack} to "

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import click
 
-from stackflow.commands._io import terminal_progress, write_output
+from stackflow.commands._io import (
+    out_option,
+    root_option,
+    route_outputs,
+    stdout_option,
+    terminal_progress,
+    to_stdout,
+    write_output,
+)
 from stackflow.errors import ExitCode, StackflowError
 
 PLAN_HELP = """\
@@ -21,6 +29,11 @@ base touches (see `stackflow affected`). The default base is the merge-base with
 default branch, or HEAD~1 when there is no remote.
 
 \b
+Examples:
+  stackflow plan -s dev --no-base                # what dev would create from nothing
+  stackflow plan --base origin/main -o plan.json -o comment.md
+
+\b
 Exit status:
   0  the plan is clean (changes or not)
   1  error: bad input, or a stack's program failed (the plan still prints)
@@ -30,19 +43,19 @@ Exit status:
 
 @click.command("plan", help=PLAN_HELP)
 @click.option(
+    "-p",
     "--project",
     "project_dir",
     type=click.Path(file_okay=False, path_type=Path),
     help="Plan only the project in this directory (default: every project).",
 )
-@click.option("--stack", help="Plan this stack (in every selected project that has it).")
+@click.option("-s", "--stack", help="Plan this stack (in every selected project that has it).")
 @click.option("--all", "all_stacks", is_flag=True, help="Plan every stack of every project.")
 @click.option("--base", help="Base revision (branch, tag, SHA); default: see above.")
 @click.option("--no-base", is_flag=True, help="Plan against nothing: everything is created.")
-@click.option("--json", "json_out", metavar="PATH|-", help="Also write the plan as JSON.")
-@click.option(
-    "--markdown", "markdown_out", metavar="PATH|-", help="Also write the PR comment Markdown."
-)
+@stdout_option("json", "the plan (instead of the table)")
+@stdout_option("markdown", "the PR comment (instead of the table)")
+@out_option("the plan", ("json", "markdown"))
 @click.option(
     "--policy-pack",
     type=click.Path(file_okay=False, path_type=Path),
@@ -57,24 +70,28 @@ Exit status:
 @click.option(
     "--full", is_flag=True, help="Show every value whole (default: long values are shortened)."
 )
+@root_option()
 def plan_command(
     project_dir: Path | None,
     stack: str | None,
     all_stacks: bool,
     base: str | None,
     no_base: bool,
-    json_out: str | None,
-    markdown_out: str | None,
+    json_target: str | None,
+    markdown_target: str | None,
+    outs: tuple[str, ...],
     policy_pack: Path | None,
     policy_config: Path | None,
     no_cache: bool,
     full: bool,
+    root: Path,
 ) -> ExitCode:
     from stackflow.planner import plan_stacks
     from stackflow.render.terminal import render_table
 
+    targets = route_outputs("the plan", outs, json=json_target, markdown=markdown_target)
     plan = plan_stacks(
-        Path.cwd(),
+        root.resolve(),
         project_dir=project_dir,
         stack=stack,
         all_stacks=all_stacks,
@@ -85,13 +102,15 @@ def plan_command(
         use_cache=not no_cache,
         progress=terminal_progress(),
     )
-    if json_out is not None:
-        write_output(json_out, plan.to_json(), what="the plan JSON")
-    if markdown_out is not None:
+    for target in targets["json"]:
+        write_output(target, plan.to_json(), what="the plan JSON")
+    if targets["markdown"]:
         from stackflow.render.markdown import render_comment
 
-        write_output(markdown_out, render_comment(plan, full=full), what="the plan Markdown")
-    if "-" not in (json_out, markdown_out):
+        comment = render_comment(plan, full=full)
+        for target in targets["markdown"]:
+            write_output(target, comment, what="the plan Markdown")
+    if not to_stdout(targets):
         click.echo(render_table(plan, color=sys.stdout.isatty(), full=full), nl=False)
     if plan.has_errors:
         return ExitCode.ERROR
@@ -144,6 +163,7 @@ def plan_command(
     help="Also write the stacks checked and found unchanged as a plan (JSON) for the PR "
     "comment: it lists them in one line and says which stacks an output change reaches.",
 )
+@root_option()
 def affected_command(
     base: str | None,
     head: str | None,
@@ -152,6 +172,7 @@ def affected_command(
     by_paths: bool,
     not_program: tuple[str, ...],
     checked_target: str | None,
+    root: Path,
 ) -> ExitCode:
     from stackflow.affected import DEFAULT_NOT_PROGRAM, affected_between
     from stackflow.impact import Impact, impact_between
@@ -162,11 +183,11 @@ def affected_command(
             "listing affected stacks: --checked needs the impact check; drop --by-paths"
         )
     if by_paths:
-        stacks = affected_between(Path.cwd(), base, head, not_program=globs)
+        stacks = affected_between(root.resolve(), base, head, not_program=globs)
         impacts = [Impact(s, "its paths changed") for s in stacks]
     else:
         result = impact_between(
-            Path.cwd(), base, head, not_program=globs, progress=terminal_progress()
+            root.resolve(), base, head, not_program=globs, progress=terminal_progress()
         )
         impacts = list(result.affected)
         if result.unchanged and not as_json:

@@ -6,18 +6,18 @@ from pathlib import Path
 
 import click
 
-from stackflow.commands._io import write_output
+from stackflow.commands._io import renamed_option, root_option, write_output
 from stackflow.errors import ExitCode
 
 PACK_HELP = "Policy pack directory (default: policy_pack from stackflow.yaml, else ./policies)."
 
 
-def _pack_dir(pack: str | None) -> Path:
+def _pack_dir(pack: str | None, root: Path) -> Path:
     if pack is not None:
         return Path(pack)
     from stackflow.repoconfig import RepoConfig
 
-    return RepoConfig.discover(Path.cwd()).policy_pack_dir
+    return RepoConfig.discover(root).policy_pack_dir
 
 
 @click.group(name="policy", help="The policy pack: its rules and their levels per environment.")
@@ -26,18 +26,28 @@ def policy() -> None:
 
 
 @policy.command(name="list")
-@click.option("--pack", "pack", metavar="DIR", help=PACK_HELP)
-def list_command(pack: str | None) -> ExitCode:
-    """Print every rule with its enforcement level per environment kind."""
+@click.option("--policy-pack", "pack", metavar="DIR", help=PACK_HELP)
+@renamed_option("--pack", "--policy-pack", "old_pack")
+@root_option()
+def list_command(pack: str | None, old_pack: str | None, root: Path) -> ExitCode:
+    """Print every rule with its enforcement level per environment kind.
+
+    \b
+    Examples:
+      stackflow policy list
+      stackflow policy list --policy-pack ../platform-policies
+    """
     from stackflow.policy import list_policies, render_table
 
-    click.echo(render_table(list_policies(_pack_dir(pack))), nl=False)
+    click.echo(render_table(list_policies(_pack_dir(pack or old_pack, root))), nl=False)
     return ExitCode.OK
 
 
 @policy.command(name="docs")
-@click.option("--pack", "pack", metavar="DIR", help=PACK_HELP)
+@click.option("--policy-pack", "pack", metavar="DIR", help=PACK_HELP)
+@renamed_option("--pack", "--policy-pack", "old_pack")
 @click.option(
+    "-o",
     "--out",
     "out",
     default="docs/POLICIES.md",
@@ -45,11 +55,19 @@ def list_command(pack: str | None) -> ExitCode:
     metavar="PATH",
     help="Where to write the Markdown; '-' for standard output.",
 )
-def docs_command(pack: str | None, out: str) -> ExitCode:
-    """Generate docs/POLICIES.md from the pack: what each rule checks, levels, settings."""
+@root_option()
+def docs_command(pack: str | None, old_pack: str | None, out: str, root: Path) -> ExitCode:
+    """Generate docs/POLICIES.md from the pack: what each rule checks, levels, settings.
+
+    \b
+    Examples:
+      stackflow policy docs                 # what `make docs` runs
+      stackflow policy docs -o - | less
+    """
     from stackflow.policy import list_policies, render_docs
 
-    write_output(out, render_docs(list_policies(_pack_dir(pack))), what="the policy docs")
+    pack_dir = _pack_dir(pack or old_pack, root)
+    write_output(out, render_docs(list_policies(pack_dir)), what="the policy docs")
     return ExitCode.OK
 
 

@@ -17,10 +17,14 @@ from stackflow.errors import ExitCode
         "every resource with its URN, inputs, options and dependencies, plus the stack "
         "outputs. Secrets appear only as keyed digests.\n\n"
         "Exit status: 0 written; 1 the program failed (its traceback is shown) or the "
-        "input is wrong."
+        "input is wrong.\n\n"
+        "\b\nExamples:\n"
+        "  stackflow synth -s dev | jq '.resources | length'\n"
+        "  stackflow synth -p services/billing -s dev -o manifest.json"
     ),
 )
 @click.option(
+    "-p",
     "--project",
     "project_dir",
     default=".",
@@ -28,9 +32,9 @@ from stackflow.errors import ExitCode
     type=click.Path(file_okay=False, path_type=Path),
     help="Directory holding the project's Pulumi.yaml.",
 )
-@click.option("--stack", required=True, help="Stack name (its Pulumi.<stack>.yaml is read).")
+@click.option("-s", "--stack", required=True, help="Stack name (its Pulumi.<stack>.yaml is read).")
 @click.option(
-    "--out", default="-", show_default=True, help="Where to write the Manifest; - for stdout."
+    "-o", "--out", default="-", show_default=True, help="Where to write the Manifest; - for stdout."
 )
 def synth_command(project_dir: Path, stack: str, out: str) -> ExitCode:
     from stackflow.plan.synth import SynthError, synth
