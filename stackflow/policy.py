@@ -133,7 +133,7 @@ def _load_pack(pack_dir: Path) -> Pack:
     if not project_file.is_file() or not rules_init.is_file():
         raise StackflowError(
             f"loading the policy pack in {pack_dir}: PulumiPolicy.yaml or rules/__init__.py is "
-            "missing; pass --pack with the pack directory (policy_pack in stackflow.yaml)"
+            "missing; pass --policy-pack with the pack directory (policy_pack in stackflow.yaml)"
         )
     project = read_yaml(project_file) or {}
     if not isinstance(project, dict):

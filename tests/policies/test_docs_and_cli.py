@@ -40,7 +40,7 @@ def test_taggable_type_list_matches_the_installed_aws_sdk() -> None:
 
 
 def test_policy_list_prints_levels_per_kind(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["policy", "list", "--pack", str(PACK)]) == 0
+    assert main(["policy", "list", "--policy-pack", str(PACK)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == [
         "POLICY",
@@ -65,17 +65,17 @@ def test_policy_list_prints_levels_per_kind(capsys: pytest.CaptureFixture[str]) 
 
 def test_policy_docs_writes_markdown(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "POLICIES.md"
-    assert main(["policy", "docs", "--pack", str(PACK), "--out", str(out)]) == 0
+    assert main(["policy", "docs", "--policy-pack", str(PACK), "--out", str(out)]) == 0
     text = out.read_text(encoding="utf-8")
     assert text.startswith("# Policies")
     assert "## s3-bucket-encryption" in text
     assert "| `minimumDays` |" in text
-    assert main(["policy", "docs", "--pack", str(PACK), "--out", "-"]) == 0
+    assert main(["policy", "docs", "--policy-pack", str(PACK), "--out", "-"]) == 0
     assert capsys.readouterr().out == text
 
 
 def test_bad_pack_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["policy", "list", "--pack", str(tmp_path)]) == 1
+    assert main(["policy", "list", "--policy-pack", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("stackflow: error: loading the policy pack")
     assert "Traceback" not in err
