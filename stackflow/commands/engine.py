@@ -448,8 +448,8 @@ def _safe(value: object) -> str:
 )
 @click.option("--root", type=_PATH, default=Path(), show_default=True, help="Repository root.")
 @json_option("the drift (a plan), or with --remediate/--accept the result,")
-@stdout_option("markdown", "with --accept, what the code must now codify,")
-@out_option("the drift or the result (JSON), the codify summary (Markdown)", ("json", "markdown"))
+@stdout_option("markdown", "the result of --remediate/--accept (what to codify)")
+@out_option("the drift or the result (JSON), or the fix's result (Markdown)", ("json", "markdown"))
 def drift_command(
     stack: str | None,
     all_stacks: bool,
@@ -474,10 +474,10 @@ def drift_command(
     if bool(stack) == all_stacks:
         raise StackflowError("checking drift: pass exactly one of --stack NAME or --all")
     targets = route_outputs("the drift", outs, json=json_target, markdown=markdown_target)
-    if targets["markdown"] and not accept:
+    if targets["markdown"] and not (accept or remediate):
         raise StackflowError(
-            "checking drift: Markdown (--markdown, -o *.md) is --accept's codify summary; "
-            "pass --accept, or write the drift as JSON"
+            "checking drift: Markdown (--markdown, -o *.md) is the result of --remediate or "
+            "--accept; pass one, or write the drift as JSON"
         )
     if (remediate or accept) and (all_stacks or remediate == accept):
         raise StackflowError(
@@ -611,8 +611,6 @@ def _fix_drift(
             engine, repo, project, stack, now=utc_now(), issues=tracker, states=states,
             run_url=link,
         )  # fmt: skip
-        for target in targets["markdown"]:
-            write_output(target, codify_summary(result.drift), what="the codify summary")
     from stackflow.commands.ops import notifier
     from stackflow.ops.notify import Event
 
@@ -629,13 +627,16 @@ def _fix_drift(
     )  # fmt: skip
     for target in targets["json"]:
         write_output(target, json.dumps(result.to_dict(), indent=2) + "\n", what="the result")
+    how = f"deployed {result.commit[:12]}" if result.commit else "refreshed the state"
+    state = "clean" if result.clean else "STILL DRIFTING"
+    closed = " (issue closed)" if result.issue_closed else ""
+    line = f"{result.action}: {project.name}/{stack}: {how}; now {state}{closed}"
+    summary = "" if remediate else codify_summary(result.drift)
+    for target in targets["markdown"]:
+        write_output(target, f"{summary}\n{line}\n".lstrip("\n"), what="the drift fix")
     if not to_stdout(targets):
-        if not remediate:
-            click.echo(codify_summary(result.drift), nl=False)
-        how = f"deployed {result.commit[:12]}" if result.commit else "refreshed the state"
-        state = "clean" if result.clean else "STILL DRIFTING"
-        closed = " (issue closed)" if result.issue_closed else ""
-        click.echo(f"{result.action}: {project.name}/{stack}: {how}; now {state}{closed}")
+        click.echo(summary, nl=False)
+        click.echo(line)
     return ExitCode.OK if result.clean else ExitCode.DRIFT
 
 

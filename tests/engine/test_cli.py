@@ -108,7 +108,7 @@ def test_preview_prints_the_plan_and_exits_2_on_mandatory_violations(
     fake_on_path.script(responses={"preview": [{"events": "preview_all_ops.jsonl"}]})
     fake_on_path.stacks("dev")
     out_json = tmp_path / "plan.json"
-    code = main(["preview", "--stack", "dev", "--project", str(repo.root), "--json", str(out_json)])
+    code = main(["preview", "--stack", "dev", "--project", str(repo.root), "-o", str(out_json)])
     assert code == 2
     captured = capsys.readouterr()
     assert "web" in captured.out

@@ -104,7 +104,7 @@ def test_the_command_writes_the_step_output_the_deploy_jobs_read(
     output = repo.parent / "github-output"
     merged = commit(repo, "Add a bucket (#12)")
     direct = commit(repo, "hotfix")
-    assert main(["pull-request", "--commit", merged, "--output", str(output)]) == 0
-    assert main(["pull-request", "--commit", direct, "--output", str(output)]) == 0
+    assert main(["pull-request", "--commit", merged, "-o", str(output)]) == 0
+    assert main(["pull-request", "--commit", direct, "-o", str(output)]) == 0
     assert output.read_text() == "pr=12\npr=\n"
     assert "Traceback" not in capsys.readouterr().err

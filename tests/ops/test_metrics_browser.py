@@ -50,7 +50,7 @@ def test_metrics_page_in_chromium(
 
     page_path = tmp_path / "metrics.html"
     argv = ["metrics", "--root", str(history.root), "--since", utc_iso(BASE)]
-    assert main([*argv, "--html", str(page_path)]) == 0
+    assert main([*argv, "-o", str(page_path)]) == 0
     capsys.readouterr()
     problems: list[str] = []
     requests: list[str] = []

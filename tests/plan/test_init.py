@@ -36,7 +36,7 @@ def test_a_new_project_is_planned_and_in_the_comment(
     assert kind["config"]["stackflow:environment"] == "dev"
     repo.commit("a billing project")
     comment = tmp_path / "comment.md"
-    code = main(["plan", "--base", "HEAD~1", "--markdown", str(comment)])
+    code = main(["plan", "--base", "HEAD~1", "-o", str(comment)])
     assert code == 0, capsys.readouterr()
     text = comment.read_text()
     assert "billing/dev" in text

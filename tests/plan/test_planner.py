@@ -140,9 +140,7 @@ def test_cli_plan_writes_json_and_exits_by_outcome(
 ) -> None:
     monkeypatch.chdir(shop.root)
     shop.write({"app/Pulumi.dev.yaml": "config:\n  shop:owner: carol\n"})
-    assert (
-        cli.main(["plan", "--base", "HEAD", "--json", str(tmp_path / "plan.json")]) == ExitCode.OK
-    )
+    assert cli.main(["plan", "--base", "HEAD", "-o", str(tmp_path / "plan.json")]) == ExitCode.OK
     table = capsys.readouterr().out
     assert "shop/dev" in table
     assert 'tags.owner: "alice" -> "carol"' in table

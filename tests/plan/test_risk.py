@@ -55,8 +55,8 @@ def plan_json(
     monkeypatch.chdir(repo.root)
     out = tmp_path / "plan.json"
     md = tmp_path / "plan.md"
-    extra = ["--markdown", str(md)] if markdown else []
-    code = cli.main(["plan", "--base", "HEAD", "--json", str(out), *extra, *args])
+    extra = ["-o", str(md)] if markdown else []
+    code = cli.main(["plan", "--base", "HEAD", "-o", str(out), *extra, *args])
     text = md.read_text(encoding="utf-8") if markdown else ""
     return code, json.loads(out.read_text(encoding="utf-8")), text
 

@@ -32,7 +32,7 @@ def plan(tmp_path: Path, *args: str) -> tuple[int, dict[str, Any], str]:
     """``stackflow plan ARGS`` with the JSON and the comment written beside; (exit status,
     plan JSON, comment Markdown)."""
     json_path, md_path = tmp_path / "plan.json", tmp_path / "comment.md"
-    code = cli.main(["plan", *args, "--json", str(json_path), "--markdown", str(md_path)])
+    code = cli.main(["plan", *args, "-o", str(json_path), "-o", str(md_path)])
     data = json.loads(json_path.read_text(encoding="utf-8")) if json_path.exists() else {}
     comment = md_path.read_text(encoding="utf-8") if md_path.exists() else ""
     return code, data, comment

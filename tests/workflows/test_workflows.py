@@ -247,7 +247,7 @@ def test_drift_offers_both_ways_out_by_hand_in_the_stages_deploy_environment() -
         assert f"inputs.stack == '{stage}'" in fix["if"]
         assert "inputs.action == 'check'" in jobs[f"drift-{stage}"]["if"]
     runs = [s.get("run", "") for name, s in wf.steps() if name.startswith("fix-")]
-    assert any(r.startswith('stackflow drift --stack "$STAGE" "--$ACTION" --issue') for r in runs)
+    assert any(r.startswith('stackflow drift -s "$STAGE" "--$ACTION" --issue') for r in runs)
     summaries = [s.get("run", "") for name, s in wf.steps() if name.startswith("drift-")]
     assert any("stackflow status" in r and "stackflow metrics" in r for r in summaries)
 
