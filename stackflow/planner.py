@@ -46,7 +46,7 @@ from stackflow.plan.model import (
     Source,
     StackPlan,
 )
-from stackflow.plan.synth import SynthError, digest_key, synth
+from stackflow.plan.synth import SynthError, digest_key, interrupted, synth
 from stackflow.project import (
     ENVIRONMENT_KEY,
     PROJECT_FILE,
@@ -262,50 +262,59 @@ def plan_stacks(
     need_tree = base_sha is not None and (len(cached) < len(targets) or pack_changed)
 
     workers = max(1, min(os.cpu_count() or 1, 2 * len(targets)))
-    with (
-        _maybe_worktree(repo, base_sha, need_tree) as tree,
-        ThreadPoolExecutor(max_workers=workers) as pool,
-    ):
+    pool = ThreadPoolExecutor(max_workers=workers)
+    with _maybe_worktree(repo, base_sha, need_tree) as tree:
+        try:
 
-        def scrub(message: str) -> str:
-            if tree is not None and base_sha is not None:
-                message = message.replace(str(tree), f"<base {base_sha[:12]}>")
-            return message
+            def scrub(message: str) -> str:
+                if tree is not None and base_sha is not None:
+                    message = message.replace(str(tree), f"<base {base_sha[:12]}>")
+                return message
 
-        heads: list[Future[_Outcome]] = []
-        bases: dict[int, Future[_Outcome]] = {}
-        for i, target in enumerate(targets):
-            heads.append(
-                pool.submit(
-                    _run,
-                    partial(synth, target.project, target.stack, repo_root=root, digest_key=key),
-                    scrub=scrub,
-                )
-            )
-            if tree is not None and i not in cached:
-                bases[i] = pool.submit(_base_manifest, target, tree, key=key, scrub=scrub)
-        if progress is not None:
-            _report_progress(progress, targets, heads, bases)
-        head_outcomes = [f.result() for f in heads]
-        base_outcomes = {i: f.result() for i, f in bases.items()}
-        base_findings: dict[int, list[PolicyFinding] | None] = {}
-        if pack is not None and not config.policy_block_existing:
-            base_pack = pack
-            if pack_changed and tree is not None and pack.is_relative_to(root):
-                base_pack = tree / pack.relative_to(root)
-            for i in range(len(targets)):
-                manifest = (
-                    cached[i] if i in cached else base_outcomes.get(i, _Outcome(None)).manifest
-                )
-                if manifest is not None:
-                    # The same kind the head is checked with (a stack without one is
-                    # checked by its name's config), so the delta compares like with like.
-                    kind, _ = _environment(
-                        targets[i], manifest, base_pack, policy_config, config.promotion
+            heads: list[Future[_Outcome]] = []
+            bases: dict[int, Future[_Outcome]] = {}
+            for i, target in enumerate(targets):
+                heads.append(
+                    pool.submit(
+                        _run,
+                        partial(
+                            synth, target.project, target.stack, repo_root=root, digest_key=key
+                        ),
+                        scrub=scrub,
                     )
-                    base_findings[i] = _base_findings(
-                        manifest, base_pack, policy_config, environment=kind
+                )
+                if tree is not None and i not in cached:
+                    bases[i] = pool.submit(_base_manifest, target, tree, key=key, scrub=scrub)
+            if progress is not None:
+                _report_progress(progress, targets, heads, bases)
+            head_outcomes = [f.result() for f in heads]
+            base_outcomes = {i: f.result() for i, f in bases.items()}
+            base_findings: dict[int, list[PolicyFinding] | None] = {}
+            if pack is not None and not config.policy_block_existing:
+                base_pack = pack
+                if pack_changed and tree is not None and pack.is_relative_to(root):
+                    base_pack = tree / pack.relative_to(root)
+                for i in range(len(targets)):
+                    manifest = (
+                        cached[i] if i in cached else base_outcomes.get(i, _Outcome(None)).manifest
                     )
+                    if manifest is not None:
+                        # The same kind the head is checked with (a stack without one is
+                        # checked by its name's config), so the delta compares like with like.
+                        kind, _ = _environment(
+                            targets[i], manifest, base_pack, policy_config, config.promotion
+                        )
+                        base_findings[i] = _base_findings(
+                            manifest, base_pack, policy_config, environment=kind
+                        )
+        except BaseException:
+            # Ctrl-C (or an error): start nothing queued, end the programs running, and
+            # only then leave the worktree, so it is removed with nothing using it.
+            pool.shutdown(wait=False, cancel_futures=True)
+            with interrupted():
+                pool.shutdown(wait=True)
+            raise
+        pool.shutdown(wait=True)
     if cache is not None and base_sha is not None:
         for i, outcome in base_outcomes.items():
             if outcome.manifest is not None:

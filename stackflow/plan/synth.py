@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -318,6 +318,22 @@ def _child_env() -> dict[str, str]:
 
 _zygote: warm.Zygote | None = None
 _zygote_lock = threading.Lock()
+_stopping = threading.Event()
+
+
+@contextlib.contextmanager
+def interrupted() -> Iterator[None]:
+    """While a caller winds down after Ctrl-C: no program starts, and the running ones end
+    (closing the zygote kills its children); a synth that was waiting raises
+    KeyboardInterrupt instead of falling back to a cold run."""
+    _stopping.set()
+    try:
+        with _zygote_lock:
+            if _zygote is not None:
+                _zygote.close()
+        yield
+    finally:
+        _stopping.clear()
 
 
 def _warm_zygote(env: dict[str, str]) -> warm.Zygote | None:
@@ -326,6 +342,8 @@ def _warm_zygote(env: dict[str, str]) -> warm.Zygote | None:
     if not warm.available() or os.environ.get(WARM_ENV, "1") == "0":
         return None
     with _zygote_lock:
+        if _stopping.is_set():
+            raise KeyboardInterrupt
         if _zygote is None or not _zygote.alive:
             _zygote = warm.Zygote(env)
             atexit.register(_zygote.close)
@@ -363,11 +381,15 @@ def _run_child(
         try:
             status = zygote.run(request, cwd=cwd, env=env, stderr=stderr_file).status
         except warm.ZygoteGone:
-            pass  # run it cold below
+            if _stopping.is_set():
+                raise KeyboardInterrupt from None
+            # else run it cold below
         else:
             with contextlib.suppress(FileNotFoundError):
                 sys.stderr.write(stderr_file.read_text(encoding="utf-8", errors="replace"))
             return status
+    if _stopping.is_set():
+        raise KeyboardInterrupt
     proc = subprocess.run(
         # -P: the child must import this stackflow, not one in the project directory.
         [executable, "-P", "-m", "stackflow.plan._runner"],

@@ -273,6 +273,9 @@ def serve() -> None:
     for pid in pending:  # the client is gone: nobody reads these results
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
+    for pid in pending:  # and reaped, so none outlives the run as a zombie
+        with contextlib.suppress(OSError):
+            os.waitpid(pid, 0)
 
 
 if __name__ == "__main__":
