@@ -393,6 +393,8 @@ def check_projects(repo: RepoConfig) -> tuple[Check, list[Project]]:
         for stack in project.stacks():
             try:
                 kind = stack_environment(project.stack_config_file(stack))
+            except StackflowError as err:
+                return Check(name, False, err.message, "fix the stack file"), projects
             except (OSError, yaml.YAMLError) as err:
                 problem = f"reading {project.stack_config_file(stack)}: {err}"
                 return Check(name, False, problem, "fix the stack file"), projects

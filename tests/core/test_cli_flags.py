@@ -185,7 +185,8 @@ def test_two_documents_to_stdout_are_refused(
         (["plan", "-o", "-"], "for standard output use --json or --markdown"),
         (
             ["metrics", "-o", "m.csv"],
-            "or a .html file (the extension picks the format); for standard output use --json or --markdown or --openmetrics\n",
+            "or a .html file (the extension picks the format); for standard output use "
+            "--json or --markdown or --openmetrics\n",
         ),
     ],
 )

@@ -40,6 +40,7 @@ COMMANDS = [
     ["policy", "list"],
     ["history"],
     ["ephemeral", "list"],
+    ["doctor"],  # reports each broken file as a failed check, never stops
 ]
 
 
@@ -73,3 +74,6 @@ def test_no_command_shows_a_traceback_for_a_broken_file(
         assert "Traceback" not in err + out, shown
         assert code in documented, shown
         assert sum(line.startswith("stackflow: error") for line in err.splitlines()) <= 1, shown
+        if command == ["doctor"]:  # it reports a broken file as a check and goes on
+            assert "stackflow: error" not in err, shown
+            assert "Ready for offline" in out or "Not ready for offline" in out, shown

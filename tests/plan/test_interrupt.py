@@ -69,7 +69,7 @@ def test_ctrl_c_during_a_multi_stack_plan(slow_repo: Path, tmp_path: Path) -> No
         assert proc.poll() is None, proc.communicate()
         assert any(p.name.startswith("stackflow-base-") for p in scratch.iterdir())
         os.killpg(proc.pid, signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)

@@ -36,7 +36,7 @@ def test_the_workflows_run_stackflow() -> None:
     assert len(LINES) >= 10
 
 
-@pytest.mark.parametrize(("workflow", "line"), LINES, ids=[f"{w}:{l[:50]}" for w, l in LINES])
+@pytest.mark.parametrize(("workflow", "line"), LINES, ids=[f"{w}:{text[:50]}" for w, text in LINES])
 def test_each_command_line_parses_without_a_deprecation_warning(
     workflow: str, line: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -44,7 +44,10 @@ def test_each_command_line_parses_without_a_deprecation_warning(
     line = line.replace('"${args[@]}"', "--plan plan.json")  # bash arrays built just above
     line = line.replace("$ACTION", "accept").replace("$NOW", "--now")  # their values
     args = [re.sub(r"\$\{?\w+\}?", "x", a) for a in shlex.split(line)[1:]]
-    args = ["1" if a == "x" and prev == "--pr" else a for prev, a in zip(["", *args], args)]
+    args = [
+        "1" if a == "x" and prev == "--pr" else a
+        for prev, a in zip(["", *args[:-1]], args, strict=True)
+    ]
     command: click.Command = cli
     words = []
     while isinstance(command, click.Group):
