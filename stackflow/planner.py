@@ -206,17 +206,45 @@ def plan_stacks(
     use_cache: bool = True,
     progress: Callable[[str], None] | None = None,
     only: Collection[tuple[str, str]] | None = None,
+    head: str | None = None,
 ) -> Plan:
     """The offline Plan of the chosen stacks of the repository holding ``start``.
 
-    ``progress`` is told, as each synth ends, which stack is done and how many are left.
-    ``only``: of the chosen stacks, just these (project directory relative to the
-    repository, stack), e.g. the stacks a deploy re-plans against one base.
+    The head is the working tree, or the commit ``head`` names (checked out in a temporary
+    worktree when it is not the clean working tree). ``progress`` is told, as each synth
+    ends, which stack is done and how many are left. ``only``: of the chosen stacks, just
+    these (project directory relative to the repository, stack), e.g. the stacks a deploy
+    re-plans against one base.
     """
     if stack is not None and all_stacks:
         raise StackflowError("choosing stacks: --stack and --all exclude each other; pass one")
     if base is not None and no_base:
         raise StackflowError("choosing the base: --base and --no-base exclude each other")
+    if head is not None:
+        here = gitrepo.open_repo(start)
+        head_sha = gitrepo.resolve(here, head)
+        if head_sha != gitrepo.head_sha(here) or gitrepo.is_dirty(here):
+            top = gitrepo.repo_root(here)
+            # The base, when named, is resolved here (a relative name such as HEAD~1 means
+            # the same commit it means to the user); by default, the head's merge-base.
+            named = gitrepo.resolve(here, base) if base and not gitrepo.is_null(base) else base
+            inside = (
+                Path(project_dir).resolve().relative_to(top) if project_dir is not None else None
+            )
+            with gitrepo.worktree(here, head_sha) as checkout:
+                return plan_stacks(
+                    checkout,
+                    project_dir=checkout / inside if inside is not None else None,
+                    stack=stack,
+                    all_stacks=all_stacks,
+                    base=named,
+                    no_base=no_base,
+                    policy_pack=policy_pack,
+                    policy_config=policy_config,
+                    use_cache=use_cache,
+                    progress=progress,
+                    only=only,
+                )
     repo: Repo | None = None
     if no_base:
         try:

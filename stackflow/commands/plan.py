@@ -52,6 +52,7 @@ Exit status:
 @click.option("-s", "--stack", help="Plan this stack (in every selected project that has it).")
 @click.option("--all", "all_stacks", is_flag=True, help="Plan every stack of every project.")
 @click.option("--base", help="Base revision (branch, tag, SHA); default: see above.")
+@click.option("--head", help="Head revision; default: the working tree.")
 @click.option("--no-base", is_flag=True, help="Plan against nothing: everything is created.")
 @stdout_option("json", "the plan (instead of the table)")
 @stdout_option("markdown", "the PR comment (instead of the table)")
@@ -76,6 +77,7 @@ def plan_command(
     stack: str | None,
     all_stacks: bool,
     base: str | None,
+    head: str | None,
     no_base: bool,
     json_target: str | None,
     markdown_target: str | None,
@@ -101,6 +103,7 @@ def plan_command(
         policy_config=policy_config,
         use_cache=not no_cache,
         progress=terminal_progress(),
+        head=head,
     )
     for target in targets["json"]:
         write_output(target, plan.to_json(), what="the plan JSON")

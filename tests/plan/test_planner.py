@@ -187,3 +187,27 @@ def test_a_stack_outside_promotion_is_planned_and_says_a_merge_will_not_deploy_i
     assert not qa.has_errors
     dev = planner.plan_stacks(shop.root, stack="dev", base="HEAD")
     assert not [d for d in dev.stacks[0].diagnostics if "promotion" in d.message]
+
+
+def test_head_plans_a_commit_other_than_the_working_tree(
+    shop: GitRepo,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`plan --base A --head B` as `affected --base A --head B` reads it: the change from A
+    to B, whatever is checked out (here a later commit and an uncommitted edit)."""
+    base = shop.git("rev-parse", "HEAD")
+    shop.write({"app/Pulumi.dev.yaml": "config:\n  shop:owner: carol\n"})
+    head = shop.commit("carol owns dev")
+    shop.write({"app/Pulumi.dev.yaml": "config:\n  shop:owner: dave\n"})
+    shop.commit("dave owns dev")
+    shop.write({"app/Pulumi.dev.yaml": "config:\n  shop:owner: erin\n"})  # not committed
+    monkeypatch.chdir(shop.root)
+    code = cli.main(["plan", "--base", base, "--head", head, "--json"])
+    assert code == ExitCode.OK, capsys.readouterr().err
+    (stack,) = json.loads(capsys.readouterr().out)["stacks"]
+    assert (stack["base"], stack["head"]) == (base, head)
+    (change,) = stack["changes"]
+    assert [(d["old"], d["new"]) for d in change["diffs"]] == [("alice", "carol")]
+    assert "erin" in (shop.root / "app/Pulumi.dev.yaml").read_text()  # the tree is untouched
+    assert len(shop.git("worktree", "list").splitlines()) == 1
