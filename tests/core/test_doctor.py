@@ -13,7 +13,7 @@ import boto3
 import pytest
 
 from stackflow.cli import main
-from stackflow.doctor import check_aws
+from stackflow.doctor import check_aws, check_backend
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -116,3 +116,16 @@ def test_aws_without_credentials_says_so(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     check = check_aws(required=True, session=boto3.session.Session())
     assert check.detail.startswith("no credentials")
+
+
+def test_an_s3_backend_out_of_reach_is_not_called_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The state bucket behind a dead endpoint: the network is the problem, not the bucket
+    (which a `backend bootstrap` would try to create) nor the credentials."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # discard port: refused
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    check = check_backend("s3://state?region=eu-west-1", session=boto3.session.Session())
+    assert not check.ok
+    assert "cannot reach the endpoint" in check.detail
+    assert "bootstrap" not in (check.fix or "")
