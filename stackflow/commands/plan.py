@@ -26,12 +26,14 @@ no cloud credentials, no state. Policies run when a policy pack is present.
 
 Which stacks: --stack NAME, --all, or (with neither) the stacks the change since the
 base touches (see `stackflow affected`). The default base is the merge-base with the
-default branch, or HEAD~1 when there is no remote.
+default branch, or HEAD~1 when there is no remote; --head plans a commit instead of the
+working tree.
 
 \b
 Examples:
   stackflow plan -s dev --no-base                # what dev would create from nothing
   stackflow plan --base origin/main -o plan.json -o comment.md
+  stackflow plan --base v1.4.0 --head v1.5.0 --json > release.json
 
 \b
 Exit status:
