@@ -215,7 +215,15 @@ def refresh_command(
     repo = _repo(project)
     plan = _engine(repo).refresh(make_target(repo, project, stack), preview_only=preview_only)
     _show_plan(plan, json_target)
-    return ExitCode.DRIFT if preview_only and plan.has_changes else ExitCode.OK
+    if preview_only and plan.has_changes:
+        return ExitCode.DRIFT
+    if preview_only and plan.drift_unchecked:
+        # "No changes" is not "no drift" when some resources could not be read.
+        raise StackflowError(
+            f"checking stack {stack} for drift: some of its resources cannot be checked "
+            "(the plan's warning names them and says why); no drift was found in the rest"
+        )
+    return ExitCode.OK
 
 
 @click.command("deploy")

@@ -20,6 +20,7 @@ pytestmark = [pytest.mark.engine]
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 NAMESPACE = "kubernetes:core/v1:Namespace"
+PROVIDER = "pulumi:providers:kubernetes"
 
 
 def changes(plan: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -52,11 +53,15 @@ def rendered(repo: Repo, stack: str = "dev") -> dict[str, dict[str, Any]]:
 def test_preview_up_update_refresh_destroy(repo: Repo) -> None:
     repo.stack_file("dev")
     first = repo.plan_json("preview", "--stack", "dev")
+    # The program's explicit provider is a resource the engine creates (a default provider
+    # is plumbing neither plan shows); the offline plan lists the same creates.
     assert ops(first) == {
+        (PROVIDER, "render"): "create",
         (NAMESPACE, "ns"): "create",
         (CONFIG_MAP, "settings"): "create",
         (DEPLOYMENT, "app"): "create",
     }
+    assert ops(repo.plan_json("plan", "--stack", "dev", "--no-base")) == ops(first)
 
     up = repo.run("up", "--stack", "dev")
     assert 'namespace: "team"' in up.stdout
@@ -70,7 +75,9 @@ def test_preview_up_update_refresh_destroy(repo: Repo) -> None:
 
     repo.stack_file("dev", logLevel="debug", replicas=2)
     update = repo.plan_json("preview", "--stack", "dev")
-    assert ops(update) == {(CONFIG_MAP, "settings"): "update", (DEPLOYMENT, "app"): "update"}
+    # A ConfigMap's data is create-only to the Kubernetes provider (unless the provider sets
+    # enableConfigMapMutable): the engine replaces it, as the offline plan's table says.
+    assert ops(update) == {(CONFIG_MAP, "settings"): "replace", (DEPLOYMENT, "app"): "update"}
     assert "data.LOG_LEVEL" in paths(changes(update)[(CONFIG_MAP, "settings")])
     assert "spec.replicas" in paths(changes(update)[(DEPLOYMENT, "app")])
     repo.run("up", "--stack", "dev")
@@ -83,21 +90,33 @@ def test_preview_up_update_refresh_destroy(repo: Repo) -> None:
     assert replace[(CONFIG_MAP, "settings")] == "replace"
     assert replace[(DEPLOYMENT, "app")] == "replace"
 
-    refresh = repo.run("refresh", "--stack", "dev")
-    assert refresh.returncode == 0, "no drift right after up"
+    # In render mode the provider reads no cluster: the engine cannot check these
+    # resources for drift, and stackflow says so instead of "no drift" (or the engine's
+    # "unreachable cluster" failure).
+    refresh = repo.run("refresh", "--stack", "dev", "--json", "-", check=False)
+    assert refresh.returncode == 1, refresh.stderr
+    assert "Traceback" not in refresh.stderr
+    assert "some of its resources cannot be checked" in refresh.stderr
+    unchecked = json.loads(refresh.stdout)["stacks"][0]
+    assert unchecked["labels"] == ["drift-unchecked"]
+    assert "drift not checked for 3 resource(s) (app, ns, settings)" in str(
+        unchecked["diagnostics"]
+    )
 
     gone = repo.plan_json("destroy", "--stack", "dev", "--yes")
     assert set(ops(gone).values()) == {"delete"}
-    assert len(ops(gone)) == 3
+    assert set(ops(gone)) == set(ops(first)), "the three objects and their provider"
     assert rendered(repo) == {}
 
 
-def test_render_mode_cannot_drift_but_a_stack_reference_can(repo: Repo) -> None:
+def test_render_mode_drift_is_unchecked_but_a_stack_reference_drifts(repo: Repo) -> None:
     """Drift means the world differs from the state. In render-to-directory mode the
-    Kubernetes provider's Read returns the stored state and never looks at the files
-    (pkg/provider/provider.go, ``if k.yamlRenderMode`` in Read), so editing a rendered file
-    behind the engine's back is no drift to it. The engine's own StackReference resource
-    does read the world: its refresh re-reads the other stack's outputs."""
+    Kubernetes provider has no cluster to read: its Read fails ("unreachable cluster",
+    pkg/provider/provider.go) and would never look at the files anyway, so editing a
+    rendered file behind the engine's back cannot be seen. stackflow leaves those resources
+    out of the refresh and says they were not checked (never "no drift"). The engine's own
+    StackReference resource does read the world: its refresh re-reads the other stack's
+    outputs, so that drift is found for real."""
     repo.stack_file("shared", namespace="shared-a")
     repo.run("up", "--stack", "shared")
     repo.stack_file("dev", refStack="organization/e2e/shared")
@@ -105,7 +124,10 @@ def test_render_mode_cannot_drift_but_a_stack_reference_can(repo: Repo) -> None:
 
     config_map = next((repo.render / "dev").rglob("*configmap*web-settings*.yaml"))
     config_map.write_text(config_map.read_text("utf-8").replace("info", "edited"), "utf-8")
-    assert repo.run("refresh", "--stack", "dev").returncode == 0
+    edited = repo.run("refresh", "--stack", "dev", check=False)
+    assert edited.returncode == 1, "an unreadable change is not reported as no drift"
+    assert "some of its resources cannot be checked" in edited.stderr
+    assert "drift not checked for 3 resource(s)" in edited.stdout
 
     repo.stack_file("shared", namespace="shared-b")
     repo.run("up", "--stack", "shared")
@@ -113,6 +135,7 @@ def test_render_mode_cannot_drift_but_a_stack_reference_can(repo: Repo) -> None:
     assert drift.returncode == 3, drift.stderr
     found = ops(json.loads(drift.stdout))
     assert found == {("pulumi:pulumi:StackReference", "organization/e2e/shared"): "update"}
+    assert json.loads(drift.stdout)["stacks"][0]["labels"] == ["drift-unchecked"]
 
     # `stackflow drift` (the nightly check of protected stacks) sees the same: exit 3.
     report = repo.run("drift", "--stack", "dev", check=False)
