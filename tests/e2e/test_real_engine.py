@@ -165,25 +165,39 @@ def test_two_ups_at_once_one_waits_for_the_lock(repo: Repo) -> None:
     assert ops(repo.plan_json("preview", "--stack", "dev")) == {}
 
 
-def test_policy_pack_under_the_cli_finds_what_the_in_process_runner_finds(repo: Repo) -> None:
-    repo.stack_file("dev", privileged=True, image="nginx:latest")
+def _findings(plan: dict[str, Any]) -> set[tuple[str, str, str]]:
+    return {
+        (f["policy"], f["level"], (f["urn"] or "").rsplit("::", 1)[-1])
+        for s in plan["stacks"]
+        for f in s["policy"]
+    }
+
+
+@pytest.mark.parametrize(
+    ("stack", "pinned"),
+    [("dev", "advisory"), ("staging", "mandatory")],
+    ids=["dev-config", "staging-config"],
+)
+def test_policy_pack_under_the_cli_finds_what_the_in_process_runner_finds(
+    repo: Repo, stack: str, pinned: str
+) -> None:
+    """The environment kind's policy config (policies/config/<kind>.json) reaches both
+    paths: dev leaves `k8s-pinned-image-tags` at the pack's advisory, staging makes it
+    mandatory (docs/POLICIES.md's table)."""
+    repo.stack_file(stack, privileged=True, image="nginx:latest")
+    text = (repo.root / f"Pulumi.{stack}.yaml").read_text("utf-8")
+    kind = text.replace("stackflow:environment: dev", f"stackflow:environment: {stack}")
+    (repo.root / f"Pulumi.{stack}.yaml").write_text(kind, "utf-8")
     repo.commit("a privileged container on a floating tag")
 
-    engine = repo.plan_json("preview", "--stack", "dev", check=False)
-    offline = repo.plan_json("plan", "--stack", "dev", "--no-base", check=False)
+    engine = repo.plan_json("preview", "--stack", stack, check=False)
+    offline = repo.plan_json("plan", "--stack", stack, "--no-base", check=False)
 
-    def findings(plan: dict[str, Any]) -> set[tuple[str, str, str]]:
-        return {
-            (f["policy"], f["level"], (f["urn"] or "").rsplit("::", 1)[-1])
-            for s in plan["stacks"]
-            for f in s["policy"]
-        }
-
-    by_engine, by_runner = findings(engine), findings(offline)
+    by_engine, by_runner = _findings(engine), _findings(offline)
     assert ("k8s-no-privileged-containers", "mandatory", "app") in by_engine
-    assert ("k8s-pinned-image-tags", "mandatory", "app") in by_engine
+    assert ("k8s-pinned-image-tags", pinned, "app") in by_engine
     assert by_engine == by_runner
-    status = repo.run("preview", "--stack", "dev", check=False).returncode
+    status = repo.run("preview", "--stack", stack, check=False).returncode
     assert status == 2, "a mandatory violation fails the preview"
 
 
