@@ -164,10 +164,13 @@ class Repo:
         return dict(json.loads(result.stdout))
 
     def pulumi(self, *args: str, stack: str = "dev") -> subprocess.CompletedProcess[str]:
+        """The CLI itself, on the backend stackflow.yaml names (stackflow passes it to the
+        CLI as PULUMI_BACKEND_URL; without it the CLI wants a Pulumi Cloud login)."""
+        self.state.mkdir(parents=True, exist_ok=True)  # the file backend's folder must exist
         return subprocess.run(
             ["pulumi", *args, "--stack", stack, "--non-interactive"],
             cwd=self.root,
-            env={**os.environ, **self.env},
+            env={**os.environ, **self.env, "PULUMI_BACKEND_URL": f"file://{self.state}"},
             capture_output=True,
             text=True,
             timeout=600,
