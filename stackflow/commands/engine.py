@@ -143,11 +143,12 @@ def up_command(
     )
     try:
         git = gitrepo.open_repo(repo.root)
-        commit = gitrepo.head_sha(git) + ("+dirty" if gitrepo.is_dirty(git) else "")
+        sha, dirty = gitrepo.head_sha(git), ("+dirty" if gitrepo.is_dirty(git) else "")
+        commit, shown = sha + dirty, sha[:12] + dirty
     except StackflowError:
-        commit = "(not a git repository)"
+        commit = shown = "(not a git repository)"
     log = _log(repo)
-    lock = StackLock(log.store, item.project, item.stack, holder=f"`stackflow up` of {commit[:12]}")
+    lock = StackLock(log.store, item.project, item.stack, holder=f"`stackflow up` of {shown}")
     with cancellable():
         lock.acquire(_progress)
         try:
