@@ -251,16 +251,23 @@ def test_ephemeral_up_down_and_reap(repo: Repo) -> None:
     )
     repo.commit("ephemeral template")
     first = _ephemeral(repo, "up", "--branch", "feature/a", "--pr", "7")
-    stack = first["stack"]
-    assert rendered(repo, stack), "the branch stack was deployed"
+    stack = first["environment"]["stack"]
+    assert first["created"] is True
+    assert first["environment"]["branch"] == "feature/a"
+    assert ops({"stacks": [first["plan"]]})[(DEPLOYMENT, "app")] == "create"
+    assert set(rendered(repo, stack)) == {
+        f"Namespace/{stack}",
+        "ConfigMap/web-settings",
+        "Deployment/web",
+    }, "the branch stack was deployed, its namespace from the template's ${stack}"
     listed = _ephemeral(repo, "list")
-    assert [e["stack"] for e in listed["environments"]] == [stack]
+    assert [(e["stack"], e["pr"]) for e in listed["environments"]] == [(stack, 7)]
 
     down = _ephemeral(repo, "down", "--branch", "feature/a", "--pr", "7")
+    assert [(o["stack"], o["status"]) for o in down["outcomes"]] == [(stack, "destroyed")]
     assert rendered(repo, stack) == {}
-    assert down
 
-    second = _ephemeral(repo, "up", "--branch", "feature/b", "--pr", "8")["stack"]
+    second = _ephemeral(repo, "up", "--branch", "feature/b", "--pr", "8")["environment"]["stack"]
     time.sleep(2.5)  # the TTL (1.8 s) runs out
     reaped = _ephemeral(repo, "reap")
     assert [(i["stack"], i["action"], i["outcome"]) for i in reaped["items"]] == [
@@ -278,8 +285,10 @@ def test_deploy_runs_the_affected_stacks_in_promotion_order(repo: Repo) -> None:
     program.write_text(program.read_text("utf-8").replace('or "info"', 'or "warn"'), "utf-8")
     head = repo.commit("log less")
     result = repo.run("deploy", "--base", base, "--head", head, "--json", "-")
-    outcomes = json.loads(result.stdout)["outcomes"]
-    assert [(o["stack"], o["status"]) for o in outcomes] == [
+    deployed = json.loads(result.stdout)
+    assert deployed["ok"] is True
+    assert deployed["commit"] == head
+    assert [(o["stack"], o["status"]) for o in deployed["stacks"]] == [
         ("dev", "succeeded"),
         ("staging", "succeeded"),
         ("prod", "succeeded"),
@@ -289,6 +298,22 @@ def test_deploy_runs_the_affected_stacks_in_promotion_order(repo: Repo) -> None:
     history = [json.loads(line) for line in repo.run("history", "--json").stdout.splitlines()]
     assert [r["stack"] for r in history] == ["dev", "staging", "prod"]
     assert {r["commit"] for r in history} == {head}
+
+    # The next merge breaks staging: dev deploys, staging fails, prod is never touched.
+    program.write_text(program.read_text("utf-8").replace('or "warn"', 'or "error"'), "utf-8")
+    repo.stack_file("staging", replicas="many")
+    broken = repo.commit("log errors only; staging misconfigured")
+    failed = repo.run("deploy", "--head", broken, "--json", "-", check=False)
+    assert failed.returncode == 1, failed.stderr
+    outcome = json.loads(failed.stdout)
+    assert outcome["ok"] is False
+    assert [(o["stack"], o["status"]) for o in outcome["stacks"]] == [
+        ("dev", "succeeded"),
+        ("staging", "failed"),
+        ("prod", "skipped"),
+    ]
+    assert rendered(repo, "dev")["ConfigMap/web-settings"]["data"] == {"LOG_LEVEL": "error"}
+    assert rendered(repo, "prod")["ConfigMap/web-settings"]["data"] == {"LOG_LEVEL": "warn"}
 
 
 def test_program_error_is_one_line_not_a_traceback(repo: Repo) -> None:
