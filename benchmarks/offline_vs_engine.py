@@ -248,7 +248,8 @@ def one_case(
         f"config:\n  bench:renderDir: {root / 'rendered'}\n", "utf-8"
     )
     (root / "stackflow.yaml").write_text(
-        f"backend: file://{root / 'state'}\npolicy_pack: no-policies\n", "utf-8"
+        f"backend: file://{root / 'state'}\n",
+        "utf-8",  # no policy pack: plans only
     )
     (root / ".gitignore").write_text("rendered/\nstate/\n.stackflow/\n__pycache__/\n", "utf-8")
     (root / "__main__.py").write_text(program(kind, base), "utf-8")
