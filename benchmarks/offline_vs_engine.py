@@ -79,7 +79,7 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
     ("component protect", "bare", {}, {"protect": True}),
     ("output update", "bare", {}, {"greeting": "hi"}),
     ("output add", "bare", {}, {"extra_output": True}),
-    ("output remove", "bare", {"extra_output": True}, {}),
+    ("output remove", "bare", {"extra_output": True}, {"extra_output": False}),
     ("secret output", "bare", {}, {"secret": "second-secret"}),
 ]
 
