@@ -2,17 +2,18 @@
 
     make engine && PATH=$PWD/.engine/bin:$PATH .venv/bin/python benchmarks/offline_vs_engine.py
 
-A corpus of small changes to one program on the Kubernetes provider (rendering YAML to a
-folder: the provider that builds here, see docs/ENGINE.md). For each change, in a throwaway
-git repository: the base program is deployed for real (`stackflow up`), then the changed
-program is planned both ways -- offline (`stackflow plan --base <base commit>`, no engine)
-and by the engine (`stackflow preview`). Per resource (type and name) it compares the
-operation (a resource absent from a plan is "same") and, where both report an update or a
-replacement, the changed property paths.
+A corpus of small changes to two programs: one on the Kubernetes provider (rendering YAML
+to a folder: the provider that builds here, see docs/ENGINE.md) and one with no provider
+at all (component resources and stack outputs, which the engine handles itself). For each
+change, in a throwaway git repository: the base program is deployed for real (`stackflow
+up`), then the changed program is planned both ways -- offline (`stackflow plan --base
+<base commit>`, no engine) and by the engine (`stackflow preview`). Per resource (type and
+name) and per stack output it compares the operation (absent from a plan is "same") and,
+where both report an update or a replacement, the changed property paths.
 
-Prints one row per resource that either side reports, then the totals: operation agreement,
-path agreement, and how often the offline plan says "same" where the engine reports a
-change (the rule: never). ``--json PATH`` writes every row.
+Prints one row per resource or output that either side reports, then the totals:
+operation agreement, path agreement, and how often the offline plan says "same" where the
+engine reports a change (the rule: never). ``--json PATH`` writes every row.
 """
 
 from __future__ import annotations
@@ -47,22 +48,78 @@ BASE: dict[str, Any] = {
     "extra": False,
 }
 
-CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
-    # (name, base overrides, head overrides)
-    ("create", {}, {"extra": True}),
-    ("update", {}, {"level": "debug"}),
-    ("update nested", {}, {"image": "ghcr.io/example/web:1.5.0"}),
-    ("update number", {}, {"replicas": 3}),
-    ("replace (create-only name)", {}, {"cm_name": "web-config"}),
-    ("delete", {"extra": True}, {"extra": False}),
-    ("alias rename", {}, {"cm_logical": "config", "alias_from": "settings"}),
-    ("protect", {}, {"protect": True}),
-    ("dependent cascade", {}, {"namespace": "platform"}),
-    ("secret", {}, {"secret": "second-secret"}),
+# The provider-less program's knobs.
+BARE: dict[str, Any] = {
+    "teams": ["web", "api"],
+    "renamed": None,  # (old, new): the component "old" is now "new", with an alias
+    "parented": False,  # "api" moves under "web", with an alias to its old URN
+    "greeting": "hello",
+    "secret": "first-secret",
+    "protect": False,
+    "extra_output": False,
+}
+
+CASES: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
+    # (name, program, base overrides, head overrides)
+    ("create", "kubernetes", {}, {"extra": True}),
+    ("update", "kubernetes", {}, {"level": "debug"}),
+    ("update nested", "kubernetes", {}, {"image": "ghcr.io/example/web:1.5.0"}),
+    ("update number", "kubernetes", {}, {"replicas": 3}),
+    ("replace (create-only name)", "kubernetes", {}, {"cm_name": "web-config"}),
+    ("delete", "kubernetes", {"extra": True}, {"extra": False}),
+    ("alias rename", "kubernetes", {}, {"cm_logical": "config", "alias_from": "settings"}),
+    ("protect", "kubernetes", {}, {"protect": True}),
+    ("unprotect", "kubernetes", {"protect": True}, {"protect": False}),
+    ("dependent cascade", "kubernetes", {}, {"namespace": "platform"}),
+    ("secret", "kubernetes", {}, {"secret": "second-secret"}),
+    ("component create", "bare", {}, {"teams": ["web", "api", "data"]}),
+    ("component delete", "bare", {}, {"teams": ["web"]}),
+    ("component alias rename", "bare", {}, {"renamed": ("api", "backend")}),
+    ("component reparent", "bare", {}, {"parented": True}),
+    ("component protect", "bare", {}, {"protect": True}),
+    ("output update", "bare", {}, {"greeting": "hi"}),
+    ("output add", "bare", {}, {"extra_output": True}),
+    ("output remove", "bare", {"extra_output": True}, {"extra_output": False}),
+    ("secret output", "bare", {}, {"secret": "second-secret"}),
 ]
 
 
-def program(opts: dict[str, Any]) -> str:
+def bare_program(opts: dict[str, Any]) -> str:
+    """Components and outputs only: no provider plugin is involved."""
+    renamed = opts["renamed"]
+    lines = [
+        "import pulumi",
+        "",
+        "",
+        "class Team(pulumi.ComponentResource):",
+        "    def __init__(self, name, opts=None):",
+        '        super().__init__("bench:index:Team", name, None, opts)',
+        "        self.register_outputs({})",
+        "",
+        "",
+        "made = {}",
+    ]
+    for team in opts["teams"]:
+        name, aliases, parent = team, "None", "None"
+        if renamed and team == renamed[0]:
+            name, aliases = renamed[1], f"[pulumi.Alias(name={team!r})]"
+        if opts["parented"] and team == "api":
+            parent, aliases = 'made["web"]', "[pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)]"
+        lines.append(
+            f"made[{team!r}] = Team({name!r}, pulumi.ResourceOptions(parent={parent}, "
+            f"aliases={aliases}, protect={opts['protect']!r}))"
+        )
+    lines.append(f"pulumi.export('greeting', {opts['greeting']!r})")
+    lines.append(f"pulumi.export('password', pulumi.Output.secret({opts['secret']!r}))")
+    if opts["extra_output"]:
+        lines.append("pulumi.export('extra', {'a': [1, 2]})")
+    return "\n".join(lines) + "\n"
+
+
+def program(kind: str, opts: dict[str, Any]) -> str:
+    if kind == "bare":
+        return bare_program({**BARE, **opts})
+    opts = {**BASE, **opts}
     alias = f"[pulumi.Alias(name={opts['alias_from']!r})]" if opts["alias_from"] else "None"
     extra = (
         'k8s.core.v1.ConfigMap("extra", metadata={"name": "extra", "namespace": ns_name}, '
@@ -157,15 +214,21 @@ def run(root: Path, env: dict[str, str], *args: str, ok: tuple[int, ...] = (0,))
 
 
 def by_resource(plan: dict[str, Any]) -> dict[tuple[str, str], tuple[str, list[str]]]:
+    """Changes by (type, name), and stack outputs as ("(output)", name)."""
     out = {}
     for stack in plan["stacks"]:
         for c in stack["changes"]:
             out[(c["type"], c["name"])] = (c["op"], sorted(d["path"] for d in c["diffs"]))
+        for o in stack["outputs"]:
+            out[("(output)", o["name"])] = (o["op"], [])
     return out
 
 
-def one_case(name: str, base: dict[str, Any], head: dict[str, Any], work: Path) -> list[Row]:
-    root = work / name.split()[0]
+def one_case(
+    name: str, kind: str, base: dict[str, Any], head: dict[str, Any], work: Path
+) -> tuple[list[Row], int]:
+    """The rows of one case, and how many resources the engine's preview counted."""
+    root = work / name.replace(" ", "-").replace("(", "").replace(")", "")
     root.mkdir(parents=True)
     env = {
         **os.environ,
@@ -185,16 +248,17 @@ def one_case(name: str, base: dict[str, Any], head: dict[str, Any], work: Path) 
         f"config:\n  bench:renderDir: {root / 'rendered'}\n", "utf-8"
     )
     (root / "stackflow.yaml").write_text(
-        f"backend: file://{root / 'state'}\npolicy_pack: no-policies\n", "utf-8"
+        f"backend: file://{root / 'state'}\n",
+        "utf-8",  # no policy pack: plans only
     )
     (root / ".gitignore").write_text("rendered/\nstate/\n.stackflow/\n__pycache__/\n", "utf-8")
-    (root / "__main__.py").write_text(program({**BASE, **base}), "utf-8")
+    (root / "__main__.py").write_text(program(kind, base), "utf-8")
     run(root, env, "git", "init", "-q", "-b", "main")
     run(root, env, "git", "add", "-A")
     run(root, env, "git", "commit", "-q", "-m", "base")
     base_sha = run(root, env, "git", "rev-parse", "HEAD").strip()
     run(root, env, STACKFLOW, "up", "--stack", "dev")
-    (root / "__main__.py").write_text(program({**BASE, **base, **head}), "utf-8")
+    (root / "__main__.py").write_text(program(kind, {**base, **head}), "utf-8")
     run(root, env, "git", "commit", "-q", "-am", name)
     offline = json.loads(
         run(
@@ -213,12 +277,13 @@ def one_case(name: str, base: dict[str, Any], head: dict[str, Any], work: Path) 
     )
     engine = json.loads(run(root, env, STACKFLOW, "preview", "--stack", "dev", "--json", "-"))
     off, eng = by_resource(offline), by_resource(engine)
+    seen = sum(sum(st["counts"].values()) for st in engine["stacks"])
     rows = []
     for key in sorted(set(off) | set(eng)):
         o_op, o_paths = off.get(key, ("same", []))
         e_op, e_paths = eng.get(key, ("same", []))
         rows.append(Row(name, key[0], key[1], o_op, e_op, o_paths, e_paths))
-    return rows
+    return rows, seen
 
 
 def main() -> int:
@@ -233,12 +298,15 @@ def main() -> int:
     commit = run(ROOT, dict(os.environ), "git", "rev-parse", "--short", "HEAD").strip()
     print(f"# offline vs engine: pulumi {version}, stackflow {commit}, {platform.node()}")
     rows: list[Row] = []
+    resources = cases = 0
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="offline-vs-engine-") as tmp:
-        for name, base, head in CASES:
+        for name, kind, base, head in CASES:
             if args.case and name not in args.case:
                 continue
-            case_rows = one_case(name, base, head, Path(tmp))
+            case_rows, seen = one_case(name, kind, base, head, Path(tmp))
+            resources += seen
+            cases += 1
             rows += case_rows
             for r in case_rows:
                 mark = "" if r.op_agrees else "  <-- op differs"
@@ -254,8 +322,8 @@ def main() -> int:
     paths_agree = sum(r.paths_agree for r in compared)
     optimistic = [r for r in rows if r.optimistic]
     print(
-        f"\nresources compared: {len(rows)} in {len(CASES)} cases "
-        f"({time.monotonic() - started:.0f} s)\n"
+        f"\nrows (resources or outputs either side changes): {len(rows)} in {cases} cases, "
+        f"of {resources} resources the engine previewed ({time.monotonic() - started:.0f} s)\n"
         f"operation agreement: {ops_agree}/{len(rows)} = {ops_agree / max(len(rows), 1):.1%}\n"
         f"changed-path agreement (both update or both replace): {paths_agree}/{len(compared)}\n"
         f"offline 'same' where the engine changes: {len(optimistic)}"

@@ -155,11 +155,12 @@ def up_command(
     )
     try:
         git = gitrepo.open_repo(repo.root)
-        commit = gitrepo.head_sha(git) + ("+dirty" if gitrepo.is_dirty(git) else "")
+        sha, dirty = gitrepo.head_sha(git), ("+dirty" if gitrepo.is_dirty(git) else "")
+        commit, shown = sha + dirty, sha[:12] + dirty
     except StackflowError:
-        commit = "(not a git repository)"
+        commit = shown = "(not a git repository)"
     log = _log(repo)
-    lock = StackLock(log.store, item.project, item.stack, holder=f"`stackflow up` of {commit[:12]}")
+    lock = StackLock(log.store, item.project, item.stack, holder=f"`stackflow up` of {shown}")
     with cancellable():
         lock.acquire(_progress)
         try:
@@ -238,7 +239,15 @@ def refresh_command(
     repo = _repo(project)
     plan = _engine(repo).refresh(make_target(repo, project, stack), preview_only=preview_only)
     _show_plan(plan, targets)
-    return ExitCode.DRIFT if preview_only and plan.has_changes else ExitCode.OK
+    if preview_only and plan.has_changes:
+        return ExitCode.DRIFT
+    if preview_only and plan.drift_unchecked:
+        # "No changes" is not "no drift" when some resources could not be read.
+        raise StackflowError(
+            f"checking stack {stack} for drift: some of its resources cannot be checked "
+            "(the plan's warning names them and says why); no drift was found in the rest"
+        )
+    return ExitCode.OK
 
 
 @click.command("deploy")

@@ -21,6 +21,8 @@ engine failure (its last error diagnostics, not the whole output).
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import re
 import shutil
@@ -33,7 +35,7 @@ from typing import Any, TypeVar
 from stackflow.engine.api import EngineTarget, UpResult
 from stackflow.engine.events import BLINDED_SECRET, PlanCollector, ProgressFn
 from stackflow.errors import ExitCode, StackflowError
-from stackflow.plan.model import StackPlan
+from stackflow.plan.model import DRIFT_UNCHECKED, Diagnostic, StackPlan
 from stackflow.project import ENVIRONMENT_KEY, load_project
 from stackflow.repoconfig import RepoConfig
 from stackflow.yamlfile import read_yaml, stack_config_entries
@@ -48,6 +50,9 @@ PASSPHRASE_VARS = ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE")
 KMS_PROVIDERS = ("awskms://", "azurekeyvault://", "gcpkms://", "hashivault://")
 _LOCK_HOLDER = re.compile(r"created by (.+?) at (\S+)")
 _DIAGNOSTICS_SHOWN = 3
+RENDER_PROVIDER_TYPE = "pulumi:providers:kubernetes"
+UNCHECKED_NOTE = "drift not checked for"
+"""How the warning of a refresh that left unreadable resources out begins."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +136,54 @@ def _one_line(text: str, limit: int = 300) -> str:
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
+def unreadable_resources(resources: list[dict[str, Any]]) -> dict[str, str]:
+    """The resources of a state that no refresh can read, with the provider that cannot:
+    those of a Kubernetes provider rendering YAML to a folder (``renderYamlToDirectory``).
+    Its ``Read`` never opens the rendered files and, with no cluster configured, fails
+    ("failed to read resource state due to unreachable cluster"), so their drift cannot be
+    checked at all (docs/ENGINE.md, "Drift with render-to-directory")."""
+    renderers = {
+        r["urn"]: r["urn"].rsplit("::", 1)[-1]
+        for r in resources
+        if r.get("type") == RENDER_PROVIDER_TYPE
+        and (r.get("inputs") or {}).get("renderYamlToDirectory")
+    }
+    found = {}
+    for r in resources:
+        provider = str(r.get("provider") or "").rsplit("::", 1)[0]
+        if provider in renderers:
+            found[r["urn"]] = renderers[provider]
+    return found
+
+
+def readable_resources(resources: list[dict[str, Any]], unreadable: Mapping[str, str]) -> list[str]:
+    """The URNs a refresh reads: custom resources that are not providers or unreadable."""
+    return [
+        r["urn"]
+        for r in resources
+        if r.get("custom")
+        and not str(r.get("type", "")).startswith("pulumi:providers:")
+        and r["urn"] not in unreadable
+    ]
+
+
+def unchecked(plan: StackPlan, unreadable: Mapping[str, str]) -> StackPlan:
+    """A refresh plan that says which resources it could not check, and why."""
+    providers = ", ".join(f"`{p}`" for p in sorted(set(unreadable.values())))
+    names = ", ".join(sorted(urn.rsplit("::", 1)[-1] for urn in unreadable))
+    message = (
+        f"{UNCHECKED_NOTE} {len(unreadable)} resource(s) ({names}): their Kubernetes "
+        f"provider {providers} renders YAML to a folder (renderYamlToDirectory) and reads no "
+        "cluster, so a change made behind the engine's back cannot be seen; compare the "
+        "rendered files with what was applied instead"
+    )
+    return dataclasses.replace(
+        plan,
+        labels=(*plan.labels, DRIFT_UNCHECKED),
+        diagnostics=(*plan.diagnostics, Diagnostic("warning", message)),
+    )
+
+
 class AutomationEngine:
     """:class:`stackflow.engine.api.Engine` over ``pulumi.automation``.
 
@@ -196,13 +249,18 @@ class AutomationEngine:
 
     def refresh(self, target: EngineTarget, *, preview_only: bool = True) -> StackPlan:
         def run(stack: Any, collector: PlanCollector) -> StackPlan:
+            resources = self._state_resources(target)
+            unreadable = unreadable_resources(resources)
+            args = self._config_args(target)
+            if unreadable:
+                if not readable_resources(resources, unreadable):
+                    return unchecked(collector.plan(), unreadable)
+                args["exclude"] = sorted(unreadable)
             if preview_only:
-                stack.preview_refresh(
-                    on_event=collector, color="never", **self._config_args(target)
-                )
+                stack.preview_refresh(on_event=collector, color="never", **args)
             else:
-                stack.refresh(on_event=collector, color="never", **self._config_args(target))
-            return collector.plan()
+                stack.refresh(on_event=collector, color="never", **args)
+            return unchecked(collector.plan(), unreadable) if unreadable else collector.plan()
 
         verb = "refresh --preview-only" if preview_only else "refresh"
         return self._run(verb, target, run, create=False, refresh=True)
@@ -225,6 +283,17 @@ class AutomationEngine:
             raise self._translate(doing, "stack rm", target, err, None) from err
 
     # -- plumbing ----------------------------------------------------------------------
+
+    def _state_resources(self, target: EngineTarget) -> list[dict[str, Any]]:
+        """The resources of the stack's state, secrets still encrypted (no
+        ``--show-secrets``, unlike the Automation API's ``export_stack``)."""
+        result = self._pulumi_command("exporting the state").run(
+            ["stack", "export", "--stack", target.stack, "--non-interactive"],
+            str(target.project_dir),
+            self._env(target),
+        )
+        deployment = json.loads(result.stdout or "{}").get("deployment") or {}
+        return list(deployment.get("resources") or [])
 
     def _config_args(self, target: EngineTarget) -> dict[str, Any]:
         return {"config_file": str(target.config_file)} if target.config_file else {}

@@ -290,6 +290,30 @@ class _Pending:
     type: str
     op: Op
     diffs: dict[str, PropertyDiff] = field(default_factory=dict)
+    old_urn: str | None = None
+
+
+def _option_diffs(meta: StepEventMetadata) -> list[PropertyDiff]:
+    """``protect`` / ``retainOnDelete`` turned on or off, as the offline diff shows them
+    (``[protect]``): the engine's step is ``same``, but turning protection off is how a
+    deletion starts."""
+    old, new = meta.old, meta.new
+    if old is None or new is None:
+        return []
+    return [
+        PropertyDiff(path, DiffKind.UPDATE, old=bool(before), new=bool(after))
+        for path, before, after in (
+            ("[protect]", old.protect, new.protect),
+            ("[retainOnDelete]", old.retain_on_delete, new.retain_on_delete),
+        )
+        if bool(before) != bool(after)
+    ]
+
+
+def _old_urn(meta: StepEventMetadata) -> str | None:
+    """The URN the resource had before an alias renamed or re-parented it."""
+    old = meta.old.urn if meta.old is not None else None
+    return old if old and old != meta.urn else None
 
 
 ProgressFn = Callable[[str], None]
@@ -388,24 +412,38 @@ class PlanCollector:
             return
         op = _OPS.get(meta.op)
         if op is None:
-            if meta.op is OpType.SAME:
+            if meta.op is not OpType.SAME:
+                return
+            # A rename through an alias, or protect turned on or off, is a "same" step to
+            # the engine; the plan shows it as an update, as the offline plan does.
+            options, old_urn = _option_diffs(meta), _old_urn(meta)
+            if options or old_urn:
+                self._record(meta, Op.UPDATE, options, old_urn=old_urn)
+            else:
                 self._same.add(meta.urn)
             return
+        found: list[PropertyDiff] = []
         if op is Op.CREATE:
-            diffs = created_properties(meta)
+            found = list(created_properties(meta))
         elif op in (Op.UPDATE, Op.REPLACE):
-            diffs = property_diffs(meta)
-        else:
-            diffs = ()
-        self._record(meta, op, diffs)
+            found = [*property_diffs(meta), *_option_diffs(meta)]
+        self._record(meta, op, found, old_urn=_old_urn(meta) if op is not Op.DELETE else None)
         self._progress(f"  {_PROGRESS_SYMBOLS[op]} {meta.op.value} {meta.type} {_name(meta.urn)}")
 
-    def _record(self, meta: StepEventMetadata, op: Op, diffs: Iterable[PropertyDiff]) -> None:
+    def _record(
+        self,
+        meta: StepEventMetadata,
+        op: Op,
+        diffs: Iterable[PropertyDiff],
+        *,
+        old_urn: str | None = None,
+    ) -> None:
         pending = self._changes.get(meta.urn)
         if pending is None:
             pending = self._changes[meta.urn] = _Pending(type=meta.type, op=op)
         elif _PRECEDENCE.index(op) > _PRECEDENCE.index(pending.op):
             pending.op = op
+        pending.old_urn = pending.old_urn or old_urn
         for diff in diffs:
             pending.diffs.setdefault(diff.path, diff)
         self._same.discard(meta.urn)
@@ -446,6 +484,7 @@ class PlanCollector:
                     name=_name(urn),
                     op=pending.op,
                     diffs=tuple(pending.diffs[p] for p in sorted(pending.diffs)),
+                    old_urn=pending.old_urn,
                 )
                 for urn, pending in sorted(self._changes.items())
             ]

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from stackflow.adapters.storage import BlobStore
 from stackflow.clock import utc_iso
 from stackflow.engine.api import Engine
-from stackflow.engine.automation import make_target
+from stackflow.engine.automation import UNCHECKED_NOTE, make_target
 from stackflow.errors import StackflowError
 from stackflow.plan.model import Plan, StackPlan
 from stackflow.project import Project
@@ -127,6 +127,13 @@ def check_drift(
             plan = engine.refresh(make_target(repo, project.dir, stack), preview_only=True)
         except StackflowError as err:
             outcomes.append(DriftOutcome(project.name, stack, None, error=err.message))
+            continue
+        if plan.drift_unchecked and not plan.has_changes:
+            # Nothing drifted among what could be read; the rest cannot say "no drift".
+            why = "; ".join(
+                d.message for d in plan.diagnostics if d.message.startswith(UNCHECKED_NOTE)
+            )
+            outcomes.append(DriftOutcome(project.name, stack, plan, error=why))
             continue
         issue, closed = None, False
         if issues is not None:

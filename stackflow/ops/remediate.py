@@ -102,7 +102,7 @@ def _finish(
     """The drift check after a way out; closes the issue when the stack is clean."""
     after = engine.refresh(make_target(repo, project.dir, stack), preview_only=True)
     closed = False
-    if issues is not None and not after.has_changes:
+    if issues is not None and not after.has_changes and not after.drift_unchecked:
         where = f" in {run_url}" if run_url else ""
         closed = issues.close_issue(
             issue_marker(project.name, stack),

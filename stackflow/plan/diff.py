@@ -503,6 +503,72 @@ class _Cascade:
                 if urn not in self.moved and _op(diffs[urn]) is Op.REPLACE:
                     self.moved.add(urn)
                     grew = True
+            grew = self._dependent_replacements(diffs) or grew
+
+    def _dependent_replacements(self, diffs: dict[str, list[PropertyDiff]]) -> bool:
+        """The engine's rule for a resource replaced delete-before-replace (its step
+        generator's ``calculateDependentReplacements``): each dependent, in the old state,
+        gets every input that depends on it made wholly unknown, and is replaced too when
+        that input holds a create-only path. True when a dependent became a replacement."""
+        gone = {
+            self.pairs[urn].urn
+            for urn in self.moved
+            if urn in self.pairs and _delete_before_replace(self.pairs[urn], self.head[urn])
+        }
+        grew = False
+        for urn in sorted(self.pairs):
+            old = self.pairs[urn]
+            if urn in self.moved or not old.custom:
+                continue
+            for key, deps in sorted(old.property_dependencies.items()):
+                if not gone & set(deps) or old.inputs.get(key) is None:
+                    continue
+                force_new = [p for p in _force_new(self.head[urn]) if p[:1] == (key,)]
+                if not force_new:
+                    continue
+                outermost = [
+                    p for p in force_new if not any(_covers(q, p) and q != p for q in force_new)
+                ]
+                kept = [
+                    d
+                    for d in diffs[urn]
+                    if _is_option_path(d.path) or parse_path(d.path)[:1] != (key,)
+                ]
+                kept.extend(
+                    PropertyDiff(
+                        format_path(p),
+                        DiffKind.UPDATE,
+                        old=redact(_at(old.inputs, p)),
+                        new=values.unknown(),
+                        replace=True,
+                    )
+                    for p in outermost
+                    if WILDCARD not in p
+                )
+                if not any(d.replace for d in kept):
+                    continue
+                diffs[urn] = kept
+                self.moved.add(urn)
+                grew = True
+                break
+        return grew
+
+
+def _delete_before_replace(old: Resource, new: Resource) -> bool:
+    """Whether the engine deletes ``old`` before creating its replacement: the option, or
+    the Kubernetes provider's rule (an object named by the program, keeping its name and
+    namespace: two objects cannot have one name)."""
+    if new.options.delete_before_replace:
+        return True
+    if not new.type.startswith("kubernetes:"):
+        return False
+    name = _at(new.inputs, ("metadata", "name"))
+    return (
+        isinstance(name, str)
+        and not values.is_unknown(name)
+        and name == _at(old.inputs, ("metadata", "name"))
+        and _at(new.inputs, ("metadata", "namespace")) == _at(old.inputs, ("metadata", "namespace"))
+    )
 
 
 def _known_after_deploy(

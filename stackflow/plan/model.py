@@ -23,6 +23,8 @@ from stackflow.plan.manifest import canonical_json
 PLAN_FORMAT_VERSION = 1
 PLAN_PACK = "stackflow-plan"
 """The pack name of findings the plan raises itself (:mod:`stackflow.plan.risk`)."""
+DRIFT_UNCHECKED = "drift-unchecked"
+"""The label of a refresh plan that could not read some of the stack's resources."""
 
 
 class Op(StrEnum):
@@ -298,7 +300,9 @@ class StackPlan:
     labels: tuple[str, ...] = ()
     """What a reviewer must know about the stack itself: ``new`` (no stack file at the
     base), ``removed`` (its stack file is deleted), ``not-in-promotion`` (merging does not
-    deploy it), ``unchanged`` (checked by impact and found unchanged: not planned further)."""
+    deploy it), ``unchanged`` (checked by impact and found unchanged: not planned further),
+    ``drift-unchecked`` (a refresh could not read some resources: their provider never
+    reads the world; a warning diagnostic names them)."""
     reads: tuple[str, ...] = ()
     """The stacks (``project/stack``) the program reads through ``StackReference``: the
     stack graph's edges (:mod:`stackflow.graph`)."""
@@ -335,6 +339,12 @@ class StackPlan:
     @property
     def has_changes(self) -> bool:
         return bool(self.changes) or bool(self.outputs)
+
+    @property
+    def drift_unchecked(self) -> bool:
+        """A refresh left resources out that no provider can read (render-to-directory
+        Kubernetes): "no changes" then does not mean "no drift"."""
+        return DRIFT_UNCHECKED in self.labels
 
     @property
     def mandatory_findings(self) -> tuple[PolicyFinding, ...]:

@@ -457,6 +457,7 @@ _BADGES: Final = {
     "new": "🆕 new",
     "removed": "🗑️ removed",
     "not-in-promotion": "not deployed on merge",
+    "drift-unchecked": "⚠️ drift not checked for some resources",
 }
 
 

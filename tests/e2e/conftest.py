@@ -2,8 +2,9 @@
 into .engine/bin (docs/ENGINE.md), driven through stackflow.
 
 Every test here is marked ``engine`` and runs with `make test-engine`. Where the engine is
-absent they skip, saying why -- except in CI (``CI=true``), where an absent engine is a
-failure: CI builds it first, so a skip there would hide a broken build.
+absent they skip, saying why -- except where the engine is expected
+(``STACKFLOW_REQUIRE_ENGINE=1``, which `.ci/run` sets, or ``CI=true``): there an absent
+engine is a failure, because CI builds it first and a skip would hide a broken build.
 
 Each test gets its own repository in a temporary folder: a Python program on the Kubernetes
 provider rendering YAML to a folder (no cluster), a file backend, passphrase secrets, the
@@ -26,7 +27,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ENGINE_BIN = Path(os.environ.get("STACKFLOW_ENGINE_BIN") or ROOT / ".engine" / "bin")
-IN_CI = os.environ.get("CI", "").lower() == "true"
+REQUIRE_ENGINE = (
+    os.environ.get("STACKFLOW_REQUIRE_ENGINE") == "1" or os.environ.get("CI", "").lower() == "true"
+)
 REQUIRED = ("pulumi", "pulumi-language-python", "pulumi-resource-kubernetes")
 PASSPHRASE = "e2e-passphrase-not-a-secret"  # encrypts a throwaway test state
 STACKFLOW = str(Path(sys.executable).with_name("stackflow"))
@@ -109,8 +112,8 @@ def _engine_present(monkeypatch: pytest.MonkeyPatch) -> None:
     why = engine_missing()
     if why is None:
         return
-    if IN_CI:
-        pytest.fail(f"the engine must run in CI: {why}")
+    if REQUIRE_ENGINE:
+        pytest.fail(f"the engine must run here (STACKFLOW_REQUIRE_ENGINE=1 or CI=true): {why}")
     pytest.skip(why)
 
 
@@ -164,10 +167,13 @@ class Repo:
         return dict(json.loads(result.stdout))
 
     def pulumi(self, *args: str, stack: str = "dev") -> subprocess.CompletedProcess[str]:
+        """The CLI itself, on the backend stackflow.yaml names (stackflow passes it to the
+        CLI as PULUMI_BACKEND_URL; without it the CLI wants a Pulumi Cloud login)."""
+        self.state.mkdir(parents=True, exist_ok=True)  # the file backend's folder must exist
         return subprocess.run(
             ["pulumi", *args, "--stack", stack, "--non-interactive"],
             cwd=self.root,
-            env={**os.environ, **self.env},
+            env={**os.environ, **self.env, "PULUMI_BACKEND_URL": f"file://{self.state}"},
             capture_output=True,
             text=True,
             timeout=600,

@@ -20,6 +20,7 @@ pytestmark = [pytest.mark.engine]
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 NAMESPACE = "kubernetes:core/v1:Namespace"
+PROVIDER = "pulumi:providers:kubernetes"
 
 
 def changes(plan: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -52,11 +53,15 @@ def rendered(repo: Repo, stack: str = "dev") -> dict[str, dict[str, Any]]:
 def test_preview_up_update_refresh_destroy(repo: Repo) -> None:
     repo.stack_file("dev")
     first = repo.plan_json("preview", "--stack", "dev")
+    # The program's explicit provider is a resource the engine creates (a default provider
+    # is plumbing neither plan shows); the offline plan lists the same creates.
     assert ops(first) == {
+        (PROVIDER, "render"): "create",
         (NAMESPACE, "ns"): "create",
         (CONFIG_MAP, "settings"): "create",
         (DEPLOYMENT, "app"): "create",
     }
+    assert ops(repo.plan_json("plan", "--stack", "dev", "--no-base")) == ops(first)
 
     up = repo.run("up", "--stack", "dev")
     assert 'namespace: "team"' in up.stdout
@@ -70,7 +75,9 @@ def test_preview_up_update_refresh_destroy(repo: Repo) -> None:
 
     repo.stack_file("dev", logLevel="debug", replicas=2)
     update = repo.plan_json("preview", "--stack", "dev")
-    assert ops(update) == {(CONFIG_MAP, "settings"): "update", (DEPLOYMENT, "app"): "update"}
+    # A ConfigMap's data is create-only to the Kubernetes provider (unless the provider sets
+    # enableConfigMapMutable): the engine replaces it, as the offline plan's table says.
+    assert ops(update) == {(CONFIG_MAP, "settings"): "replace", (DEPLOYMENT, "app"): "update"}
     assert "data.LOG_LEVEL" in paths(changes(update)[(CONFIG_MAP, "settings")])
     assert "spec.replicas" in paths(changes(update)[(DEPLOYMENT, "app")])
     repo.run("up", "--stack", "dev")
@@ -83,21 +90,33 @@ def test_preview_up_update_refresh_destroy(repo: Repo) -> None:
     assert replace[(CONFIG_MAP, "settings")] == "replace"
     assert replace[(DEPLOYMENT, "app")] == "replace"
 
-    refresh = repo.run("refresh", "--stack", "dev")
-    assert refresh.returncode == 0, "no drift right after up"
+    # In render mode the provider reads no cluster: the engine cannot check these
+    # resources for drift, and stackflow says so instead of "no drift" (or the engine's
+    # "unreachable cluster" failure).
+    refresh = repo.run("refresh", "--stack", "dev", "--json", "-", check=False)
+    assert refresh.returncode == 1, refresh.stderr
+    assert "Traceback" not in refresh.stderr
+    assert "some of its resources cannot be checked" in refresh.stderr
+    unchecked = json.loads(refresh.stdout)["stacks"][0]
+    assert unchecked["labels"] == ["drift-unchecked"]
+    assert "drift not checked for 3 resource(s) (app, ns, settings)" in str(
+        unchecked["diagnostics"]
+    )
 
     gone = repo.plan_json("destroy", "--stack", "dev", "--yes")
     assert set(ops(gone).values()) == {"delete"}
-    assert len(ops(gone)) == 3
+    assert set(ops(gone)) == set(ops(first)), "the three objects and their provider"
     assert rendered(repo) == {}
 
 
-def test_render_mode_cannot_drift_but_a_stack_reference_can(repo: Repo) -> None:
+def test_render_mode_drift_is_unchecked_but_a_stack_reference_drifts(repo: Repo) -> None:
     """Drift means the world differs from the state. In render-to-directory mode the
-    Kubernetes provider's Read returns the stored state and never looks at the files
-    (pkg/provider/provider.go, ``if k.yamlRenderMode`` in Read), so editing a rendered file
-    behind the engine's back is no drift to it. The engine's own StackReference resource
-    does read the world: its refresh re-reads the other stack's outputs."""
+    Kubernetes provider has no cluster to read: its Read fails ("unreachable cluster",
+    pkg/provider/provider.go) and would never look at the files anyway, so editing a
+    rendered file behind the engine's back cannot be seen. stackflow leaves those resources
+    out of the refresh and says they were not checked (never "no drift"). The engine's own
+    StackReference resource does read the world: its refresh re-reads the other stack's
+    outputs, so that drift is found for real."""
     repo.stack_file("shared", namespace="shared-a")
     repo.run("up", "--stack", "shared")
     repo.stack_file("dev", refStack="organization/e2e/shared")
@@ -105,7 +124,10 @@ def test_render_mode_cannot_drift_but_a_stack_reference_can(repo: Repo) -> None:
 
     config_map = next((repo.render / "dev").rglob("*configmap*web-settings*.yaml"))
     config_map.write_text(config_map.read_text("utf-8").replace("info", "edited"), "utf-8")
-    assert repo.run("refresh", "--stack", "dev").returncode == 0
+    edited = repo.run("refresh", "--stack", "dev", check=False)
+    assert edited.returncode == 1, "an unreadable change is not reported as no drift"
+    assert "some of its resources cannot be checked" in edited.stderr
+    assert "drift not checked for 3 resource(s)" in edited.stdout
 
     repo.stack_file("shared", namespace="shared-b")
     repo.run("up", "--stack", "shared")
@@ -113,6 +135,7 @@ def test_render_mode_cannot_drift_but_a_stack_reference_can(repo: Repo) -> None:
     assert drift.returncode == 3, drift.stderr
     found = ops(json.loads(drift.stdout))
     assert found == {("pulumi:pulumi:StackReference", "organization/e2e/shared"): "update"}
+    assert json.loads(drift.stdout)["stacks"][0]["labels"] == ["drift-unchecked"]
 
     # `stackflow drift` (the nightly check of protected stacks) sees the same: exit 3.
     report = repo.run("drift", "--stack", "dev", check=False)
@@ -137,30 +160,49 @@ def test_two_ups_at_once_one_waits_for_the_lock(repo: Repo) -> None:
     ]
     results = [p.communicate(timeout=600) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], results
+    # stackflow's own stack lock (in the records store) makes the second wait for the first,
+    # naming the holder; the engine's lock is never reached.
     stderr = "".join(err for _, err in results)
-    assert "another update holds stack dev; retry in" in stderr
+    assert (
+        "waiting for `stackflow up` of (not a git repository) to finish deploying e2e/dev" in stderr
+    )
+    assert stderr.count("+ create kubernetes:apps/v1:Deployment app") == 1, "one creates"
     assert ops(repo.plan_json("preview", "--stack", "dev")) == {}
 
 
-def test_policy_pack_under_the_cli_finds_what_the_in_process_runner_finds(repo: Repo) -> None:
-    repo.stack_file("dev", privileged=True, image="nginx:latest")
+def _findings(plan: dict[str, Any]) -> set[tuple[str, str, str]]:
+    return {
+        (f["policy"], f["level"], (f["urn"] or "").rsplit("::", 1)[-1])
+        for s in plan["stacks"]
+        for f in s["policy"]
+    }
+
+
+@pytest.mark.parametrize(
+    ("stack", "pinned"),
+    [("dev", "advisory"), ("staging", "mandatory")],
+    ids=["dev-config", "staging-config"],
+)
+def test_policy_pack_under_the_cli_finds_what_the_in_process_runner_finds(
+    repo: Repo, stack: str, pinned: str
+) -> None:
+    """The environment kind's policy config (policies/config/<kind>.json) reaches both
+    paths: dev leaves `k8s-pinned-image-tags` at the pack's advisory, staging makes it
+    mandatory (docs/POLICIES.md's table)."""
+    repo.stack_file(stack, privileged=True, image="nginx:latest")
+    text = (repo.root / f"Pulumi.{stack}.yaml").read_text("utf-8")
+    kind = text.replace("stackflow:environment: dev", f"stackflow:environment: {stack}")
+    (repo.root / f"Pulumi.{stack}.yaml").write_text(kind, "utf-8")
     repo.commit("a privileged container on a floating tag")
 
-    engine = repo.plan_json("preview", "--stack", "dev", check=False)
-    offline = repo.plan_json("plan", "--stack", "dev", "--no-base", check=False)
+    engine = repo.plan_json("preview", "--stack", stack, check=False)
+    offline = repo.plan_json("plan", "--stack", stack, "--no-base", check=False)
 
-    def findings(plan: dict[str, Any]) -> set[tuple[str, str, str]]:
-        return {
-            (f["policy"], f["level"], (f["urn"] or "").rsplit("::", 1)[-1])
-            for s in plan["stacks"]
-            for f in s["policy"]
-        }
-
-    by_engine, by_runner = findings(engine), findings(offline)
+    by_engine, by_runner = _findings(engine), _findings(offline)
     assert ("k8s-no-privileged-containers", "mandatory", "app") in by_engine
-    assert ("k8s-pinned-image-tags", "mandatory", "app") in by_engine
+    assert ("k8s-pinned-image-tags", pinned, "app") in by_engine
     assert by_engine == by_runner
-    status = repo.run("preview", "--stack", "dev", check=False).returncode
+    status = repo.run("preview", "--stack", stack, check=False).returncode
     assert status == 2, "a mandatory violation fails the preview"
 
 
@@ -176,7 +218,9 @@ def test_secrets_through_the_engine_never_reach_output(repo: Repo) -> None:
         repo.run("preview", "--stack", "dev"),
         repo.run("preview", "--stack", "dev", "--json", "-"),
         repo.run("up", "--stack", "dev"),
-        repo.run("refresh", "--stack", "dev", "--json", "-"),
+        # Render mode: nothing here can be read back, so this refresh says "not checked"
+        # (exit 1, see test_render_mode_...) -- its output must not leak either.
+        repo.run("refresh", "--stack", "dev", "--json", "-", check=False),
         repo.run("history", "--json"),
         repo.run("destroy", "--stack", "dev", "--yes", "--json", "-"),
     ]
@@ -207,16 +251,23 @@ def test_ephemeral_up_down_and_reap(repo: Repo) -> None:
     )
     repo.commit("ephemeral template")
     first = _ephemeral(repo, "up", "--branch", "feature/a", "--pr", "7")
-    stack = first["stack"]
-    assert rendered(repo, stack), "the branch stack was deployed"
+    stack = first["environment"]["stack"]
+    assert first["created"] is True
+    assert first["environment"]["branch"] == "feature/a"
+    assert ops({"stacks": [first["plan"]]})[(DEPLOYMENT, "app")] == "create"
+    assert set(rendered(repo, stack)) == {
+        f"Namespace/{stack}",
+        "ConfigMap/web-settings",
+        "Deployment/web",
+    }, "the branch stack was deployed, its namespace from the template's ${stack}"
     listed = _ephemeral(repo, "list")
-    assert [e["stack"] for e in listed["environments"]] == [stack]
+    assert [(e["stack"], e["pr"]) for e in listed["environments"]] == [(stack, 7)]
 
     down = _ephemeral(repo, "down", "--branch", "feature/a", "--pr", "7")
+    assert [(o["stack"], o["status"]) for o in down["outcomes"]] == [(stack, "destroyed")]
     assert rendered(repo, stack) == {}
-    assert down
 
-    second = _ephemeral(repo, "up", "--branch", "feature/b", "--pr", "8")["stack"]
+    second = _ephemeral(repo, "up", "--branch", "feature/b", "--pr", "8")["environment"]["stack"]
     time.sleep(2.5)  # the TTL (1.8 s) runs out
     reaped = _ephemeral(repo, "reap")
     assert [(i["stack"], i["action"], i["outcome"]) for i in reaped["items"]] == [
@@ -234,8 +285,10 @@ def test_deploy_runs_the_affected_stacks_in_promotion_order(repo: Repo) -> None:
     program.write_text(program.read_text("utf-8").replace('or "info"', 'or "warn"'), "utf-8")
     head = repo.commit("log less")
     result = repo.run("deploy", "--base", base, "--head", head, "--json", "-")
-    outcomes = json.loads(result.stdout)["outcomes"]
-    assert [(o["stack"], o["status"]) for o in outcomes] == [
+    deployed = json.loads(result.stdout)
+    assert deployed["ok"] is True
+    assert deployed["commit"] == head
+    assert [(o["stack"], o["status"]) for o in deployed["stacks"]] == [
         ("dev", "succeeded"),
         ("staging", "succeeded"),
         ("prod", "succeeded"),
@@ -245,6 +298,22 @@ def test_deploy_runs_the_affected_stacks_in_promotion_order(repo: Repo) -> None:
     history = [json.loads(line) for line in repo.run("history", "--json").stdout.splitlines()]
     assert [r["stack"] for r in history] == ["dev", "staging", "prod"]
     assert {r["commit"] for r in history} == {head}
+
+    # The next merge breaks staging: dev deploys, staging fails, prod is never touched.
+    program.write_text(program.read_text("utf-8").replace('or "warn"', 'or "error"'), "utf-8")
+    repo.stack_file("staging", replicas="many")
+    broken = repo.commit("log errors only; staging misconfigured")
+    failed = repo.run("deploy", "--head", broken, "--json", "-", check=False)
+    assert failed.returncode == 1, failed.stderr
+    outcome = json.loads(failed.stdout)
+    assert outcome["ok"] is False
+    assert [(o["stack"], o["status"]) for o in outcome["stacks"]] == [
+        ("dev", "succeeded"),
+        ("staging", "failed"),
+        ("prod", "skipped"),
+    ]
+    assert rendered(repo, "dev")["ConfigMap/web-settings"]["data"] == {"LOG_LEVEL": "error"}
+    assert rendered(repo, "prod")["ConfigMap/web-settings"]["data"] == {"LOG_LEVEL": "warn"}
 
 
 def test_program_error_is_one_line_not_a_traceback(repo: Repo) -> None:

@@ -130,6 +130,64 @@ def test_destroy_refresh_and_stack_management(repo: RepoConfig, fake_pulumi: Fak
     assert ["stack", "rm", "--yes", "dev"] in fake_pulumi.argvs()
 
 
+def _render_state(*, with_reference: bool) -> list[dict[str, object]]:
+    """A state as `pulumi stack export` gives it: a Kubernetes provider rendering YAML to a
+    folder, a ConfigMap of it, and optionally a StackReference (read by the engine)."""
+    stack = "urn:pulumi:dev::demo::"
+    provider = f"{stack}pulumi:providers:kubernetes::render"
+    resources: list[dict[str, object]] = [
+        {"urn": f"{stack}pulumi:pulumi:Stack::demo-dev", "type": "pulumi:pulumi:Stack",
+         "custom": False},
+        {"urn": provider, "type": "pulumi:providers:kubernetes", "custom": True,
+         "inputs": {"renderYamlToDirectory": "/tmp/rendered"}},
+        {"urn": f"{stack}kubernetes:core/v1:ConfigMap::settings", "custom": True,
+         "type": "kubernetes:core/v1:ConfigMap", "provider": f"{provider}::0f1e"},
+    ]  # fmt: skip
+    if with_reference:
+        resources.append(
+            {"urn": f"{stack}pulumi:pulumi:StackReference::org/demo/shared", "custom": True,
+             "type": "pulumi:pulumi:StackReference",
+             "provider": f"{stack}pulumi:providers:pulumi::default::1a2b"}
+        )  # fmt: skip
+    return resources
+
+
+def test_refresh_leaves_out_what_a_render_mode_provider_cannot_read(
+    repo: RepoConfig, fake_pulumi: FakePulumi
+) -> None:
+    """The real engine failed the whole refresh on a render-mode Kubernetes resource
+    ("unreachable cluster"): its provider reads nothing. The refresh now excludes those
+    resources, reads the rest, and says which were not checked -- never a clean bill."""
+    fake_pulumi.script(
+        resources=_render_state(with_reference=True),
+        responses={"refresh-preview": [{"events": "refresh_clean.jsonl"}]},
+    )
+    fake_pulumi.stacks("dev")
+    eng = engine(repo, fake_pulumi)
+    plan = eng.refresh(make_target(repo, repo.root, "dev"))
+    argv = fake_pulumi.call("refresh")
+    assert (
+        argv[argv.index("--exclude") + 1]
+        == "urn:pulumi:dev::demo::kubernetes:core/v1:ConfigMap::settings"
+    )
+    assert "--target" not in argv
+    assert plan.drift_unchecked
+    [warning] = [d for d in plan.diagnostics if d.severity == "warning"]
+    assert "drift not checked for 1 resource(s) (settings)" in warning.message
+    assert "`render`" in warning.message
+
+
+def test_refresh_of_only_render_mode_resources_runs_no_engine(
+    repo: RepoConfig, fake_pulumi: FakePulumi
+) -> None:
+    fake_pulumi.script(resources=_render_state(with_reference=False))
+    fake_pulumi.stacks("dev")
+    plan = engine(repo, fake_pulumi).refresh(make_target(repo, repo.root, "dev"))
+    assert not [a for a in fake_pulumi.argvs() if a[:1] == ["refresh"]]
+    assert plan.drift_unchecked
+    assert not plan.has_changes
+
+
 def test_rendered_config_file_reaches_the_cli(repo: RepoConfig, fake_pulumi: FakePulumi) -> None:
     fake_pulumi.script(responses={"preview": [{"events": "refresh_clean.jsonl"}]})
     fake_pulumi.stacks("pr-12")

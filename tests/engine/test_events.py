@@ -222,3 +222,49 @@ def test_failures_keep_the_error_diagnostics_and_progress_lines() -> None:
 )
 def test_engine_values(raw: Any, expected: Any) -> None:
     assert engine_value(raw) == expected
+
+
+def _same_step(old_urn: str, new_urn: str, *, protect: tuple[bool, bool]) -> dict[str, Any]:
+    def state(urn: str, protected: bool) -> dict[str, Any]:
+        return {"type": "kubernetes:core/v1:ConfigMap", "urn": urn, "id": "team/web",
+                "parent": "", "provider": "", "custom": True, "protect": protected}  # fmt: skip
+
+    meta = {
+        "op": "same",
+        "urn": new_urn,
+        "type": "kubernetes:core/v1:ConfigMap",
+        "provider": "",
+        "old": state(old_urn, protect[0]),
+        "new": state(new_urn, protect[1]),
+    }
+    return {"resourcePreEvent": {"metadata": meta}, "sequence": 2, "timestamp": 1795000002}
+
+
+def test_a_rename_or_a_protect_change_is_an_update_as_offline_though_the_engine_says_same() -> None:
+    """The real engine (benchmarks/offline_vs_engine.py) reports an alias rename and a
+    protect change as a "same" step; the offline plan shows both (the rename with its old
+    URN, protect as `[protect]`). The engine's plan now shows them the same way."""
+    base = "urn:pulumi:dev::p::kubernetes:core/v1:ConfigMap::"
+    renamed = plan_from_json(
+        [_same_step(base + "settings", base + "config", protect=(False, False))],
+        project="p",
+        stack="dev",
+    )
+    (change,) = renamed.changes
+    assert (change.op, change.old_urn, change.diffs) == (Op.UPDATE, base + "settings", ())
+    unprotected = plan_from_json(
+        [_same_step(base + "config", base + "config", protect=(True, False))],
+        project="p",
+        stack="dev",
+    )
+    (change,) = unprotected.changes
+    assert change.op is Op.UPDATE
+    assert change.old_urn is None
+    assert [(d.path, d.old, d.new) for d in change.diffs] == [("[protect]", True, False)]
+    untouched = plan_from_json(
+        [_same_step(base + "config", base + "config", protect=(True, True))],
+        project="p",
+        stack="dev",
+    )
+    assert untouched.changes == ()
+    assert untouched.counts["same"] == 1

@@ -371,3 +371,43 @@ def test_changes_are_in_tree_order_components_before_children() -> None:
     other = res("aws:iam/role:Role", "role", {"name": "r"})
     plan = diff_manifests(None, manifest(child, other, component))
     assert [c.name for c in plan.changes] == ["role", "site", "site-bucket"]
+
+
+def _config_and_deployment(level: str, cm_name: str = "web-settings") -> Manifest:
+    cm = res(
+        "kubernetes:core/v1:ConfigMap",
+        "settings",
+        {"metadata": {"name": cm_name, "namespace": "team"}, "data": {"LOG_LEVEL": level}},
+    )
+    spec = {
+        "selector": {"matchLabels": {"app": "web"}},
+        "template": {"spec": {"containers": [{"envFrom": [{"configMapRef": {"name": cm_name}}]}]}},
+    }
+    app = res(
+        DEPLOYMENT,
+        "app",
+        {"metadata": {"name": "web", "namespace": "team"}, "spec": spec},
+        property_dependencies={"spec": (cm.urn,), "metadata": ()},
+    )
+    return manifest(cm, app)
+
+
+def test_a_named_kubernetes_object_replaced_in_place_replaces_what_depends_on_it() -> None:
+    """The real engine (benchmarks/offline_vs_engine.py, case "update") replaced the
+    Deployment when the ConfigMap it reads was replaced: a named object keeping its name is
+    deleted before its replacement is created, and the engine then re-diffs every dependent
+    with the depending inputs unknown; `spec` holds the create-only `spec.selector`."""
+    plan = diff_manifests(_config_and_deployment("info"), _config_and_deployment("debug"))
+    ops = {c.name: c.op for c in plan.changes}
+    assert ops == {"settings": Op.REPLACE, "app": Op.REPLACE}
+    (d,) = next(c for c in plan.changes if c.name == "app").diffs
+    assert (d.path, d.replace, v.is_unknown(d.new)) == ("spec.selector", True, True)
+
+
+def test_a_renamed_kubernetes_object_is_created_first_and_leaves_dependents_alone() -> None:
+    """A new name: the replacement is created before the old object goes (no delete
+    before replace), so the dependent only sees the new name -- an update."""
+    base = _config_and_deployment("info")
+    head = _config_and_deployment("info", cm_name="web-config")
+    ops = {c.name: c.op for c in diff_manifests(base, head).changes}
+    assert ops == {"settings": Op.REPLACE, "app": Op.UPDATE}

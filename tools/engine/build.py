@@ -16,7 +16,9 @@ Modules that the proxy does not serve are probed and reported, one line each, no
 
 Idempotent and cached: module and build caches live under ``$STACKFLOW_ENGINE_CACHE``
 (default ``~/.cache/stackflow-engine``), and each output has a stamp recording what it was
-built from; an output whose stamp matches is not rebuilt. Prints what it builds and how long
+built from; an output whose stamp matches is not rebuilt. Built outputs are also kept in
+that cache by the same digest (``bin/<digest>/<name>``), so a fresh clone copies them
+instead of linking again. Prints what it builds and how long
 it took. Exits 2 with one line when Go or the module proxy is missing.
 """
 
@@ -139,16 +141,42 @@ class Output:
     def stamp(self) -> Path:
         return STAMPS / self.name
 
+    @property
+    def cached(self) -> Path:
+        """The same output built earlier from the same inputs, by any clone."""
+        return cache_dir() / "bin" / self.key / self.name
+
     def fresh(self) -> bool:
-        return (
+        """Up to date in .engine/bin, or made so from the output cache (a fresh clone then
+        copies instead of linking again)."""
+        if (
             (OUT / self.name).exists()
             and self.stamp.exists()
             and (self.stamp.read_text("utf-8") == self.key)
-        )
+        ):
+            if not self.cached.exists():  # built before outputs were cached
+                _copy(OUT / self.name, self.cached)
+            return True
+        if not self.cached.exists():
+            return False
+        _copy(self.cached, OUT / self.name)
+        self.done(keep=False)
+        say(f"{self.what}: copied from {self.cached.parent}")
+        return True
 
-    def done(self) -> None:
+    def done(self, *, keep: bool = True) -> None:
+        if keep:
+            _copy(OUT / self.name, self.cached)
         STAMPS.mkdir(parents=True, exist_ok=True)
         self.stamp.write_text(self.key, "utf-8")
+
+
+def _copy(source: Path, target: Path) -> None:
+    """Copy, then rename into place: a reader never sees half a binary."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    shutil.copy2(source, partial)
+    partial.replace(target)
 
 
 def go_build(wrapper: Path, package: str, output: str, ldflags: str) -> None:

@@ -16,6 +16,7 @@ Everything lives in ``$FAKE_PULUMI_DIR``:
                    "up": [{"exit": 255, "stderr": "error: ... locked by ..."},
                           {"events": "up.jsonl"}]}}
 
+  ``resources`` (optional) is the state ``stack export`` answers with.
   A response may ``sleep`` (seconds) first: a long update, for cancelling it meanwhile.
   ``responses[<command>]`` is used in order, the last one repeating; command keys are
   ``preview``, ``up``, ``destroy``, ``refresh`` and ``refresh-preview``, and
@@ -153,6 +154,11 @@ def main(argv: list[str]) -> None:
     elif args[:2] == ["stack", "ls"]:
         stacks = [{"name": s, "current": False, "updateInProgress": False} for s in state["stacks"]]
         sys.stdout.write(json.dumps(stacks))
+    elif args[:2] == ["stack", "export"]:
+        if stack not in state["stacks"]:
+            fail(f"error: no stack named '{stack}' found")
+        deployment = {"resources": script.get("resources", [])}
+        sys.stdout.write(json.dumps({"version": 3, "deployment": deployment}))
     elif args[:2] == ["stack", "rm"]:
         state["stacks"].remove(args[-1])
         save_state(state)
