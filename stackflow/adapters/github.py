@@ -127,12 +127,25 @@ def _calling(what: str, *, permission: str, api_url: str) -> Iterator[None]:
             "GitHub may be degraded, rerun the job"
         ) from err
     except requests.exceptions.ConnectionError as err:
+        if _timed_out(err):
+            raise StackflowError(
+                f"{what}: {api_url} did not answer in time; GitHub may be degraded, rerun the job"
+            ) from err
         raise StackflowError(
             f"{what}: cannot reach {api_url} ({type(err).__name__}); check GITHUB_API_URL "
             "and the network"
         ) from err
     except requests.exceptions.Timeout as err:
         raise StackflowError(f"{what}: {api_url} did not answer in time; rerun the job") from err
+
+
+def _timed_out(err: Exception) -> bool:
+    """A read that timed out on every retry: urllib3 wraps it in MaxRetryError, which
+    requests raises as a ConnectionError."""
+    from urllib3.exceptions import ReadTimeoutError
+
+    reason = getattr(next(iter(err.args), None), "reason", None)
+    return isinstance(reason, ReadTimeoutError)
 
 
 def _message(data: Any) -> str:
