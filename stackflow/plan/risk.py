@@ -139,11 +139,20 @@ def review(stack: StackPlan) -> list[Risk]:
     """Every destructive (delete, replace) or security-relevant change, with a one-line
     reason, destructive first."""
     risks: list[Risk] = []
+    not_ours = (
+        {u.urn for u in stack.reconciliation.unexplained if not u.paths}
+        if stack.reconciliation
+        else set()
+    )
     for change in stack.changes:
         stateful = change.type in STATEFUL_TYPES
         security = _security_reason(change)
         if change.op is Op.DELETE:
-            reason = "deleted (no longer in the program)"
+            reason = (
+                "deleted, not from this pull request (drift, or merged but not deployed)"
+                if change.urn in not_ours
+                else "deleted (no longer in the program)"
+            )
             if security:
                 reason += f"; {security}"
         elif change.op is Op.REPLACE:

@@ -113,3 +113,15 @@ def test_a_hostile_reconciliation_in_a_plan_file_is_refused(
     bad.write_text(json.dumps(data))
     assert cli.main(["render", "--plan", str(bad)]) == ExitCode.ERROR
     assert "not a valid stackflow plan" in capsys.readouterr().err
+
+
+def test_a_delete_the_pull_request_does_not_make_is_not_blamed_on_its_program() -> None:
+    """The destructive-changes list said every delete was "no longer in the program"; a
+    delete the engine previews and the offline plan does not explain is not the PR's."""
+    from stackflow.plan.risk import review
+
+    reasons = {r.change.name: r.reason for r in review(reconcile(offline_plan(), engine_plan()))}
+    assert "no longer in the program" not in reasons["old-queue"]
+    assert "not from this pull request" in reasons["old-queue"]
+    plain = {r.change.name: r.reason for r in review(engine_plan())}
+    assert plain["old-queue"].startswith("deleted (no longer in the program)")
