@@ -53,13 +53,14 @@ def _records(repo: RepoConfig) -> list[DeployRecord]:
 
 def _ephemeral(repo: RepoConfig) -> Listing | None:
     """The branch stacks, when the repository has an ephemeral project."""
-    from stackflow.engine.automation import AutomationEngine, backend_url
+    from stackflow.adapters.storage import state_backend
+    from stackflow.engine.automation import AutomationEngine
     from stackflow.ephemeral import list_environments
     from stackflow.ephemeral.lifecycle import Environments
 
     if not (repo.root / repo.ephemeral.project / "Pulumi.yaml").exists():
         return None
-    engine = AutomationEngine(backend_url=backend_url(repo))
+    engine = AutomationEngine(backend_url=state_backend(repo))
     return list_environments(Environments.open(repo, engine))
 
 
@@ -321,13 +322,14 @@ def _deploy_good(
     from dataclasses import replace
 
     from stackflow.adapters import gitrepo
+    from stackflow.adapters.storage import state_backend
     from stackflow.affected import AffectedStack
-    from stackflow.engine.automation import AutomationEngine, backend_url
+    from stackflow.engine.automation import AutomationEngine
     from stackflow.gitops.deploy import deploy_stack
     from stackflow.gitops.deploylog import DeploymentLog, current_actor
     from stackflow.ops.remediate import MarkedLog
 
-    url = backend_url(repo)
+    url = state_backend(repo)
     with gitrepo.worktree(git, good) as tree:  # type: ignore[arg-type]
         there = replace(repo, root=tree, backend=url)
         click.echo(f"deploying {project}/{stack} at {good[:12]} (rollback) ...", err=True)

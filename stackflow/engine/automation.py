@@ -8,7 +8,8 @@ the policy pack and the environment's policy config, and folds the engine's even
 Environment, as the Pulumi CLI reads it:
 
 * ``PULUMI_BACKEND_URL`` -- overrides ``backend`` from ``stackflow.yaml`` (see
-  :func:`backend_url`); passed to the CLI explicitly so both always agree.
+  :func:`stackflow.adapters.storage.state_backend`); passed to the CLI explicitly so both
+  always agree.
 * ``PULUMI_CONFIG_PASSPHRASE`` / ``PULUMI_CONFIG_PASSPHRASE_FILE`` -- the passphrase that
   encrypts stack secrets on self-hosted backends (file, S3) unless the stack uses a KMS
   secrets provider. Read by the CLI from the environment; stackflow only checks it is set
@@ -66,12 +67,6 @@ class Retry:
 
     def delays(self) -> list[float]:
         return [self.first_delay * self.factor**i for i in range(self.attempts - 1)]
-
-
-def backend_url(repo: RepoConfig, environ: Mapping[str, str] | None = None) -> str:
-    """The state backend: ``PULUMI_BACKEND_URL`` when set, else ``stackflow.yaml``'s."""
-    env = os.environ if environ is None else environ
-    return env.get("PULUMI_BACKEND_URL") or repo.backend_url
 
 
 def project_name(project_dir: Path) -> str:

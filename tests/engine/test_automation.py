@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from stackflow.engine.automation import AutomationEngine, Retry, backend_url, make_target
+from stackflow.adapters.storage import state_backend
+from stackflow.engine.automation import AutomationEngine, Retry, make_target
 from stackflow.engine.events import BLINDED_SECRET
 from stackflow.errors import ExitCode, StackflowError
 from stackflow.plan.model import Op, Source
@@ -305,8 +306,8 @@ def test_kms_stacks_need_no_passphrase(
 
 
 def test_backend_url_from_environment_wins(repo: RepoConfig) -> None:
-    assert backend_url(repo, {}) == f"file://{repo.root / '.pulumi-state'}"
-    assert backend_url(repo, {"PULUMI_BACKEND_URL": "s3://b"}) == "s3://b"
+    assert state_backend(repo, {}) == f"file://{repo.root / '.pulumi-state'}"
+    assert state_backend(repo, {"PULUMI_BACKEND_URL": "s3://b"}) == "s3://b"
 
 
 def test_a_directory_without_a_project_is_refused(repo: RepoConfig, tmp_path: Path) -> None:
