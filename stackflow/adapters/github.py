@@ -1,5 +1,6 @@
-"""The GitHub API, as stackflow uses it from a workflow: sticky comments, job summaries,
-commit statuses, drift issues and pull-request lookups.
+"""The GitHub API, as stackflow uses it from a workflow: sticky comments, drift issues and
+pull-request lookups; and the job summary, a file that needs no token
+(:func:`write_step_summary`).
 
 Built on PyGithub with objects created lazily (no request until one is needed), and with
 urllib3 retries tuned for GitHub: 5xx, 429 and secondary rate limits (403 with a
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
 STEP_SUMMARY_LIMIT: Final = 1_048_576
 """GitHub shows at most 1 MiB of one step's summary."""
 DEFAULT_API_URL: Final = "https://api.github.com"
-COMMIT_STATES: Final = ("error", "failure", "pending", "success")
 
 _T = TypeVar("_T")
 
@@ -80,8 +80,8 @@ def _retry(policy: RetryPolicy) -> Any:
         status_forcelist=[429, *range(500, 600)],
         # urllib3 (and so PyGithub) retries only idempotent methods by default. Every write
         # stackflow makes is idempotent or converges: a PATCH sets the same body again, and
-        # each POST (comment, issue) follows a lookup by marker that removes duplicates on
-        # the next pass, or sets a commit status to the same state.
+        # each POST of a comment or an issue follows a lookup by marker that removes
+        # duplicates on the next pass (a retried pull request is refused by GitHub: 422).
         allowed_methods=frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH", "POST"}),
     )
 
@@ -203,7 +203,6 @@ class GitHubClient:
         repository: str,
         api_url: str = DEFAULT_API_URL,
         event_path: str | None = None,
-        summary_path: str | None = None,
         comment_author: str | None = None,
         retry: RetryPolicy | None = None,
         timeout: float = 30.0,
@@ -221,7 +220,6 @@ class GitHubClient:
         self.repository = repository
         self.api_url = api_url.rstrip("/")
         self.event_path = event_path
-        self.summary_path = summary_path
         self.comment_author = comment_author
         self._github = Github(
             auth=Auth.Token(token),
@@ -255,7 +253,6 @@ class GitHubClient:
             repository=repository,
             api_url=env.get("GITHUB_API_URL") or DEFAULT_API_URL,
             event_path=env.get("GITHUB_EVENT_PATH") or None,
-            summary_path=env.get("GITHUB_STEP_SUMMARY") or None,
             comment_author=env.get("STACKFLOW_COMMENT_AUTHOR") or None,
             **options,
         )
@@ -303,42 +300,6 @@ class GitHubClient:
             return int(keep.id)
 
         return self._call(what, "pull-requests: write", run)
-
-    # ------------------------------------------------------------------- summary
-
-    def write_summary(self, markdown: str) -> None:
-        """Append to this step's job summary (``GITHUB_STEP_SUMMARY``)."""
-        write_step_summary(markdown, self.summary_path)
-
-    # -------------------------------------------------------------------- status
-
-    def set_status(
-        self,
-        sha: str,
-        state: str,
-        *,
-        context: str,
-        description: str,
-        target_url: str | None = None,
-    ) -> None:
-        """Set a commit status (the check a branch protection rule can require)."""
-        if state not in COMMIT_STATES:
-            raise StackflowError(
-                f"setting a commit status: state {state!r} is not one of {', '.join(COMMIT_STATES)}"
-            )
-        if not re.fullmatch(r"[0-9a-f]{40}", sha):
-            raise StackflowError(
-                f"setting a commit status: {sha!r} is not a full commit SHA; pass all 40 hex digits"
-            )
-        short = description if len(description) <= 140 else description[:139] + "…"
-        options: dict[str, Any] = {"description": short, "context": context}
-        if target_url:
-            options["target_url"] = target_url
-        self._call(
-            f"setting commit status {context!r} on {sha[:7]}",
-            "statuses: write",
-            lambda: self._repo.get_commit(sha).create_status(state, **options),
-        )
 
     # -------------------------------------------------------------------- issues
 

@@ -42,7 +42,6 @@ class FakeGitHub:
     comments: dict[int, dict[str, Any]] = field(default_factory=dict)
     issues: dict[int, dict[str, Any]] = field(default_factory=dict)
     pulls: dict[int, dict[str, Any]] = field(default_factory=dict)
-    statuses: list[dict[str, Any]] = field(default_factory=list)
     branches: set[str] = field(default_factory=set)
     commit_pulls: dict[str, list[int]] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
@@ -239,12 +238,6 @@ def _edit_issue(gh: FakeGitHub, m: re.Match[str], _q: Any, body: Any) -> Any:
         return 200, gh._issue_json(issue), {}
 
 
-def _create_status(gh: FakeGitHub, m: re.Match[str], _q: Any, body: Any) -> Any:
-    with gh.lock:
-        gh.statuses.append({"sha": m.group(1), **body})
-    return 201, {"id": len(gh.statuses), "url": f"{gh._prefix()}/statuses/{m.group(1)}", **body}, {}
-
-
 def _commit_pulls(gh: FakeGitHub, m: re.Match[str], q: dict[str, list[str]], _b: Any) -> Any:
     items = [gh._pull_json(gh.pulls[n]) for n in gh.commit_pulls.get(m.group(1), [])]
     return _page(items, q, f"{gh._prefix()}/commits/{m.group(1)}/pulls")
@@ -297,7 +290,6 @@ ROUTES: list[tuple[str, str, Callable[..., Any]]] = [
     (r"/issues", "POST", _create_issue),
     (r"/issues/(\d+)", "GET", _get_issue),
     (r"/issues/(\d+)", "PATCH", _edit_issue),
-    (r"/statuses/([0-9a-f]{40})", "POST", _create_status),
     (r"/commits/([0-9a-f]{40})/pulls", "GET", _commit_pulls),
     (r"/pulls/(\d+)", "GET", _get_pull),
     (r"/pulls", "GET", _list_pulls),

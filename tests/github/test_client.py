@@ -10,7 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from stackflow.adapters.github import STEP_SUMMARY_LIMIT, GitHubClient, RetryPolicy
+from stackflow.adapters.github import (
+    STEP_SUMMARY_LIMIT,
+    GitHubClient,
+    RetryPolicy,
+    write_step_summary,
+)
 from stackflow.errors import StackflowError
 
 from .conftest import FAST
@@ -193,11 +198,6 @@ def test_secondary_rate_limit_is_retried(client: GitHubClient, fake_github: Fake
     ("call", "route", "permission"),
     [
         (lambda c: c.upsert_comment(7, "x", marker=PLAN), r"/comments$", "pull-requests: write"),
-        (
-            lambda c: c.set_status(SHA, "success", context="stackflow", description="ok"),
-            r"/statuses/",
-            "statuses: write",
-        ),
         (lambda c: c.upsert_issue("Drift", "x", marker="<!-- d -->"), r"/issues$", "issues: write"),
         (lambda c: c.branch_exists("main"), r"/branches/", "contents: read"),
     ],
@@ -247,47 +247,23 @@ def test_a_malformed_repository_is_quoted(actions_env: dict[str, str]) -> None:
         GitHubClient.from_env({**actions_env, "GITHUB_REPOSITORY": "acme"})
 
 
-# -------------------------------------------------------------- summary & status
+# ----------------------------------------------------------------------- summary
 
 
-def test_summary_is_appended(client: GitHubClient, actions_env: dict[str, str]) -> None:
-    client.write_summary("# one")
-    client.write_summary("# two\n")
+def test_summary_is_appended(actions_env: dict[str, str]) -> None:
+    write_step_summary("# one", actions_env["GITHUB_STEP_SUMMARY"])
+    write_step_summary("# two\n", actions_env["GITHUB_STEP_SUMMARY"])
     assert Path(actions_env["GITHUB_STEP_SUMMARY"]).read_text() == "# one\n# two\n"
 
 
-def test_summary_outside_actions_says_what_to_do(actions_env: dict[str, str]) -> None:
-    env = {k: v for k, v in actions_env.items() if k != "GITHUB_STEP_SUMMARY"}
+def test_summary_outside_actions_says_what_to_do() -> None:
     with pytest.raises(StackflowError, match="GITHUB_STEP_SUMMARY is not set"):
-        GitHubClient.from_env(env).write_summary("x")
+        write_step_summary("x", None)
 
 
-def test_summary_over_the_limit_is_refused(client: GitHubClient) -> None:
+def test_summary_over_the_limit_is_refused(actions_env: dict[str, str]) -> None:
     with pytest.raises(StackflowError, match="1 MiB"):
-        client.write_summary("x" * STEP_SUMMARY_LIMIT)
-
-
-def test_status_is_set_and_description_shortened(
-    client: GitHubClient, fake_github: FakeGitHub
-) -> None:
-    client.set_status(
-        SHA,
-        "failure",
-        context="stackflow/plan",
-        description="d" * 300,
-        target_url="https://x.example/run",
-    )
-    (status,) = fake_github.statuses
-    assert status["state"] == "failure"
-    assert status["context"] == "stackflow/plan"
-    assert len(status["description"]) == 140
-    assert status["target_url"] == "https://x.example/run"
-
-
-@pytest.mark.parametrize(("sha", "state"), [("abc", "success"), (SHA, "green")])
-def test_status_arguments_are_validated(client: GitHubClient, sha: str, state: str) -> None:
-    with pytest.raises(StackflowError, match="setting a commit status"):
-        client.set_status(sha, state, context="c", description="d")
+        write_step_summary("x" * STEP_SUMMARY_LIMIT, actions_env["GITHUB_STEP_SUMMARY"])
 
 
 # ------------------------------------------------------------------------ issues

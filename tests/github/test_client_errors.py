@@ -125,12 +125,7 @@ def test_a_server_that_never_answers_is_one_error_line(actions_env: dict[str, st
         env = {**actions_env, "GITHUB_API_URL": url}
         client = GitHubClient.from_env(env, retry=FAST, timeout=1)
         with pytest.raises(StackflowError, match=rf"{re.escape(url)} did not answer in time"):
-            client.set_status("a" * 40, "success", context="stackflow", description="ok")
-
-
-def test_a_status_is_described_by_keyword_only(client: GitHubClient) -> None:
-    with pytest.raises(TypeError):
-        client.set_status("a" * 40, "success", "stackflow", "ok")  # type: ignore[misc]
+            client.pull_request_labels(7)
 
 
 def test_the_retry_policy_cannot_be_changed_in_place() -> None:
@@ -164,14 +159,6 @@ def test_a_hundred_comments_are_read_in_one_request(
     assert fake_github.count("GET", r"/issues/7/comments$") == 1
 
 
-@pytest.mark.parametrize(("length", "shown"), [(140, "d" * 140), (141, "d" * 139 + "…")])
-def test_a_status_description_is_cut_only_past_140_characters(
-    client: GitHubClient, fake_github: FakeGitHub, length: int, shown: str
-) -> None:
-    client.set_status("a" * 40, "success", context="stackflow", description="d" * length)
-    assert fake_github.statuses[-1]["description"] == shown
-
-
 def test_an_issue_gets_a_new_title_or_label_even_when_its_body_is_unchanged(
     client: GitHubClient, fake_github: FakeGitHub
 ) -> None:
@@ -198,9 +185,8 @@ def test_closing_an_issue_says_why_only_when_told(
 def test_a_summary_that_cannot_be_written_says_which_file(
     actions_env: dict[str, str], tmp_path: Path
 ) -> None:
-    client = GitHubClient.from_env({**actions_env, "GITHUB_STEP_SUMMARY": str(tmp_path)})
     with pytest.raises(StackflowError, match=rf"writing the job summary to {tmp_path}: "):
-        client.write_summary("# one")
+        write_step_summary("# one", str(tmp_path))
 
 
 def test_writes_are_spaced_more_than_reads_by_default() -> None:
@@ -221,9 +207,6 @@ SHA = "0123456789abcdef0123456789abcdef01234567"
 def test_errors_name_a_commit_by_its_7_character_short_sha(
     client: GitHubClient, fake_github: FakeGitHub
 ) -> None:
-    fake_github.fail("POST", r"/statuses/", 422, message="no")
-    with pytest.raises(StackflowError, match=r"^setting commit status 'ci' on 0123456: "):
-        client.set_status(SHA, "success", context="ci", description="ok")
     fake_github.fail("GET", r"/commits/.*/pulls", 422, message="no")
     with pytest.raises(StackflowError, match=r"^finding the pull request of 0123456: "):
         client.pull_request_for_commit(SHA)
