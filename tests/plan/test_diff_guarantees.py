@@ -5,9 +5,11 @@ create-only inputs matched when a whole parent value appears."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from stackflow.plan import DiffKind, Op
 from stackflow.plan import values as v
-from stackflow.plan.diff import diff_manifests
+from stackflow.plan.diff import diff_manifests, format_path
 
 from .builders import manifest, res, urn
 
@@ -125,3 +127,107 @@ def test_a_whole_value_appearing_above_a_create_only_input_forces_replacement() 
     )
     (change,) = diff_manifests(manifest(head), manifest(sibling)).changes
     assert change.op is Op.UPDATE
+
+
+def test_an_ignored_input_does_not_hide_the_changes_after_it() -> None:
+    """``acl`` is ignored and sorts first; ``bucket`` still changes and must show."""
+    before = res(BUCKET, "b", {"acl": "private", "bucket": "a"}, ignore_changes=("acl",))
+    after = res(BUCKET, "b", {"acl": "public", "bucket": "b"}, ignore_changes=("acl",))
+    (change,) = diff_manifests(manifest(before), manifest(after)).changes
+    assert [d.path for d in change.diffs] == ["bucket"]
+
+
+def test_an_ignored_input_is_not_made_unknown_by_a_replaced_dependency() -> None:
+    """The engine keeps an ignored input's old value, so a replaced dependency neither
+    makes it "known after deploy" nor, when it is create-only, replaces the dependent."""
+    root_base = res(BUCKET, "root", {"bucket": "a"})
+    root_head = res(BUCKET, "root", {"bucket": "b"})
+    dependent = res(
+        THING,
+        "dependent",
+        {"source": v.unknown()},
+        replace_on_changes=("source",),
+        ignore_changes=("source",),
+        property_dependencies={"source": (root_head.urn,)},
+    )
+    plan = diff_manifests(manifest(root_base, dependent), manifest(root_head, dependent))
+    assert [c.name for c in plan.changes] == ["root"]
+    assert plan.counts["same"] == 1
+
+
+def test_a_delete_before_replace_dependent_keeps_its_other_changes() -> None:
+    """root is replaced delete-before-replace; the dependent's create-only ``source``
+    depends on it, so the dependent is replaced too, and its own ``size`` change stays."""
+    root_base = res(BUCKET, "root", {"bucket": "a"}, delete_before_replace=True)
+    root_head = res(BUCKET, "root", {"bucket": "b"}, delete_before_replace=True)
+
+    def dependent(size: int) -> object:
+        return res(
+            THING,
+            "dependent",
+            {"size": size, "source": "fixed"},
+            replace_on_changes=("source",),
+            property_dependencies={"source": (root_head.urn,)},
+        )
+
+    base = manifest(root_base, dependent(1))  # type: ignore[arg-type]
+    head = manifest(root_head, dependent(2))  # type: ignore[arg-type]
+    change = by_name(diff_manifests(base, head))["dependent"]
+    assert change.op is Op.REPLACE  # type: ignore[attr-defined]
+    assert [(d.path, d.replace, v.is_unknown(d.new)) for d in change.diffs] == [  # type: ignore[attr-defined]
+        ("size", False, False),
+        ("source", True, True),
+    ]
+
+
+def test_a_created_dependents_nested_input_is_unknown_where_it_carries_a_new_id() -> None:
+    """Only ``config.bucketArn`` comes from the new bucket: the rest of ``config`` is
+    shown as written."""
+    arn = "arn:aws:s3:::fresh-bucket"
+    bucket = replace(res(BUCKET, "fresh", {"bucket": "fresh-bucket"}), outputs={"arn": arn})
+    user = res(
+        THING,
+        "user",
+        {"config": {"bucketArn": arn, "region": "eu-west-1"}},
+        property_dependencies={"config": (bucket.urn,)},
+    )
+    change = by_name(diff_manifests(None, manifest(bucket, user)))["user"]
+    (config,) = change.diffs  # type: ignore[attr-defined]
+    assert config.path == "config"
+    assert config.new == {"bucketArn": v.unknown(), "region": "eu-west-1"}
+
+
+def test_computed_strings_are_traced_from_six_characters() -> None:
+    """A new resource's output of six characters is traced into its dependents; a
+    shorter one (``"us"``, ``"aws"``...) is too common to be."""
+
+    def plan_for(output: str) -> object:
+        made = replace(res(BUCKET, "made", {"bucket": "made-bucket"}), outputs={"id": output})
+        user = res(THING, "user", {"ref": output}, property_dependencies={"ref": (made.urn,)})
+        return by_name(diff_manifests(None, manifest(made, user)))["user"]
+
+    (six,) = plan_for("abcdef").diffs  # type: ignore[attr-defined]
+    assert v.is_unknown(six.new)
+    (five,) = plan_for("abcde").diffs  # type: ignore[attr-defined]
+    assert five.new == "abcde"
+
+
+def test_inputs_are_listed_before_resource_options() -> None:
+    """Turning ``protect`` on is shown, after the input changes of the same resource."""
+    before = res(BUCKET, "b", {"tags": {"z": "1"}})
+    after = res(BUCKET, "b", {"tags": {"z": "2"}}, protect=True)
+    (change,) = diff_manifests(manifest(before), manifest(after)).changes
+    assert [(d.path, d.new) for d in change.diffs] == [("tags.z", "2"), ("[protect]", True)]
+
+
+def test_a_value_that_becomes_an_archive_is_one_update() -> None:
+    archive = {v.ARCHIVE_KEY: {"index.py": {v.ASSET_KEY: "digest"}}}
+    before = res(THING, "fn", {"code": "inline source"})
+    after = res(THING, "fn", {"code": archive})
+    for old, new in ((before, after), (after, before)):
+        (change,) = diff_manifests(manifest(old), manifest(new)).changes
+        assert [(d.path, d.kind) for d in change.diffs] == [("code", DiffKind.UPDATE)]
+
+
+def test_a_quoted_path_keeps_its_non_ascii_key_readable() -> None:
+    assert format_path(("tags", "café")) == 'tags["café"]'
