@@ -231,3 +231,23 @@ def test_a_value_that_becomes_an_archive_is_one_update() -> None:
 
 def test_a_quoted_path_keeps_its_non_ascii_key_readable() -> None:
     assert format_path(("tags", "café")) == 'tags["café"]'
+
+
+def test_a_dependency_named_twice_does_not_hide_the_others() -> None:
+    """``ref`` depends on a replaced bucket, on a component, and on that component's
+    child by name as well (so the child is reached twice): the bucket still counts."""
+    bucket_base = res(BUCKET, "bucket", {"bucket": "a"})
+    bucket_head = res(BUCKET, "bucket", {"bucket": "b"})
+    group = res("acme:index:Group", "group", custom=False)
+    child = res(THING, "child", {"x": 1}, parent=group.urn)
+    user = res(
+        THING,
+        "user",
+        {"ref": v.unknown()},
+        property_dependencies={"ref": (bucket_head.urn, child.urn, group.urn)},
+    )
+    plan = diff_manifests(
+        manifest(bucket_base, group, child, user), manifest(bucket_head, group, child, user)
+    )
+    change = by_name(plan)["user"]
+    assert [(d.path, v.is_unknown(d.new)) for d in change.diffs] == [("ref", True)]  # type: ignore[attr-defined]
