@@ -251,3 +251,36 @@ def test_a_dependency_named_twice_does_not_hide_the_others() -> None:
     )
     change = by_name(plan)["user"]
     assert [(d.path, v.is_unknown(d.new)) for d in change.diffs] == [("ref", True)]  # type: ignore[attr-defined]
+
+
+def test_an_input_made_wholly_unknown_stays_unknown_when_a_later_pass_reaches_inside() -> None:
+    """root is replaced delete-before-replace, so ``b``'s create-only ``source`` becomes
+    wholly unknown; ``c`` (sorting after ``b``) is replaced in the same pass, and the next
+    pass finds c's ARN inside ``source``: the value stays unknown, not a list of one."""
+    root_base = res(BUCKET, "a-root", {"bucket": "a"}, delete_before_replace=True)
+    root_head = res(BUCKET, "a-root", {"bucket": "b"}, delete_before_replace=True)
+    c_arn = "arn:acme:thing:c-value"
+    c = replace(
+        res(
+            THING,
+            "z-c",
+            {"src": v.unknown()},
+            replace_on_changes=("src",),
+            property_dependencies={"src": (root_head.urn,)},
+        ),
+        outputs={"arn": c_arn},
+    )
+    b = res(
+        THING,
+        "m-b",
+        {"source": [c_arn, "fixed"]},
+        replace_on_changes=("source",),
+        property_dependencies={"source": (root_head.urn, c.urn)},
+    )
+    changes = by_name(diff_manifests(manifest(root_base, b, c), manifest(root_head, b, c)))
+    assert changes["z-c"].op is Op.REPLACE  # type: ignore[attr-defined]
+    b_change = changes["m-b"]
+    assert b_change.op is Op.REPLACE  # type: ignore[attr-defined]
+    assert [(d.path, d.new, d.replace) for d in b_change.diffs] == [  # type: ignore[attr-defined]
+        ("source", v.unknown(), True)
+    ]
