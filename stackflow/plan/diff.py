@@ -421,8 +421,9 @@ def _at(value: Any, path: Sequence[Segment]) -> Any:
 
 
 def _unknown_at(value: Any, path: Sequence[Segment]) -> Any:
-    """A copy of ``value`` with the value at ``path`` unknown."""
-    if not path:
+    """A copy of ``value`` with the value at ``path`` unknown (a value already wholly
+    unknown stays so: nothing is known inside it)."""
+    if not path or values.is_unknown(value):
         return values.unknown()
     head, rest = path[0], path[1:]
     if isinstance(value, dict) and isinstance(head, str):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from stackflow.plan import DiffKind, Op
 from stackflow.plan import values as v
 from stackflow.plan.diff import diff_manifests, format_path
@@ -253,10 +255,18 @@ def test_a_dependency_named_twice_does_not_hide_the_others() -> None:
     assert [(d.path, v.is_unknown(d.new)) for d in change.diffs] == [("ref", True)]  # type: ignore[attr-defined]
 
 
-def test_an_input_made_wholly_unknown_stays_unknown_when_a_later_pass_reaches_inside() -> None:
+@pytest.mark.parametrize(
+    "source",
+    [["arn:acme:thing:c-value", "fixed"], {"ref": "arn:acme:thing:c-value", "x": "fixed"}],
+    ids=["list", "mapping"],
+)
+def test_an_input_made_wholly_unknown_stays_unknown_when_a_later_pass_reaches_inside(
+    source: object,
+) -> None:
     """root is replaced delete-before-replace, so ``b``'s create-only ``source`` becomes
     wholly unknown; ``c`` (sorting after ``b``) is replaced in the same pass, and the next
-    pass finds c's ARN inside ``source``: the value stays unknown, not a list of one."""
+    pass finds c's ARN inside ``source``: the value stays unknown, not a list of one or a
+    marker with a key added."""
     root_base = res(BUCKET, "a-root", {"bucket": "a"}, delete_before_replace=True)
     root_head = res(BUCKET, "a-root", {"bucket": "b"}, delete_before_replace=True)
     c_arn = "arn:acme:thing:c-value"
@@ -273,7 +283,7 @@ def test_an_input_made_wholly_unknown_stays_unknown_when_a_later_pass_reaches_in
     b = res(
         THING,
         "m-b",
-        {"source": [c_arn, "fixed"]},
+        {"source": source},
         replace_on_changes=("source",),
         property_dependencies={"source": (root_head.urn, c.urn)},
     )
