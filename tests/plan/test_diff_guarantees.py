@@ -294,3 +294,107 @@ def test_an_input_made_wholly_unknown_stays_unknown_when_a_later_pass_reaches_in
     assert [(d.path, d.new, d.replace) for d in b_change.diffs] == [  # type: ignore[attr-defined]
         ("source", v.unknown(), True)
     ]
+
+
+def test_a_resource_continues_its_first_alias_and_a_later_one_is_deleted() -> None:
+    """Two aliases both exist at base: the first is continued, the second deleted; and
+    a resource paired by its own URN does not stop the aliases of the next one."""
+    first, second = urn(BUCKET, "first"), urn(BUCKET, "second")
+    base = manifest(
+        res(BUCKET, "a-kept", {"bucket": "k"}),
+        res(BUCKET, "first", {"bucket": "b"}),
+        res(BUCKET, "second", {"bucket": "b"}),
+    )
+    head = manifest(
+        res(BUCKET, "a-kept", {"bucket": "k"}),
+        res(BUCKET, "moved", {"bucket": "b"}, aliases=(first, second)),
+    )
+    changes = by_name(diff_manifests(base, head))
+    assert changes["moved"].op is Op.UPDATE  # type: ignore[attr-defined]
+    assert changes["moved"].old_urn == first  # type: ignore[attr-defined]
+    assert changes["second"].op is Op.DELETE  # type: ignore[attr-defined]
+    assert set(changes) == {"moved", "second"}
+
+
+def test_a_kubernetes_object_replaced_under_its_own_name_replaces_its_dependents() -> None:
+    """Kubernetes deletes an object before re-creating it when it keeps its name (two
+    objects cannot share one), so a dependent holding it in a create-only input is
+    replaced too; a generated name, or another provider's type, is created first and the
+    dependent is left alone."""
+
+    def plan_for(
+        name: object, config_map: str = "kubernetes:core/v1:ConfigMap"
+    ) -> dict[str, object]:
+        def cm(immutable: bool) -> object:
+            return res(
+                config_map,
+                "cm",
+                {"metadata": {"name": name}, "immutable": immutable},
+                replace_on_changes=("immutable",),
+            )
+
+        def user() -> object:
+            return res(
+                THING,
+                "user",
+                {"source": "cm"},
+                replace_on_changes=("source",),
+                property_dependencies={"source": (urn(config_map, "cm"),)},
+            )
+
+        base = manifest(cm(False), user())  # type: ignore[arg-type]
+        head = manifest(cm(True), user())  # type: ignore[arg-type]
+        return by_name(diff_manifests(base, head))
+
+    named = plan_for("settings")
+    assert named["cm"].op is Op.REPLACE  # type: ignore[attr-defined]
+    assert named["user"].op is Op.REPLACE  # type: ignore[attr-defined]
+    for other in (plan_for(v.unknown()), plan_for("settings", "acme:index:ConfigMap")):
+        assert other["cm"].op is Op.REPLACE  # type: ignore[attr-defined]
+        assert "user" not in other
+
+
+def test_a_list_item_carrying_a_new_id_shows_its_old_value() -> None:
+    """``ids[1]`` takes the id of a new resource: it was ``old`` (an update), or absent
+    when the list grew (an addition)."""
+    arn = "arn:acme:thing:new-one"
+    new = replace(res(THING, "new", {"x": 1}), outputs={"arn": arn})
+
+    def user(ids: list[str]) -> object:
+        return res(THING, "user", {"ids": ids}, property_dependencies={"ids": (new.urn,)})
+
+    for before, kind, old in (
+        (["a", "old"], DiffKind.UPDATE, "old"),
+        (["a"], DiffKind.ADD, None),
+    ):
+        plan = diff_manifests(manifest(user(before)), manifest(new, user(["a", arn])))  # type: ignore[arg-type]
+        change = by_name(plan)["user"]
+        assert [(d.path, d.kind, d.old, v.is_unknown(d.new)) for d in change.diffs] == [  # type: ignore[attr-defined]
+            ("ids[1]", kind, old, True)
+        ]
+
+
+def test_option_changes_survive_an_input_becoming_known_after_deploy() -> None:
+    """A dependent of a replaced resource turns both protect and retainOnDelete on: both
+    stay in its change beside the input that becomes unknown."""
+    root_base = res(BUCKET, "root", {"bucket": "a"})
+    root_head = res(BUCKET, "root", {"bucket": "b"})
+    deps = {"ref": (root_head.urn,)}
+    before = res(THING, "user", {"ref": v.unknown(), "x": 1}, property_dependencies=deps)
+    after = res(
+        THING,
+        "user",
+        {"ref": v.unknown(), "x": 2},
+        property_dependencies=deps,
+        protect=True,
+        retain_on_delete=True,
+    )
+    plan = diff_manifests(manifest(root_base, before), manifest(root_head, after))
+    change = by_name(plan)["user"]
+    assert [d.path for d in change.diffs] == ["ref", "x", "[protect]", "[retainOnDelete]"]  # type: ignore[attr-defined]
+
+
+def test_a_malformed_ignore_changes_pattern_is_skipped_not_fatal() -> None:
+    before = res(BUCKET, "b", {"bucket": "a"}, ignore_changes=("tags[", "bucket"))
+    after = res(BUCKET, "b", {"bucket": "b"}, ignore_changes=("tags[", "bucket"))
+    assert diff_manifests(manifest(before), manifest(after)).changes == ()
