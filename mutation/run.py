@@ -225,6 +225,35 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "stackflow/adapters/github.py core/NumberReplacer 32": "`per_page=101`: GitHub "
         "caps a page at 100 items, so the same pages come back",
     },
+    "diff": {
+        f"stackflow/plan/diff.py {op}": why
+        for op, why in (
+            (
+                "core/ReplaceBinaryOperator_Mul_Div 0",
+                "`*` -> `/` in diff_manifests' signature: every caller passes base_rev and "
+                "head_rev by keyword, which both allow; the same plan",
+            ),
+            (
+                "core/ReplaceAndWithOr 3",
+                "_same_scalar's number test with `or`: a number never equals a str, list "
+                "or dict (a bool is handled before), as the type test says",
+            ),
+            (
+                "core/ReplaceTrueWithFalse 1",
+                "`slots=False` on the frozen _Leaf: the same fields, values and equality",
+            ),
+            (
+                "core/NumberReplacer 19",
+                "an input diff's sort key 0 -> -1: still before the options' 1",
+            ),
+            (
+                "core/AddNot 6",
+                "_path_key's int/str order swapped: no two paths of one change hold an "
+                "index and a key at one position (a value is a list or a mapping; a type "
+                "change is one leaf)",
+            ),
+        )
+    },
     "values": {
         "stackflow/plan/values.py core/ReplaceComparisonOperator_Lt_LtE 0": "`while i <= "
         "len(run)` in mark_invented: the one extra pass matches nothing, as every invented "
