@@ -6,6 +6,7 @@ create-only inputs matched when a whole parent value appears."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -398,3 +399,72 @@ def test_a_malformed_ignore_changes_pattern_is_skipped_not_fatal() -> None:
     before = res(BUCKET, "b", {"bucket": "a"}, ignore_changes=("tags[", "bucket"))
     after = res(BUCKET, "b", {"bucket": "b"}, ignore_changes=("tags[", "bucket"))
     assert diff_manifests(manifest(before), manifest(after)).changes == ()
+
+
+def test_a_dependency_on_a_component_stands_for_its_replaced_child() -> None:
+    arn = "arn:aws:s3:::child-bucket"
+    group = res("acme:index:Group", "group", custom=False)
+
+    def child(name: str) -> object:
+        return replace(
+            res(BUCKET, "child", {"bucket": name}, parent=group.urn), outputs={"arn": arn}
+        )
+
+    user = res(THING, "user", {"ref": arn}, property_dependencies={"ref": (group.urn,)})
+    base = manifest(group, child("a"), user)  # type: ignore[arg-type]
+    head = manifest(group, child("b"), user)  # type: ignore[arg-type]
+    change = by_name(diff_manifests(base, head))["user"]
+    assert [(d.path, v.is_unknown(d.new)) for d in change.diffs] == [("ref", True)]  # type: ignore[attr-defined]
+
+
+def test_a_new_value_inside_a_list_output_is_traced() -> None:
+    endpoint = "https://new-endpoint.example"
+    new = replace(res(THING, "new", {"x": 1}), outputs={"endpoints": [endpoint]})
+    user = res(THING, "user", {"url": endpoint}, property_dependencies={"url": (new.urn,)})
+    change = by_name(diff_manifests(manifest(user), manifest(new, user)))["user"]
+    assert [(d.path, v.is_unknown(d.new)) for d in change.diffs] == [("url", True)]  # type: ignore[attr-defined]
+
+
+def test_a_delete_before_replace_dependent_shows_the_create_only_path_alone() -> None:
+    """Its ``source`` holds a create-only ``id`` and a plain ``note`` that changes; an
+    input with no dependencies sorts first. The dependent is replaced, and ``source``
+    shows as its create-only ``id`` becoming unknown, not beside its ``note`` change."""
+    root_base = res(BUCKET, "root", {"bucket": "a"}, delete_before_replace=True)
+    root_head = res(BUCKET, "root", {"bucket": "b"}, delete_before_replace=True)
+
+    def dependent(note: int) -> object:
+        return res(
+            THING,
+            "dependent",
+            {"label": "l", "source": {"id": "fixed", "note": note}},
+            replace_on_changes=("source.id",),
+            property_dependencies={"label": (), "source": (root_head.urn,)},
+        )
+
+    base = manifest(root_base, dependent(1))  # type: ignore[arg-type]
+    head = manifest(root_head, dependent(2))  # type: ignore[arg-type]
+    change = by_name(diff_manifests(base, head))["dependent"]
+    assert change.op is Op.REPLACE  # type: ignore[attr-defined]
+    assert [(d.path, d.replace, v.is_unknown(d.new)) for d in change.diffs] == [  # type: ignore[attr-defined]
+        ("source.id", True, True)
+    ]
+
+
+def test_a_new_mapping_with_a_create_only_key_stays_a_replacement_when_a_sibling_is_unknown() -> (
+    None
+):
+    """``settings`` appears with the create-only ``engine`` and a ``subnet`` taken from a
+    new resource: the unknown subnet does not undo the replacement."""
+    arn = "arn:acme:subnet:new-subnet"
+    subnet = replace(res(THING, "subnet", {"x": 1}), outputs={"arn": arn})
+    options: dict[str, Any] = {
+        "replace_on_changes": ("settings.engine",),
+        "property_dependencies": {"settings": (subnet.urn,)},
+    }
+    before = res(THING, "db", {}, **options)
+    after = res(THING, "db", {"settings": {"engine": "pg", "subnet": arn}}, **options)
+    change = by_name(diff_manifests(manifest(before), manifest(subnet, after)))["db"]
+    assert change.op is Op.REPLACE  # type: ignore[attr-defined]
+    (settings,) = change.diffs  # type: ignore[attr-defined]
+    assert (settings.path, settings.replace) == ("settings", True)
+    assert settings.new == {"engine": "pg", "subnet": v.unknown()}
