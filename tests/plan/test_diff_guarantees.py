@@ -468,3 +468,14 @@ def test_a_new_mapping_with_a_create_only_key_stays_a_replacement_when_a_sibling
     (settings,) = change.diffs  # type: ignore[attr-defined]
     assert (settings.path, settings.replace) == ("settings", True)
     assert settings.new == {"engine": "pg", "subnet": v.unknown()}
+
+
+def test_a_provider_reference_without_an_id_still_names_its_provider() -> None:
+    """``_provider_identity`` drops the id of ``<provider URN>::<id>``; a bare provider URN
+    has none to drop, and moving from one explicit provider to another still shows."""
+    east = urn("pulumi:providers:aws", "east")
+    west = urn("pulumi:providers:aws", "west")
+    base = manifest(res(BUCKET, "b", {"bucket": "b"}, provider=east))
+    head = manifest(res(BUCKET, "b", {"bucket": "b"}, provider=west))
+    (change,) = diff_manifests(base, head).changes
+    assert [(d.path, d.old, d.new) for d in change.diffs] == [("[provider]", east, west)]
