@@ -377,11 +377,12 @@ def test_a_list_item_carrying_a_new_id_shows_its_old_value() -> None:
 
 def test_option_changes_survive_an_input_becoming_known_after_deploy() -> None:
     """A dependent of a replaced resource turns both protect and retainOnDelete on: both
-    stay in its change beside the input that becomes unknown."""
+    stay in its change, as does ``x``, beside ``ref`` (it changed, and is now superseded
+    by "known after deploy")."""
     root_base = res(BUCKET, "root", {"bucket": "a"})
     root_head = res(BUCKET, "root", {"bucket": "b"})
     deps = {"ref": (root_head.urn,)}
-    before = res(THING, "user", {"ref": v.unknown(), "x": 1}, property_dependencies=deps)
+    before = res(THING, "user", {"ref": "previous", "x": 1}, property_dependencies=deps)
     after = res(
         THING,
         "user",
@@ -479,3 +480,85 @@ def test_a_provider_reference_without_an_id_still_names_its_provider() -> None:
     head = manifest(res(BUCKET, "b", {"bucket": "b"}, provider=west))
     (change,) = diff_manifests(base, head).changes
     assert [(d.path, d.old, d.new) for d in change.diffs] == [("[provider]", east, west)]
+
+
+def test_an_archive_change_lists_the_files_that_changed() -> None:
+    def fn(digest: str) -> object:
+        files = {"index.py": {v.ASSET_KEY: digest}, "util.py": {v.ASSET_KEY: "same"}}
+        return res(THING, "fn", {"code": {v.ARCHIVE_KEY: files}})
+
+    (change,) = diff_manifests(manifest(fn("one")), manifest(fn("two"))).changes  # type: ignore[arg-type]
+    assert [d.path for d in change.diffs] == ['code["index.py"]']
+
+
+def test_a_named_list_turning_into_plain_items_is_compared_by_index() -> None:
+    for old, new in (([{"name": "a"}], ["a"]), (["a"], [{"name": "a"}])):
+        (change,) = diff_manifests(
+            manifest(res(THING, "t", {"items": old})), manifest(res(THING, "t", {"items": new}))
+        ).changes
+        assert [(d.path, d.kind) for d in change.diffs] == [("items[0]", DiffKind.UPDATE)]
+
+
+def test_an_ignored_fresh_input_does_not_stop_the_next_one_becoming_unknown() -> None:
+    root_base = res(BUCKET, "root", {"bucket": "a"})
+    root_head = res(BUCKET, "root", {"bucket": "b"})
+    dependent = res(
+        THING,
+        "dependent",
+        {"a": v.unknown(), "b": v.unknown()},
+        ignore_changes=("a",),
+        property_dependencies={"a": (root_head.urn,), "b": (root_head.urn,)},
+    )
+    plan = diff_manifests(manifest(root_base, dependent), manifest(root_head, dependent))
+    change = by_name(plan)["dependent"]
+    assert [(d.path, v.is_unknown(d.new)) for d in change.diffs] == [("b", True)]  # type: ignore[attr-defined]
+
+
+def test_a_dependent_is_replaced_by_its_second_create_only_input() -> None:
+    """Both inputs depend on a resource replaced delete-before-replace; ``a``'s only
+    create-only path is a wildcard (no single path to show), ``b`` is create-only whole."""
+    root_base = res(BUCKET, "root", {"bucket": "a"}, delete_before_replace=True)
+    root_head = res(BUCKET, "root", {"bucket": "b"}, delete_before_replace=True)
+    dependent = res(
+        THING,
+        "dependent",
+        {"a": ["x"], "b": "fixed"},
+        replace_on_changes=("a[*]", "b"),
+        property_dependencies={"a": (root_head.urn,), "b": (root_head.urn,)},
+    )
+    plan = diff_manifests(manifest(root_base, dependent), manifest(root_head, dependent))
+    change = by_name(plan)["dependent"]
+    assert change.op is Op.REPLACE  # type: ignore[attr-defined]
+    assert [(d.path, d.replace) for d in change.diffs] == [("b", True)]  # type: ignore[attr-defined]
+
+
+def test_only_a_component_stands_for_its_children() -> None:
+    """A dependency on a custom resource is on it alone, not on resources parented to it."""
+    arn = "arn:aws:s3:::child-bucket"
+    owner = res(THING, "owner", {"x": 1})
+
+    def child(name: str) -> object:
+        return replace(
+            res(BUCKET, "child", {"bucket": name}, parent=owner.urn), outputs={"arn": arn}
+        )
+
+    user = res(THING, "user", {"ref": arn}, property_dependencies={"ref": (owner.urn,)})
+    base = manifest(owner, child("a"), user)  # type: ignore[arg-type]
+    head = manifest(owner, child("b"), user)  # type: ignore[arg-type]
+    assert "user" not in by_name(diff_manifests(base, head))
+
+
+def test_a_parent_unknown_to_the_manifest_does_not_move_a_change() -> None:
+    """Tree order starts at the outermost ancestor the manifests know."""
+    a = res(BUCKET, "a", {"bucket": "a"}, parent="urn:zz-not-in-the-manifest")
+    b = res(BUCKET, "b", {"bucket": "b"})
+    plan = diff_manifests(None, manifest(b, a))
+    assert [c.name for c in plan.changes] == ["a", "b"]
+
+
+def test_a_created_list_input_is_unknown_at_the_item_that_carries_a_new_id() -> None:
+    arn = "arn:aws:s3:::fresh-bucket"
+    bucket = replace(res(BUCKET, "fresh", {"bucket": "fresh-bucket"}), outputs={"arn": arn})
+    user = res(THING, "user", {"ids": ["plain", arn]}, property_dependencies={"ids": (bucket.urn,)})
+    (ids,) = by_name(diff_manifests(None, manifest(bucket, user)))["user"].diffs  # type: ignore[attr-defined]
+    assert ids.new == ["plain", v.unknown()]
