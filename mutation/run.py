@@ -227,32 +227,37 @@ EQUIVALENT: dict[str, dict[str, str]] = {
     },
     "diff": {
         f"stackflow/plan/diff.py {op}": why
-        for op, why in (
+        for ops, why in (
             (
-                "core/ReplaceBinaryOperator_Mul_Div 0",
+                ("core/ReplaceBinaryOperator_Mul_Div 0",),
                 "`*` -> `/` in diff_manifests' signature: every caller passes base_rev and "
                 "head_rev by keyword, which both allow; the same plan",
             ),
             (
-                "core/ReplaceAndWithOr 3",
+                ("core/ReplaceAndWithOr 3",),
                 "_same_scalar's number test with `or`: a number never equals a str, list "
                 "or dict (a bool is handled before), as the type test says",
             ),
             (
-                "core/ReplaceTrueWithFalse 1",
+                ("core/ReplaceTrueWithFalse 1",),
                 "`slots=False` on the frozen _Leaf: the same fields, values and equality",
             ),
             (
-                "core/NumberReplacer 19",
+                ("core/NumberReplacer 19",),
                 "an input diff's sort key 0 -> -1: still before the options' 1",
             ),
             (
-                "core/AddNot 6",
+                ("core/NumberReplacer 5", "core/NumberReplacer 6"),
+                "_path_key's markers 0/1 -> -1/1 or 0/2: an index still sorts before a key",
+            ),
+            (
+                ("core/AddNot 6",),
                 "_path_key's int/str order swapped: no two paths of one change hold an "
                 "index and a key at one position (a value is a list or a mapping; a type "
                 "change is one leaf)",
             ),
         )
+        for op in ops
     },
     "values": {
         "stackflow/plan/values.py core/ReplaceComparisonOperator_Lt_LtE 0": "`while i <= "
