@@ -7,11 +7,11 @@ an operator, a comparison, a constant, a removed ``break``. This script runs the
   one copy per worker; mutants are written there only, so editing the tree while a run
   goes on changes nothing (``.mutation/lock`` keeps two runs apart).
 - **Only the tests that run the mutated line.** Each module's tests run once, clean,
-  under coverage with one context per test (``mutation/worker.py collect``); a mutant
-  then runs only the tests that executed its statement, with ``-x``. Code that runs at
-  import, or that no in-process test executes (the tests' subprocesses are not
-  measured), runs all of the module's tests. A mutant that survives its selection is
-  judged again against all of them, so a survivor has survived every test of its area.
+  under coverage with one context per test, their Python subprocesses (the synth
+  runner, the CLI) included (``mutation/worker.py collect``); a mutant then runs only
+  the tests that executed its statement, with ``-x``. Code that runs at import, or that
+  no test executes, runs all of the module's tests. ``--confirm`` judges the survivors
+  again against all of them.
 - **No fresh interpreter per mutant.** A worker imports the third-party modules once and
   forks per mutant; the child imports stackflow afresh from the copy and runs pytest.
 
@@ -195,22 +195,44 @@ def annotation_spans(path: Path) -> list[tuple[tuple[int, int], tuple[int, int]]
     return spans
 
 
+def no_behaviour(line: str, col: int, operator: str) -> str | None:
+    """Why a mutant at ``line[col:]`` cannot change what the code does, or None:
+    cosmic-ray mutates two tokens that are not what its operators are about."""
+    rest = line[col + 1 :].lstrip()
+    if operator.startswith("core/ReplaceBinaryOperator_Mul_") and rest[:1] in (",", ")"):
+        # `def f(a, *, b)` -> `def f(a, /, b)`: more calls accepted, none that the code
+        # makes changed (mypy --strict checks every call site); not a multiplication.
+        return "a bare `*` in a parameter list (keyword-only marker), not an operator"
+    if (
+        operator == "core/ReplaceTrueWithFalse"
+        and line[:col].endswith("slots=")
+        and ("frozen=True" in line)
+    ):
+        return "`slots=` of a frozen dataclass: the same fields, values and equality"
+    return None
+
+
 def skip_filtered(session: Path, base: Path) -> None:
     """Mark redundant and annotation mutants as skipped, so ``exec`` never runs them."""
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
     spans: dict[str, list[tuple[tuple[int, int], tuple[int, int]]]] = {}
+    lines: dict[str, list[str]] = {}
     with use_db(str(session), WorkDB.Mode.open) as db:
         for item in list(db.pending_work_items):
             (mutation,) = item.mutations
             path = str(mutation.module_path)
             if path not in spans:
                 spans[path] = annotation_spans(base / path)
+                lines[path] = (base / path).read_text("utf-8").splitlines()
             start = tuple(mutation.start_pos)
             why = filtered(mutation.operator_name)
             if why is None and any(a <= start < b for a, b in spans[path]):
                 why = "inside a type annotation (never evaluated)"
+            if why is None:
+                line, col = mutation.start_pos
+                why = no_behaviour(lines[path][line - 1], col, mutation.operator_name)
             if why is not None:
                 db.set_result(
                     item.job_id, WorkResult(output=why, worker_outcome=WorkerOutcome.SKIPPED)
@@ -229,18 +251,9 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         f"stackflow/plan/diff.py {op}": why
         for ops, why in (
             (
-                ("core/ReplaceBinaryOperator_Mul_Div 0",),
-                "`*` -> `/` in diff_manifests' signature: every caller passes base_rev and "
-                "head_rev by keyword, which both allow; the same plan",
-            ),
-            (
                 ("core/ReplaceAndWithOr 3",),
                 "_same_scalar's number test with `or`: a number never equals a str, list "
                 "or dict (a bool is handled before), as the type test says",
-            ),
-            (
-                ("core/ReplaceTrueWithFalse 1",),
-                "`slots=False` on the frozen _Leaf: the same fields, values and equality",
             ),
             (
                 ("core/NumberReplacer 19",),
@@ -276,10 +289,6 @@ EQUIVALENT: dict[str, dict[str, str]] = {
     "registry": {
         f"stackflow/ephemeral/registry.py {op}": why
         for ops, why in (
-            (
-                ("core/ReplaceTrueWithFalse 1", "core/ReplaceTrueWithFalse 4"),
-                "`slots=False` on a frozen dataclass: the same fields, values and equality",
-            ),
             (
                 ("core/ReplaceTrueWithFalse 2", "core/NumberReplacer 12", "core/NumberReplacer 13"),
                 "`sort_keys`/`indent` of the stored JSON: readers parse it; the same record",
@@ -470,8 +479,16 @@ class Job:
 
 
 def jobs_of(
-    name: str, target: Target, session: Path, data: dict[str, Any], copy: Path
+    name: str,
+    target: Target,
+    session: Path,
+    data: dict[str, Any],
+    copy: Path,
+    *,
+    every_test: bool = False,
 ) -> list[Job]:
+    """The pending mutants of ``name``, each with the tests that execute its statement
+    (``every_test``: all the module's tests)."""
     from cosmic_ray.mutating import _make_diff, mutate_code
     from cosmic_ray.plugins import get_operator
     from cosmic_ray.work_db import WorkDB, use_db
@@ -500,7 +517,11 @@ def jobs_of(
                 continue
             if code is None:
                 continue
-            chosen = select(data["lines"][path], source, tuple(mutation.start_pos))
+            chosen = (
+                None
+                if every_test
+                else select(data["lines"][path], source, tuple(mutation.start_pos))
+            )
             jobs.append(
                 Job(
                     name,
@@ -554,16 +575,12 @@ class Worker:
         self.proc.wait()
 
 
-def judge(worker: Worker, job: Job, full: list[str]) -> tuple[Any, float]:
-    """Run one mutant: the selected tests first, then (if it survived them) every test of
-    the module, so a survivor has survived all of them, subprocess-run code included."""
+def judge(worker: Worker, job: Job) -> tuple[Any, float]:
+    """Run one mutant against its tests (those that execute its statement, or all)."""
     from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
 
     answer = worker.run(job, job.tests)
     seconds = float(answer["seconds"])
-    if answer["code"] == 0 and job.selected:
-        answer = worker.run(job, full)
-        seconds += answer["seconds"]
     if answer["timed_out"]:
         outcome, output = TestOutcome.KILLED, "timeout"
     elif answer["code"] == 0:
@@ -606,7 +623,7 @@ def execute(
         worker = Worker(k, copy, warm)
         try:
             while not stop.is_set() and (job := pending.get()) is not None:
-                results.put((job, judge(worker, job, list(TARGETS[job.name].tests))))
+                results.put((job, judge(worker, job)))
         finally:
             worker.close()
             results.put(None)
@@ -726,6 +743,12 @@ def main() -> None:
     parser.add_argument("--survivors", metavar="NAME", help="print the survivors of NAME")
     parser.add_argument("--jobs", type=int, default=2, help="workers, one tree copy each")
     parser.add_argument("--fresh", action="store_true", help="judge every mutant again")
+    parser.add_argument(
+        "--confirm",
+        action="store_true",
+        help="judge the survivors again against all the module's tests, not only those "
+        "that execute the mutated statement",
+    )
     parser.add_argument("--budget", type=float, help="start no mutant after this many minutes")
     parser.add_argument("--report", action="store_true", help="only rewrite the table")
     args = parser.parse_args()
@@ -770,7 +793,11 @@ def main() -> None:
                 if stop.is_set():
                     return
                 session, data = prepare(name, TARGETS[name], clean, args.fresh)
-                for job in jobs_of(name, TARGETS[name], session, data, clean):
+                if args.confirm:
+                    reopen_survivors(session)
+                for job in jobs_of(
+                    name, TARGETS[name], session, data, clean, every_test=args.confirm
+                ):
                     put(job)
 
         warm: list[str] = []

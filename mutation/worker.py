@@ -8,8 +8,9 @@ directory and first on ``PYTHONPATH`` (so the tests' own subprocesses import it 
     worker.py serve WARM                          # mutants from stdin, results to stdout
 
 ``collect`` runs the module's tests once without any mutant (they must pass) under
-coverage with one context per test, and writes which tests execute each line of the
-mutated files, how long the run took, and the third-party modules the tests import.
+coverage with one context per test, the tests' Python subprocesses included, and writes
+which tests execute each line of the mutated files, how long the run took, and the
+third-party modules the tests import.
 
 ``serve`` imports those third-party modules once (pytest, hypothesis, pulumi, ...),
 never stackflow's own, then for each mutant: writes the mutated file, forks, and the
@@ -40,12 +41,15 @@ def collect(out: Path, modules: list[str], tests: list[str]) -> int:
 
     files = [str((HERE / m).resolve()) for m in modules]
     cov = coverage.Coverage(data_file=None, include=files, branch=False)
+    sub = _measure_subprocesses(out, files)
 
     class Contexts:
         @pytest.hookimpl(hookwrapper=True)
         def pytest_runtest_protocol(self, item: Any, nextitem: Any) -> Any:
             cov.switch_context(item.nodeid)
+            os.environ[CONTEXT_ENV] = item.nodeid  # the static context of its subprocesses
             yield
+            os.environ[CONTEXT_ENV] = ""
             cov.switch_context("")
 
     before = set(sys.modules)
@@ -54,18 +58,57 @@ def collect(out: Path, modules: list[str], tests: list[str]) -> int:
     code = pytest.main([*tests, "-q", "-p", "no:cacheprovider"], plugins=[Contexts()])
     cov.stop()
     seconds = time.monotonic() - started
-    data = cov.get_data()
-    lines: dict[str, dict[str, list[str]]] = {}
-    for module, path in zip(modules, files, strict=True):
-        by_line = data.contexts_by_lineno(path)
-        lines[module] = {str(n): sorted(set(c)) for n, c in by_line.items()}
+    lines: dict[str, dict[str, set[str]]] = {}
+    for data in (cov.get_data(), _combined(sub)):
+        for module, path in zip(modules, files, strict=True):
+            by_line = lines.setdefault(module, {})
+            for n, contexts in data.contexts_by_lineno(path).items():
+                by_line.setdefault(str(n), set()).update(contexts)
     warm = [
         name
         for name, mod in list(sys.modules.items())
         if name not in before and not _ours(mod) and not name.startswith("coverage")
     ]
-    out.write_text(json.dumps({"lines": lines, "seconds": seconds, "warm": warm}))
+    found = {m: {n: sorted(c) for n, c in by_line.items()} for m, by_line in lines.items()}
+    out.write_text(json.dumps({"lines": found, "seconds": seconds, "warm": warm}))
     return int(code)
+
+
+CONTEXT_ENV = "COVERAGE_STACKFLOW_TEST"  # COVERAGE_* reaches the synth (its allow-list)
+
+
+def _measure_subprocesses(out: Path, files: list[str]) -> Path:
+    """Measure the tests' Python subprocesses too (the synth runner, the CLI), each under
+    the context of the test that started it: coverage's ``.pth`` hook starts coverage in
+    any interpreter of this venv that sees ``COVERAGE_PROCESS_START``, whose config takes
+    the static context from the environment. The warm zygote is turned off, as a process
+    forked from it would keep the context of the test that started the zygote."""
+    folder = out.parent / f"{out.name}.sub"
+    if folder.exists():
+        for stale in folder.iterdir():
+            stale.unlink()
+    folder.mkdir(exist_ok=True)
+    rc = folder.parent / f"{out.name}.coveragerc"
+    include = "".join(f"\n    {f}" for f in files)
+    rc.write_text(
+        "[run]\nparallel = true\npatch = _exit\n"
+        f"data_file = {folder / 'sub'}\n"
+        f"include ={include}\n"
+        f"context = ${{{CONTEXT_ENV}}}\n"
+    )
+    os.environ["COVERAGE_PROCESS_START"] = str(rc)
+    os.environ[CONTEXT_ENV] = ""
+    os.environ["STACKFLOW_WARM"] = "0"
+    return folder
+
+
+def _combined(folder: Path) -> Any:
+    import coverage
+
+    combined = coverage.Coverage(data_file=str(folder / "sub"))
+    if any(folder.iterdir()):  # else no test started a measured subprocess
+        combined.combine([str(folder)], keep=False)
+    return combined.get_data()
 
 
 def _ours(module: object) -> bool:
