@@ -16,13 +16,15 @@ third-party modules the tests import.
 never stackflow's own, then for each mutant: writes the mutated file, forks, and the
 child runs pytest on the selected tests with ``-x``; the parent waits (killing the
 child's process group at the timeout) and puts the original file back. The child
-imports stackflow afresh from the copy, so it sees the mutant; nothing is compiled to
-bytecode for the mutated file, so no stale ``.pyc`` can stand in for the next mutant.
+imports stackflow afresh from the copy, so it sees the mutant; the mutated file gets a
+distinct mtime, so its cached bytecode is never taken for another mutant's or the
+original's.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import signal
@@ -150,8 +152,7 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
             fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             os.dup2(fd, 1)
             os.dup2(fd, 2)
-            sys.dont_write_bytecode = True
-            os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+            sys.dont_write_bytecode = False  # to the copy's own cache folder (serve)
             code = 4
             try:
                 import pytest
@@ -191,6 +192,14 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
 
 def serve(warm: Path) -> None:
     warm_up(json.loads(warm.read_text())["warm"])
+    # Bytecode of the copy's unmutated files (stackflow, the tests with their asserts
+    # rewritten by pytest) is written once to a folder of this copy and reused by every
+    # child, instead of compiling all of it per mutant; the mutated file's distinct mtime
+    # (run_one) makes its cached bytecode stale for the next mutant and for the original.
+    sys.pycache_prefix = str(HERE / ".mutation-pycache")
+    # What the warm-up allocated is never collected again: the garbage collections of
+    # each child (pytest forces some) walk only what the child itself allocates.
+    gc.freeze()
     print(json.dumps({"ready": True}), flush=True)  # noqa: T201
     for line in sys.stdin:
         print(json.dumps(run_one(json.loads(line))), flush=True)  # noqa: T201
