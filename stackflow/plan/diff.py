@@ -132,6 +132,13 @@ def _parse_patterns(patterns: Iterable[str]) -> list[tuple[Segment, ...]]:
     return parsed
 
 
+def _ignored(resource: Resource) -> list[tuple[Segment, ...]]:
+    """``ignoreChanges`` as paths. An empty path ignores nothing: the engine's reset of
+    it finds no value and reports the path (where, read as the root, it would hide every
+    change)."""
+    return [p for p in _parse_patterns(resource.options.ignore_changes) if p]
+
+
 def _force_new(resource: Resource) -> list[tuple[Segment, ...]]:
     patterns = list(createonly.paths(resource.type))
     patterns.extend(resource.options.replace_on_changes)
@@ -261,7 +268,7 @@ def _is_option_path(path: str) -> bool:
 
 
 def _input_diffs(old: Resource, new: Resource) -> list[PropertyDiff]:
-    ignored = _parse_patterns(new.options.ignore_changes)
+    ignored = _ignored(new)
     force_new = _force_new(new)
     diffs = []
     for leaf in diff_values(old.inputs, new.inputs):
@@ -491,7 +498,7 @@ class _Cascade:
             grew = False
             for urn in sorted(self.pairs):
                 resource = self.head[urn]
-                ignored = _parse_patterns(resource.options.ignore_changes)
+                ignored = _ignored(resource)
                 force_new = _force_new(resource)
                 seen = done.setdefault(urn, set())
                 for path in self.fresh(resource):
@@ -510,7 +517,8 @@ class _Cascade:
         """The engine's rule for a resource replaced delete-before-replace (its step
         generator's ``calculateDependentReplacements``): each dependent, in the old state,
         gets every input that depends on it made wholly unknown, and is replaced too when
-        that input holds a create-only path. True when a dependent became a replacement."""
+        such an input holds a create-only path; each of them shows. True when a dependent
+        became a replacement."""
         gone = {
             self.pairs[urn].urn
             for urn in self.moved
@@ -521,21 +529,15 @@ class _Cascade:
             old = self.pairs[urn]
             if urn in self.moved or not old.custom:
                 continue
+            kept = diffs[urn]
             for key, deps in sorted(old.property_dependencies.items()):
                 if not gone & set(deps) or old.inputs.get(key) is None:
                     continue
                 force_new = [p for p in _force_new(self.head[urn]) if p[:1] == (key,)]
-                if not force_new:
-                    continue
                 outermost = [
                     p for p in force_new if not any(_covers(q, p) and q != p for q in force_new)
                 ]
-                kept = [
-                    d
-                    for d in diffs[urn]
-                    if _is_option_path(d.path) or parse_path(d.path)[:1] != (key,)
-                ]
-                kept.extend(
+                unknown = [
                     PropertyDiff(
                         format_path(p),
                         DiffKind.UPDATE,
@@ -545,13 +547,17 @@ class _Cascade:
                     )
                     for p in outermost
                     if WILDCARD not in p
-                )
-                if not any(d.replace for d in kept):
-                    continue
+                ]
+                if unknown:
+                    kept = [
+                        d
+                        for d in kept
+                        if _is_option_path(d.path) or parse_path(d.path)[:1] != (key,)
+                    ] + unknown
+            if kept is not diffs[urn]:
                 diffs[urn] = kept
                 self.moved.add(urn)
                 grew = True
-                break
         return grew
 
 

@@ -562,3 +562,121 @@ def test_a_created_list_input_is_unknown_at_the_item_that_carries_a_new_id() -> 
     user = res(THING, "user", {"ids": ["plain", arn]}, property_dependencies={"ids": (bucket.urn,)})
     (ids,) = by_name(diff_manifests(None, manifest(bucket, user)))["user"].diffs  # type: ignore[attr-defined]
     assert ids.new == ["plain", v.unknown()]
+
+
+def _dbr_root() -> tuple[Any, Any]:
+    """A resource replaced delete-before-replace, as base and head."""
+    return (
+        res(BUCKET, "root", {"bucket": "a"}, delete_before_replace=True),
+        res(BUCKET, "root", {"bucket": "b"}, delete_before_replace=True),
+    )
+
+
+def test_a_delete_before_replace_dependent_shows_every_create_only_input_it_loses() -> None:
+    """Both ``a`` and ``b`` are create-only and depend on the resource deleted first: the
+    engine makes both unknown, so both show, not only the first."""
+    root_base, root_head = _dbr_root()
+    dependent = res(
+        THING,
+        "dependent",
+        {"a": "x", "b": "y"},
+        replace_on_changes=("a", "b"),
+        property_dependencies={"a": (root_head.urn,), "b": (root_head.urn,)},
+    )
+    plan = diff_manifests(manifest(root_base, dependent), manifest(root_head, dependent))
+    change = by_name(plan)["dependent"]
+    assert change.op is Op.REPLACE  # type: ignore[attr-defined]
+    assert [(d.path, d.replace, v.is_unknown(d.new)) for d in change.diffs] == [  # type: ignore[attr-defined]
+        ("a", True, True),
+        ("b", True, True),
+    ]
+
+
+def test_a_dependent_input_without_a_create_only_path_does_not_stop_the_next() -> None:
+    """``a`` depends on the deleted resource but is not create-only and sorts first;
+    ``b`` is create-only: the dependent is replaced on ``b``."""
+    root_base, root_head = _dbr_root()
+    dependent = res(
+        THING,
+        "dependent",
+        {"a": "x", "b": "y"},
+        replace_on_changes=("b",),
+        property_dependencies={"a": (root_head.urn,), "b": (root_head.urn,)},
+    )
+    plan = diff_manifests(manifest(root_base, dependent), manifest(root_head, dependent))
+    change = by_name(plan)["dependent"]
+    assert change.op is Op.REPLACE  # type: ignore[attr-defined]
+    assert [(d.path, d.replace) for d in change.diffs] == [("b", True)]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("dependent_type", ["acme:index:Thing", "zzz:index:Thing"])
+def test_a_dependent_is_replaced_whether_its_urn_sorts_before_or_after_the_deleted_one(
+    dependent_type: str,
+) -> None:
+    """The deleted resource's URN (``aws:...``) sorts after ``acme:...`` and before
+    ``zzz:...``: a replaced resource met first in the walk must not end it."""
+    root_base, root_head = _dbr_root()
+    dependent = res(
+        dependent_type,
+        "dependent",
+        {"source": "fixed"},
+        replace_on_changes=("source",),
+        property_dependencies={"source": (root_head.urn,)},
+    )
+    plan = diff_manifests(manifest(root_base, dependent), manifest(root_head, dependent))
+    assert by_name(plan)["dependent"].op is Op.REPLACE  # type: ignore[attr-defined]
+
+
+def test_a_dependent_replaced_for_a_deleted_resource_passes_unknowns_to_its_own_dependents() -> (
+    None
+):
+    """root is deleted before its replacement; mid is replaced by the engine's dependent
+    rule (nothing of root's outputs in its inputs); leaf reads mid's output, so it is
+    known after deploy: the cascade goes on after a dependent replacement."""
+    root_base, root_head = _dbr_root()
+    mid = res(
+        THING,
+        "mid",
+        {"source": "fixed"},
+        replace_on_changes=("source",),
+        property_dependencies={"source": (root_head.urn,)},
+    )
+    leaf = res(
+        THING,
+        "leaf",
+        {"target": v.unknown()},
+        property_dependencies={"target": (mid.urn,)},
+    )
+    changes = by_name(
+        diff_manifests(manifest(root_base, mid, leaf), manifest(root_head, mid, leaf))
+    )
+    assert changes["mid"].op is Op.REPLACE  # type: ignore[attr-defined]
+    assert [(d.path, v.is_unknown(d.new)) for d in changes["leaf"].diffs] == [  # type: ignore[attr-defined]
+        ("target", True)
+    ]
+
+
+def test_an_empty_ignore_changes_path_ignores_nothing() -> None:
+    """The engine resets nothing for an empty path (it reports the path and goes on), so
+    the change shows; reading ``""`` as the root would hide every change."""
+    before = res(BUCKET, "b", {"bucket": "a"}, ignore_changes=("",))
+    after = res(BUCKET, "b", {"bucket": "b"}, ignore_changes=("",))
+    (change,) = diff_manifests(manifest(before), manifest(after)).changes
+    assert [d.path for d in change.diffs] == ["bucket"]
+
+
+def test_an_empty_replace_on_changes_path_replaces_on_any_change() -> None:
+    """The engine's empty path contains every path: any change replaces."""
+    before = res(THING, "t", {"size": 1}, replace_on_changes=("",))
+    after = res(THING, "t", {"size": 2}, replace_on_changes=("",))
+    (change,) = diff_manifests(manifest(before), manifest(after)).changes
+    assert change.op is Op.REPLACE
+
+
+def test_a_mapping_input_turning_secret_is_one_change_of_the_whole_input() -> None:
+    """A marker is a mapping too; it must never be compared key by key with the plain
+    mapping it replaces (``tags.owner`` deleted, ``tags.$secret`` added)."""
+    before = res(BUCKET, "b", {"tags": {"owner": "a"}})
+    after = res(BUCKET, "b", {"tags": v.unknown()})
+    (change,) = diff_manifests(manifest(before), manifest(after)).changes
+    assert [(d.path, d.kind) for d in change.diffs] == [("tags", DiffKind.UPDATE)]
