@@ -82,7 +82,7 @@ bench: $(STAMP)
 
 # Outside `make test`: mutation testing of the guarantee modules, incremental per module.
 mutation: $(STAMP)
-	$(BIN)/python mutation/run.py $(MODULES)
+	$(BIN)/python mutation/run.py $(MUTATION_FLAGS) $(MODULES)
 
 docs: $(STAMP)
 	$(BIN)/stackflow policy docs --out docs/POLICIES.md

@@ -751,6 +751,12 @@ def main() -> None:
     )
     parser.add_argument("--budget", type=float, help="start no mutant after this many minutes")
     parser.add_argument("--report", action="store_true", help="only rewrite the table")
+    parser.add_argument(
+        "--fail-under",
+        type=float,
+        metavar="SCORE",
+        help="exit 1 when a module run is unfinished or scores below SCORE percent",
+    )
     args = parser.parse_args()
     if args.list:
         for name, target in TARGETS.items():
@@ -813,10 +819,14 @@ def main() -> None:
         for copy in [*copies, clean]:
             shutil.rmtree(copy)
     rows = {}
+    below = []
     for name in names:
         if not (WORK / f"{name}.sqlite").exists():  # stopped (--budget) before it began
+            below.append(f"{name} (not run)")
             continue
         result, _ = tally(name, WORK / f"{name}.sqlite")
+        if result.pending or (result.score or 0.0) < (args.fail_under or 0.0):
+            below.append(f"{name} ({'unfinished' if result.pending else f'{result.score:.1f}%'})")
         kept = WORK / f"{name}.seconds"
         result.seconds = float(kept.read_text()) + spent[name]
         kept.write_text(str(result.seconds))
@@ -832,6 +842,11 @@ def main() -> None:
     with (WORK / "runs.log").open("a") as log:
         log.write(summary + "\n")
     print(summary)  # noqa: T201
+    if args.fail_under is not None and below:
+        raise SystemExit(
+            f"mutation: below {args.fail_under:g}%: {', '.join(below)}; "
+            "see `mutation/run.py --survivors NAME`"
+        )
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import yaml
 WORKFLOWS = Path(__file__).resolve().parents[2] / ".github" / "workflows"
 EXPECTED = {
     "ci.yml",
+    "mutation.yml",
     "preview.yml",
     "preview-comment.yml",
     "deploy.yml",
