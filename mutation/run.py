@@ -121,6 +121,24 @@ TARGETS: dict[str, Target] = {
         ("tests/policies/test_rules.py", "tests/policies/test_runner.py"),
     ),
     "policy-runner": Target(("stackflow/policy.py",), ("tests/policies",)),
+    # The guarantees issues 10, 11 and 14 added: what a plan calls destructive or
+    # protected, code diff vs state diff, the stack graph, and deploy in promotion order
+    # (stop at the first failure, one deploy per stack, reconcile from the last success).
+    "risk": Target(("stackflow/plan/risk.py",), ("tests/plan/test_risk.py",)),
+    "reconcile": Target(("stackflow/plan/reconcile.py",), ("tests/engine/test_reconcile.py",)),
+    "graph": Target(
+        ("stackflow/graph.py",), ("tests/plan/test_graph.py", "tests/engine/test_deploy_graph.py")
+    ),
+    "deploy": Target(
+        ("stackflow/gitops/deploy.py", "stackflow/gitops/deploylog.py"),
+        (
+            "tests/engine/test_deploy.py",
+            "tests/engine/test_deploy_graph.py",
+            "tests/engine/test_deploy_stage.py",
+            "tests/engine/test_deploylog.py",
+            "tests/engine/test_confirm.py",
+        ),
+    ),
 }
 
 # cosmic-ray replaces each binary operator by every other one and each comparison by
