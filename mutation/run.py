@@ -468,15 +468,19 @@ def statement_lines(source: str, line: int, col: int) -> tuple[int, bool]:
 
 def select(tests: dict[str, list[str]], source: str, start: tuple[int, int]) -> list[str] | None:
     """The tests that execute the mutated statement, as pytest ids (a parametrized test is
-    run whole), or None for all of the module's tests (import-time code, or code that only
-    the tests' subprocesses run, which in-process coverage cannot see)."""
+    run whole); None for all of the module's tests (import-time code, or a statement run
+    outside any test, as by a test module's import); an empty list when no test executes
+    it, so none can notice the mutant."""
     line, in_body = statement_lines(source, *start)
     if not in_body:
         return None
     found = set(tests.get(str(line), []))
-    if not found or "" in found:
+    if "" in found:
         return None
     return sorted({c.split("[", 1)[0] for c in found})
+
+
+NOT_EXECUTED = "no test executes this statement"
 
 
 @dataclass
@@ -535,13 +539,25 @@ def jobs_of(
                 if every_test
                 else select(data["lines"][path], source, tuple(mutation.start_pos))
             )
+            diff = "\n".join(_make_diff(source, code, path))
+            if chosen == []:  # no test executes it: nothing to run (--confirm runs them all)
+                db.set_result(
+                    item.job_id,
+                    WorkResult(
+                        output=NOT_EXECUTED,
+                        diff=diff,
+                        test_outcome=TestOutcome.SURVIVED,
+                        worker_outcome=WorkerOutcome.NORMAL,
+                    ),
+                )
+                continue
             jobs.append(
                 Job(
                     name,
                     item.job_id,
                     path,
                     code,
-                    "\n".join(_make_diff(source, code, path)),
+                    diff,
                     chosen or list(target.tests),
                     chosen is not None,
                     timeout,
@@ -708,7 +724,8 @@ def tally(name: str, session: Path) -> tuple[Tally, list[str]]:
                 result.equivalent += 1
             elif outcome.test_outcome == TestOutcome.SURVIVED:
                 result.survived += 1
-                survivors.append(f"{key}\n{outcome.diff}")
+                unexecuted = " (no test executes it)" if outcome.output == NOT_EXECUTED else ""
+                survivors.append(f"{key}{unexecuted}\n{outcome.diff}")
             elif outcome.output == "timeout":
                 result.timed_out += 1
                 result.killed += 1  # a mutant that hangs the tests is noticed
