@@ -391,6 +391,10 @@ def tree_env(copy: Path) -> dict[str, str]:
 WORKER = ["mutation/worker.py"]
 
 
+class CleanRunError(Exception):
+    """A module's tests fail on the unmutated code: its mutants cannot be judged."""
+
+
 def prepare(name: str, target: Target, copy: Path, fresh: bool) -> tuple[Path, dict[str, Any]]:
     """The session of ``name`` and its coverage. A new session when the module's code or
     the tools changed (or ``fresh``); when only its tests changed, the survivors are judged
@@ -409,15 +413,21 @@ def prepare(name: str, target: Target, copy: Path, fresh: bool) -> tuple[Path, d
         return session, json.loads(lines.read_text())
     started = time.monotonic()
     command = [str(BIN / "python"), *WORKER, "collect", str(lines), *target.modules]
-    clean = subprocess.run(
-        ["nice", "-n", "10", *command, "--", *target.tests],
-        cwd=copy,
-        env=tree_env(copy),
-        check=False,
-        stdout=subprocess.DEVNULL,
-    )
+    log = WORK / f"{name}.collect.log"
+    with log.open("w") as out:
+        clean = subprocess.run(
+            ["nice", "-n", "10", *command, "--", *target.tests],
+            cwd=copy,
+            env=tree_env(copy),
+            check=False,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     if clean.returncode != 0:
-        raise SystemExit(f"mutation {name}: the tests fail without any mutant; fix them first")
+        raise CleanRunError(
+            f"mutation {name}: its tests fail without any mutant (see {log.relative_to(ROOT)}); "
+            "fix them first"
+        )
     if same_source:
         reopen_survivors(session)
     else:
@@ -828,7 +838,11 @@ def main() -> None:
             for name in names:
                 if stop.is_set():
                     return
-                session, data = prepare(name, TARGETS[name], clean, args.fresh)
+                try:
+                    session, data = prepare(name, TARGETS[name], clean, args.fresh)
+                except CleanRunError as failed:  # the other modules can still be judged
+                    print(failed, flush=True)  # noqa: T201
+                    continue
                 if args.confirm:
                     reopen_survivors(session)
                 for job in jobs_of(
