@@ -299,6 +299,17 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "stackflow/naming.py core/NumberReplacer 8": "`slug.rsplit('-', 1)[-1]` -> "
         "`rsplit('-', 2)[-1]`: the last part is the same for any maxsplit >= 1",
     },
+    "lifecycle": {
+        "stackflow/ephemeral/lifecycle.py core/ReplaceFalseWithTrue 0": "`created = True` "
+        "before up's register(): mutate calls register (which sets it) before returning, "
+        "or raises and up never reads it",
+        "stackflow/ephemeral/lifecycle.py core/ReplaceFalseWithTrue 1": "`torn_down = True` "
+        "before up's record_outputs(): mutate calls it (which sets it) before returning, or "
+        "raises and up never reads it",
+        "stackflow/ephemeral/lifecycle.py core/ReplaceFalseWithTrue 2": "`changed = True` "
+        "before teardown's doom(): doom sets it on every call and mutate calls it before "
+        "returning; a refused stack returns before it is read",
+    },
     "registry": {
         f"stackflow/ephemeral/registry.py {op}": why
         for ops, why in (

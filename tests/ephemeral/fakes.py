@@ -6,7 +6,8 @@
   config file) and fails or "crashes" on demand.
 * :class:`FakeGitHub` stands in for GitHub's API.
 * :class:`CrashingStore` wraps a real store (FileStore, S3Store on moto) and crashes on
-  demand before or after an operation takes effect.
+  demand before or after an operation takes effect, or lets another job act right after
+  one (:meth:`CrashingStore.meanwhile`).
 
 A crash is :class:`Crash`, a BaseException: it models the process dying, so no
 ``except StackflowError`` or ``except Exception`` in the code under test can swallow it.
@@ -34,9 +35,17 @@ class Crash(BaseException):
 
 @dataclass
 class Injected:
-    error: BaseException
+    error: BaseException | None
     after: bool
     """Raise after the operation took effect (else before)."""
+    action: Callable[[], None] | None = None
+    """Instead of raising: run this right after the operation took effect."""
+
+    def fire(self) -> None:
+        if self.action is not None:
+            self.action()
+        elif self.error is not None:
+            raise self.error
 
 
 class _Faults:
@@ -104,11 +113,11 @@ class InMemoryEngine(_Faults):
                 self.in_flight -= 1
         fault = self.take(op)
         if fault and not fault.after:
-            raise fault.error
+            fault.fire()
         with self.guard:
             result = effect()
-        if fault:
-            raise fault.error
+        if fault and fault.after:
+            fault.fire()
         return result
 
     def _plan(self, target: EngineTarget) -> StackPlan:
@@ -220,11 +229,17 @@ class CrashingStore(_Faults):
     def _run(self, op: str, effect: Any) -> Any:
         fault = self.take(op)
         if fault and not fault.after:
-            raise fault.error
+            fault.fire()
         result = effect()
-        if fault:
-            raise fault.error
+        if fault and fault.after:
+            fault.fire()
         return result
+
+    def meanwhile(self, op: str, action: Callable[[], None], *, skip: int = 0) -> None:
+        """Right after the ``skip``-th next call of ``op`` (0: the very next) takes effect,
+        ``action`` runs: another job acting between two steps of the code under test."""
+        with self._lock:
+            self._queue.setdefault(op, []).append((skip, Injected(None, True, action)))
 
     def get(self, key: str) -> Blob | None:
         blob: Blob | None = self._run("get", lambda: self.inner.get(key))

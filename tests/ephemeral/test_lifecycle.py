@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import FrozenInstanceError, replace
 from typing import Any
 
 import pytest
@@ -457,3 +457,123 @@ def test_a_huge_ttl_label_is_bounded(
     [item] = report.items
     assert item.decision.action is Action.DESTROY
     assert "TTL ran out" in item.decision.reason
+
+
+# ------------------------------------------------------------- races and guards of up/down
+
+
+def test_up_runs_the_repositorys_policy_pack_when_it_has_one(
+    envs: Environments, engine: InMemoryEngine
+) -> None:
+    up(envs, branch="login")
+    assert engine.targets[-1].policy_pack is None  # no pack in the repository: none run
+    envs.repo.policy_pack_dir.mkdir(parents=True)
+    up(envs, branch="login")
+    assert engine.targets[-1].policy_pack == envs.repo.policy_pack_dir
+
+
+def test_up_refuses_a_stack_registered_for_another_branch(
+    envs: Environments, engine: InMemoryEngine
+) -> None:
+    """Names are collision-free, but a record is what the registry holds: one naming
+    another branch under this stack's key (a hand-made or older record) is not taken over."""
+    record = up(envs, branch="login").record
+    envs.registry.store.put(
+        envs.registry.key("br-login"), replace(record, branch="Login/old").to_bytes()
+    )
+    engine.calls.clear()
+    with pytest.raises(StackflowError, match="registered for branch 'Login/old'"):
+        up(envs, branch="login")
+    assert engine.calls == []
+    kept = envs.registry.get("br-login")
+    assert kept is not None
+    assert kept.branch == "Login/old"
+
+
+@pytest.mark.parametrize("destroy_fails", [True, False])
+def test_a_failed_up_does_not_revive_a_stack_torn_down_meanwhile(
+    envs: Environments, engine: InMemoryEngine, destroy_fails: bool
+) -> None:
+    """A `down` runs while `up` deploys, and then the up fails: a record left `destroying`
+    stays doomed (recorded `failed` it would count as live again), and a forgotten one
+    stays forgotten."""
+    if destroy_fails:
+        up(envs, branch="login")  # deployed, so the racing down has something to destroy
+        engine.inject("destroy", StackflowError("destroying: the stack is locked"))
+
+    def racing_up(target: Any) -> Any:
+        down(envs, branch="login")
+        raise StackflowError("up failed: quota exceeded")
+
+    engine.up = racing_up  # type: ignore[method-assign]
+    with pytest.raises(StackflowError, match="quota"):
+        up(envs, branch="login")
+    record = envs.registry.get("br-login")
+    if destroy_fails:
+        assert record is not None
+        assert record.state is State.DESTROYING
+        assert record.last_error == "destroying: the stack is locked"
+    else:
+        assert record is None
+
+
+@pytest.mark.parametrize("redeployed", [True, False])
+def test_a_failed_destroy_leaves_what_another_job_did_meanwhile_alone(
+    envs: Environments, engine: InMemoryEngine, redeployed: bool
+) -> None:
+    """Our destroy fails because another job holds the stack: that job finishes the
+    teardown (and maybe a new push deploys the branch again). Our failure is not written
+    into the record that job left, nor does it crash."""
+    up(envs, branch="login")
+    real_destroy = engine.destroy
+
+    def locked_destroy(target: Any) -> Any:
+        engine.destroy = real_destroy  # type: ignore[method-assign]
+        down(envs, branch="login")  # the other job
+        if redeployed:
+            up(envs, branch="login")
+        raise StackflowError("destroying: the stack is locked by another update")
+
+    engine.destroy = locked_destroy  # type: ignore[method-assign]
+    [outcome] = down(envs, branch="login")
+    assert outcome.status is TeardownStatus.FAILED
+    record = envs.registry.get("br-login")
+    if redeployed:
+        assert record is not None
+        assert (record.state, record.last_error) == (State.ACTIVE, None)
+    else:
+        assert record is None
+
+
+def test_a_stack_deployed_again_right_after_its_teardown_keeps_its_record(
+    envs: Environments, engine: InMemoryEngine, store: CrashingStore
+) -> None:
+    """Between our teardown recording `destroyed` and deleting the record, another job
+    finishes it and a new push deploys the branch again: that deployment's record stays,
+    or its stack would be in the backend with nothing to ever destroy it."""
+    up(envs, branch="login")
+
+    def another_job() -> None:
+        assert [o.status for o in down(envs, branch="login")] == [TeardownStatus.FORGOTTEN]
+        up(envs, branch="login", head="new")
+
+    store.meanwhile("put", another_job, skip=1)  # 0: `destroying`, 1: `destroyed`
+    [outcome] = down(envs, branch="login")
+    assert outcome.status is TeardownStatus.DESTROYED
+    record = envs.registry.get("br-login")
+    assert record is not None
+    assert (record.state, record.head) == (State.ACTIVE, "new")
+    assert "br-login" in engine.stacks
+
+
+def test_what_the_lifecycle_hands_out_cannot_be_changed_in_place(envs: Environments) -> None:
+    """The reaper shares one Environments between its teardown threads, and reports carry
+    the outcomes: none of them may be changed under another reader."""
+    outcome = up(envs, branch="login")
+    [torn] = down(envs, branch="login")
+    with pytest.raises(FrozenInstanceError):
+        envs.github = None  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        outcome.created = False  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        torn.status = TeardownStatus.FAILED  # type: ignore[misc]
