@@ -310,6 +310,11 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "before teardown's doom(): doom sets it on every call and mutate calls it before "
         "returning; a refused stack returns before it is read",
     },
+    "reaper": {
+        "stackflow/ephemeral/reaper.py core/NumberReplacer 4": "`stack_hours` rounded to "
+        "2 digits instead of 1: it sums ages _hours already rounded to tenths, so both "
+        "roundings give the float nearest the same tenth",
+    },
     "registry": {
         f"stackflow/ephemeral/registry.py {op}": why
         for ops, why in (

@@ -194,9 +194,24 @@ class FakeGitHub:
     calls: int = 0
     comments: dict[int, str] = field(default_factory=dict)
     """The sticky comment of each pull request (marker checked)."""
+    crowd: int = 0
+    """When set, each call waits (at most ``CROWD_WAIT`` seconds) until this many calls
+    are in flight: a bound on concurrency below it shows as a ``peak`` below it."""
+    peak: int = 0
+    """The most calls in flight at once."""
+    in_flight: int = 0
+    _lock: threading.Condition = field(default_factory=threading.Condition, repr=False)
+
+    CROWD_WAIT = 0.25
 
     def _call(self) -> None:
-        self.calls += 1
+        with self._lock:
+            self.calls += 1
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+            self._lock.notify_all()
+            self._lock.wait_for(lambda: self.in_flight >= self.crowd, timeout=self.CROWD_WAIT)
+            self.in_flight -= 1
         if self.down:
             raise StackflowError("asking GitHub: connection refused; retry later")
 

@@ -371,6 +371,17 @@ def test_list_shows_age_ttl_pr_state_and_cost(
     yaml.safe_dump(data)  # plain data only
 
 
+def test_list_and_reap_count_hours_to_the_tenth(envs: Environments, clock: Clock) -> None:
+    up(envs, branch="login")
+    clock.advance(10 / 60)  # ten minutes: 0.1666... h
+    listing = list_environments(envs)
+    [row] = listing.environments
+    assert (row.age_hours, row.ttl_left_hours) == (0.2, 23.8)
+    assert (listing.stack_hours, listing.committed_hours) == (0.2, 23.8)
+    [item] = reap(replace(envs, github=None), dry_run=True).items
+    assert item.decision.reason == "23.8 h of TTL left"
+
+
 # ------------------------------------------------------------- issue 11: records
 
 
