@@ -311,9 +311,10 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "returning; a refused stack returns before it is read",
     },
     "reaper": {
-        "stackflow/ephemeral/reaper.py core/NumberReplacer 4": "`stack_hours` rounded to "
-        "2 digits instead of 1: it sums ages _hours already rounded to tenths, so both "
-        "roundings give the float nearest the same tenth",
+        f"stackflow/ephemeral/reaper.py {op}": "`stack_hours` / `committed_hours` rounded "
+        "to 2 digits instead of 1: they sum hours _hours already rounded to tenths, so "
+        "both roundings give the float nearest the same tenth"
+        for op in ("core/NumberReplacer 4", "core/NumberReplacer 6")
     },
     "registry": {
         f"stackflow/ephemeral/registry.py {op}": why

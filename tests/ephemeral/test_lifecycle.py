@@ -380,6 +380,30 @@ def test_list_and_reap_count_hours_to_the_tenth(envs: Environments, clock: Clock
     assert (listing.stack_hours, listing.committed_hours) == (0.2, 23.8)
     [item] = reap(replace(envs, github=None), dry_run=True).items
     assert item.decision.reason == "23.8 h of TTL left"
+    clock.advance(1000 - 10 / 60)  # hours are 3,600 seconds
+    assert list_environments(envs).environments[0].age_hours == 1000.0
+
+
+def test_list_says_when_each_stack_was_last_deployed(
+    envs: Environments, engine: InMemoryEngine, clock: Clock
+) -> None:
+    up(envs, branch="login")
+    engine.inject("up", StackflowError("up failed: quota exceeded"))
+    with pytest.raises(StackflowError):
+        up(envs, branch="never")
+    rows = {r["branch"]: r for r in list_environments(envs).to_dict()["environments"]}
+    assert rows["login"]["last_deployed_at"] == "2026-11-22T04:00:00Z"
+    assert rows["never"]["last_deployed_at"] is None
+
+
+def test_an_unreadable_record_does_not_hide_the_ones_after_it_from_list(
+    envs: Environments,
+) -> None:
+    up(envs, branch="login")
+    envs.registry.store.put(envs.registry.key("br-aaa"), b"{not json")  # listed first
+    listing = list_environments(envs)
+    assert [e.key_stack for e in listing.unreadable] == ["br-aaa"]
+    assert [e.record.stack for e in listing.environments] == ["br-login"]
 
 
 # ------------------------------------------------------------- issue 11: records
