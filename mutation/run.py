@@ -299,6 +299,23 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "stackflow/naming.py core/NumberReplacer 8": "`slug.rsplit('-', 1)[-1]` -> "
         "`rsplit('-', 2)[-1]`: the last part is the same for any maxsplit >= 1",
     },
+    "lifecycle": {
+        "stackflow/ephemeral/lifecycle.py core/ReplaceFalseWithTrue 0": "`created = True` "
+        "before up's register(): mutate calls register (which sets it) before returning, "
+        "or raises and up never reads it",
+        "stackflow/ephemeral/lifecycle.py core/ReplaceFalseWithTrue 1": "`torn_down = True` "
+        "before up's record_outputs(): mutate calls it (which sets it) before returning, or "
+        "raises and up never reads it",
+        "stackflow/ephemeral/lifecycle.py core/ReplaceFalseWithTrue 2": "`changed = True` "
+        "before teardown's doom(): doom sets it on every call and mutate calls it before "
+        "returning; a refused stack returns before it is read",
+    },
+    "reaper": {
+        f"stackflow/ephemeral/reaper.py {op}": "`stack_hours` / `committed_hours` rounded "
+        "to 2 digits instead of 1: they sum hours _hours already rounded to tenths, so "
+        "both roundings give the float nearest the same tenth"
+        for op in ("core/NumberReplacer 4", "core/NumberReplacer 6")
+    },
     "registry": {
         f"stackflow/ephemeral/registry.py {op}": why
         for ops, why in (

@@ -10,6 +10,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from stackflow.commands import ephemeral as ephemeral_commands
+from tests.ephemeral.conftest import make_repo
+from tests.ephemeral.fakes import FakeGitHub, InMemoryEngine
+
 # Property tests check properties, not speed: on a loaded 2-core CI machine a generous
 # example can take longer than hypothesis's default 200 ms deadline, which would make
 # the suite flaky without telling us anything. Benchmarks measure speed.
@@ -63,3 +67,20 @@ def pulumi_runtime() -> Iterator[None]:
         pulumi.runtime.set_all_config({}, [])
         asyncio.set_event_loop(None)
         loop.close()
+
+
+@pytest.fixture
+def world(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, InMemoryEngine, FakeGitHub]:
+    """A repository for `stackflow ephemeral ...` through the CLI, with the engine and
+    GitHub faked at the commands' boundary (they build the real ones through `_engine`
+    and `_github`): the engine holds `dev` and `prod`, GitHub an open PR 12 of
+    `feature/login`."""
+    root = tmp_path / "repo"
+    make_repo(root)
+    engine = InMemoryEngine(existing=("dev", "prod"))
+    github = FakeGitHub(prs={12: "open"}, branches={"feature/login"})
+    monkeypatch.setattr(ephemeral_commands, "_engine", lambda where, secrets: engine)
+    monkeypatch.setattr(ephemeral_commands, "_github", lambda required: github)
+    return root, engine, github

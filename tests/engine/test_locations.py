@@ -14,7 +14,6 @@ import pytest
 from moto import mock_aws
 
 from stackflow.cli import main
-from stackflow.commands import ephemeral as ephemeral_commands
 from stackflow.errors import StackflowError
 from stackflow.repoconfig import RepoConfig
 
@@ -95,19 +94,6 @@ def test_records_must_be_a_place_stackflow_can_write(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------ through the CLI
-
-
-@pytest.fixture
-def world(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> tuple[Path, InMemoryEngine, FakeGitHub]:
-    root = tmp_path / "repo"
-    make_repo(root)
-    engine = InMemoryEngine(existing=("dev", "prod"))
-    github = FakeGitHub(prs={12: "open"}, branches={"feature/login"})
-    monkeypatch.setattr(ephemeral_commands, "_engine", lambda where, secrets: engine)
-    monkeypatch.setattr(ephemeral_commands, "_github", lambda required: github)
-    return root, engine, github
 
 
 def test_ephemeral_records_follow_pulumi_backend_url_across_runners(

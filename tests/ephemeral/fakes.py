@@ -6,7 +6,8 @@
   config file) and fails or "crashes" on demand.
 * :class:`FakeGitHub` stands in for GitHub's API.
 * :class:`CrashingStore` wraps a real store (FileStore, S3Store on moto) and crashes on
-  demand before or after an operation takes effect.
+  demand before or after an operation takes effect, or lets another job act right after
+  one (:meth:`CrashingStore.meanwhile`).
 
 A crash is :class:`Crash`, a BaseException: it models the process dying, so no
 ``except StackflowError`` or ``except Exception`` in the code under test can swallow it.
@@ -34,9 +35,17 @@ class Crash(BaseException):
 
 @dataclass
 class Injected:
-    error: BaseException
+    error: BaseException | None
     after: bool
     """Raise after the operation took effect (else before)."""
+    action: Callable[[], None] | None = None
+    """Instead of raising: run this right after the operation took effect."""
+
+    def fire(self) -> None:
+        if self.action is not None:
+            self.action()
+        elif self.error is not None:
+            raise self.error
 
 
 class _Faults:
@@ -104,11 +113,11 @@ class InMemoryEngine(_Faults):
                 self.in_flight -= 1
         fault = self.take(op)
         if fault and not fault.after:
-            raise fault.error
+            fault.fire()
         with self.guard:
             result = effect()
-        if fault:
-            raise fault.error
+        if fault and fault.after:
+            fault.fire()
         return result
 
     def _plan(self, target: EngineTarget) -> StackPlan:
@@ -185,9 +194,24 @@ class FakeGitHub:
     calls: int = 0
     comments: dict[int, str] = field(default_factory=dict)
     """The sticky comment of each pull request (marker checked)."""
+    crowd: int = 0
+    """When set, each call waits (at most ``CROWD_WAIT`` seconds) until this many calls
+    are in flight: a bound on concurrency below it shows as a ``peak`` below it."""
+    peak: int = 0
+    """The most calls in flight at once."""
+    in_flight: int = 0
+    _lock: threading.Condition = field(default_factory=threading.Condition, repr=False)
+
+    CROWD_WAIT = 0.25
 
     def _call(self) -> None:
-        self.calls += 1
+        with self._lock:
+            self.calls += 1
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+            self._lock.notify_all()
+            self._lock.wait_for(lambda: self.in_flight >= self.crowd, timeout=self.CROWD_WAIT)
+            self.in_flight -= 1
         if self.down:
             raise StackflowError("asking GitHub: connection refused; retry later")
 
@@ -220,11 +244,17 @@ class CrashingStore(_Faults):
     def _run(self, op: str, effect: Any) -> Any:
         fault = self.take(op)
         if fault and not fault.after:
-            raise fault.error
+            fault.fire()
         result = effect()
-        if fault:
-            raise fault.error
+        if fault and fault.after:
+            fault.fire()
         return result
+
+    def meanwhile(self, op: str, action: Callable[[], None], *, skip: int = 0) -> None:
+        """Right after the ``skip``-th next call of ``op`` (0: the very next) takes effect,
+        ``action`` runs: another job acting between two steps of the code under test."""
+        with self._lock:
+            self._queue.setdefault(op, []).append((skip, Injected(None, True, action)))
 
     def get(self, key: str) -> Blob | None:
         blob: Blob | None = self._run("get", lambda: self.inner.get(key))

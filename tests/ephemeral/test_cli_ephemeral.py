@@ -10,24 +10,9 @@ from typing import Any
 import pytest
 
 from stackflow.cli import main
-from stackflow.commands import ephemeral as commands
 from stackflow.render.markdown import ENVIRONMENT_MARKER
 
-from .conftest import make_repo
 from .fakes import FakeGitHub, InMemoryEngine
-
-
-@pytest.fixture
-def world(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> tuple[Path, InMemoryEngine, FakeGitHub]:
-    root = tmp_path / "repo"
-    make_repo(root)
-    engine = InMemoryEngine(existing=("dev", "prod"))
-    github = FakeGitHub(prs={12: "open"}, branches={"feature/login"})
-    monkeypatch.setattr(commands, "_engine", lambda repo, secrets: engine)
-    monkeypatch.setattr(commands, "_github", lambda required: github)
-    return root, engine, github
 
 
 def run(capsys: pytest.CaptureFixture[str], root: Path, *args: str) -> tuple[int, str, str]:

@@ -198,6 +198,110 @@ def test_zero_negative_and_non_finite_ttl_labels_are_ignored(
     assert item.decision.reason == "TTL ran out at 2026-11-23T04:00:00Z"
 
 
+@pytest.mark.parametrize(
+    ("labels", "hours", "action", "reason"),
+    [
+        # a malformed label does not stop the ones after it from counting
+        (["ttl:soon", "ttl:96"], 95, Action.KEEP, "1.0 h of TTL left"),
+        # a label without the prefix is no TTL, whatever follows its first four characters
+        (["age:96"], 25, Action.DESTROY, "TTL ran out at 2026-11-23T04:00:00Z"),
+        # a label may shorten the TTL, to any positive number of hours
+        (["ttl:1"], 1, Action.DESTROY, "TTL ran out at 2026-11-22T05:00:00Z"),
+        (["ttl:0.5"], 0.4, Action.KEEP, "0.1 h of TTL left"),
+    ],
+)
+def test_which_labels_set_the_ttl(
+    envs: Environments,
+    github: FakeGitHub,
+    clock: Clock,
+    labels: list[str],
+    hours: float,
+    action: Action,
+    reason: str,
+) -> None:
+    assert ttl_decision(envs, github, clock, labels, hours) == (action, reason)
+
+
+def test_when_github_does_not_answer_an_expired_ttl_waits_from_exactly_its_hour(
+    envs: Environments, engine: InMemoryEngine, github: FakeGitHub, clock: Clock
+) -> None:
+    """The TTL runs out at exactly its hour (above); from that same instant a TTL label
+    GitHub could not show may extend it, so the reaper waits rather than destroys."""
+    github.prs[5] = "open"
+    github.branches.add("feature")
+    up(envs, branch="feature", pr=5)
+    clock.advance(24)
+    github.down = True
+    [item] = reap(envs).items
+    assert item.decision.action is Action.KEEP
+    assert item.decision.reason.startswith(
+        "TTL ran out at 2026-11-23T04:00:00Z, but GitHub did not answer"
+    )
+    assert item.outcome is None
+    assert engine.destroyed == []
+
+
+def test_the_reap_report_names_each_stacks_branch_and_when_its_ttl_runs_out(
+    envs: Environments, github: FakeGitHub, clock: Clock
+) -> None:
+    github.prs[5] = "open"
+    up(envs, branch="feature", pr=5)
+    planted = replace(record("prod"), stack="prod")
+    envs.registry.store.put(envs.registry.key("prod"), planted.to_bytes())
+    envs.registry.store.put(envs.registry.key("br-bad"), b"{not json")
+    report = {i["stack"]: i for i in reap(envs).to_dict()["items"]}
+    kept = report["pr-5-feature"]
+    assert (kept["branch"], kept["pr"]) == ("feature", 5)
+    assert kept["expires_at"] == "2026-11-23T04:00:00Z"
+    assert report["prod"]["action"] == "skip"
+    assert report["prod"]["expires_at"] is None  # a refused record has no TTL of ours
+    unreadable = report["br-bad"]
+    assert (unreadable["action"], unreadable["branch"], unreadable["pr"]) == ("skip", None, None)
+
+
+def test_the_reapers_decisions_cannot_be_changed_in_place(
+    envs: Environments, github: FakeGitHub, clock: Clock
+) -> None:
+    """Decided once from one listing, then acted on by several teardown threads (each
+    re-checks the record against the decision): what was decided must stay as decided."""
+    from stackflow.ephemeral import list_environments
+
+    up(envs, branch="feature")
+    clock.advance(30)
+    [observed] = observe(envs)
+    [item] = reap(envs).items
+    with pytest.raises(FrozenInstanceError):
+        observed.facts = observed.facts  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        item.decision.action = Action.KEEP  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        item.outcome = None  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        observed.facts.answered = False  # type: ignore[misc]
+    report = reap(envs)
+    with pytest.raises(FrozenInstanceError):
+        report.dry_run = True  # type: ignore[misc]
+    up(envs, branch="feature")  # the reaped stack, deployed again, to be listed
+    listing = list_environments(envs)
+    [listed] = listing.environments
+    with pytest.raises(FrozenInstanceError):
+        listed.ttl_left_hours = 1000.0  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        listing.unreadable = ()  # type: ignore[misc]
+
+
+def test_github_is_asked_four_questions_at_a_time(envs: Environments, github: FakeGitHub) -> None:
+    """GitHub asks integrators not to hammer its API: the reaper's questions are bounded
+    to four at a time (and as many, or a large fleet's reap would crawl)."""
+    for pr in range(1, 7):
+        github.prs[pr] = "closed"  # one question each: the state
+        up(envs, branch=f"b{pr}", pr=pr)
+    github.crowd = 5
+    reap(envs, dry_run=True)
+    assert github.calls == 6
+    assert github.peak == 4
+
+
 # ------------------------------------------------------------ the stored format
 
 V1_RECORD = {

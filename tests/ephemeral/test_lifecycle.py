@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import FrozenInstanceError, replace
 from typing import Any
 
 import pytest
@@ -371,6 +371,41 @@ def test_list_shows_age_ttl_pr_state_and_cost(
     yaml.safe_dump(data)  # plain data only
 
 
+def test_list_and_reap_count_hours_to_the_tenth(envs: Environments, clock: Clock) -> None:
+    up(envs, branch="login")
+    clock.advance(10 / 60)  # ten minutes: 0.1666... h
+    listing = list_environments(envs)
+    [row] = listing.environments
+    assert (row.age_hours, row.ttl_left_hours) == (0.2, 23.8)
+    assert (listing.stack_hours, listing.committed_hours) == (0.2, 23.8)
+    [item] = reap(replace(envs, github=None), dry_run=True).items
+    assert item.decision.reason == "23.8 h of TTL left"
+    clock.advance(1000 - 10 / 60)  # hours are 3,600 seconds
+    assert list_environments(envs).environments[0].age_hours == 1000.0
+
+
+def test_list_says_when_each_stack_was_last_deployed(
+    envs: Environments, engine: InMemoryEngine, clock: Clock
+) -> None:
+    up(envs, branch="login")
+    engine.inject("up", StackflowError("up failed: quota exceeded"))
+    with pytest.raises(StackflowError):
+        up(envs, branch="never")
+    rows = {r["branch"]: r for r in list_environments(envs).to_dict()["environments"]}
+    assert rows["login"]["last_deployed_at"] == "2026-11-22T04:00:00Z"
+    assert rows["never"]["last_deployed_at"] is None
+
+
+def test_an_unreadable_record_does_not_hide_the_ones_after_it_from_list(
+    envs: Environments,
+) -> None:
+    up(envs, branch="login")
+    envs.registry.store.put(envs.registry.key("br-aaa"), b"{not json")  # listed first
+    listing = list_environments(envs)
+    assert [e.key_stack for e in listing.unreadable] == ["br-aaa"]
+    assert [e.record.stack for e in listing.environments] == ["br-login"]
+
+
 # ------------------------------------------------------------- issue 11: records
 
 
@@ -457,3 +492,123 @@ def test_a_huge_ttl_label_is_bounded(
     [item] = report.items
     assert item.decision.action is Action.DESTROY
     assert "TTL ran out" in item.decision.reason
+
+
+# ------------------------------------------------------------- races and guards of up/down
+
+
+def test_up_runs_the_repositorys_policy_pack_when_it_has_one(
+    envs: Environments, engine: InMemoryEngine
+) -> None:
+    up(envs, branch="login")
+    assert engine.targets[-1].policy_pack is None  # no pack in the repository: none run
+    envs.repo.policy_pack_dir.mkdir(parents=True)
+    up(envs, branch="login")
+    assert engine.targets[-1].policy_pack == envs.repo.policy_pack_dir
+
+
+def test_up_refuses_a_stack_registered_for_another_branch(
+    envs: Environments, engine: InMemoryEngine
+) -> None:
+    """Names are collision-free, but a record is what the registry holds: one naming
+    another branch under this stack's key (a hand-made or older record) is not taken over."""
+    record = up(envs, branch="login").record
+    envs.registry.store.put(
+        envs.registry.key("br-login"), replace(record, branch="Login/old").to_bytes()
+    )
+    engine.calls.clear()
+    with pytest.raises(StackflowError, match="registered for branch 'Login/old'"):
+        up(envs, branch="login")
+    assert engine.calls == []
+    kept = envs.registry.get("br-login")
+    assert kept is not None
+    assert kept.branch == "Login/old"
+
+
+@pytest.mark.parametrize("destroy_fails", [True, False])
+def test_a_failed_up_does_not_revive_a_stack_torn_down_meanwhile(
+    envs: Environments, engine: InMemoryEngine, destroy_fails: bool
+) -> None:
+    """A `down` runs while `up` deploys, and then the up fails: a record left `destroying`
+    stays doomed (recorded `failed` it would count as live again), and a forgotten one
+    stays forgotten."""
+    if destroy_fails:
+        up(envs, branch="login")  # deployed, so the racing down has something to destroy
+        engine.inject("destroy", StackflowError("destroying: the stack is locked"))
+
+    def racing_up(target: Any) -> Any:
+        down(envs, branch="login")
+        raise StackflowError("up failed: quota exceeded")
+
+    engine.up = racing_up  # type: ignore[method-assign]
+    with pytest.raises(StackflowError, match="quota"):
+        up(envs, branch="login")
+    record = envs.registry.get("br-login")
+    if destroy_fails:
+        assert record is not None
+        assert record.state is State.DESTROYING
+        assert record.last_error == "destroying: the stack is locked"
+    else:
+        assert record is None
+
+
+@pytest.mark.parametrize("redeployed", [True, False])
+def test_a_failed_destroy_leaves_what_another_job_did_meanwhile_alone(
+    envs: Environments, engine: InMemoryEngine, redeployed: bool
+) -> None:
+    """Our destroy fails because another job holds the stack: that job finishes the
+    teardown (and maybe a new push deploys the branch again). Our failure is not written
+    into the record that job left, nor does it crash."""
+    up(envs, branch="login")
+    real_destroy = engine.destroy
+
+    def locked_destroy(target: Any) -> Any:
+        engine.destroy = real_destroy  # type: ignore[method-assign]
+        down(envs, branch="login")  # the other job
+        if redeployed:
+            up(envs, branch="login")
+        raise StackflowError("destroying: the stack is locked by another update")
+
+    engine.destroy = locked_destroy  # type: ignore[method-assign]
+    [outcome] = down(envs, branch="login")
+    assert outcome.status is TeardownStatus.FAILED
+    record = envs.registry.get("br-login")
+    if redeployed:
+        assert record is not None
+        assert (record.state, record.last_error) == (State.ACTIVE, None)
+    else:
+        assert record is None
+
+
+def test_a_stack_deployed_again_right_after_its_teardown_keeps_its_record(
+    envs: Environments, engine: InMemoryEngine, store: CrashingStore
+) -> None:
+    """Between our teardown recording `destroyed` and deleting the record, another job
+    finishes it and a new push deploys the branch again: that deployment's record stays,
+    or its stack would be in the backend with nothing to ever destroy it."""
+    up(envs, branch="login")
+
+    def another_job() -> None:
+        assert [o.status for o in down(envs, branch="login")] == [TeardownStatus.FORGOTTEN]
+        up(envs, branch="login", head="new")
+
+    store.meanwhile("put", another_job, skip=1)  # 0: `destroying`, 1: `destroyed`
+    [outcome] = down(envs, branch="login")
+    assert outcome.status is TeardownStatus.DESTROYED
+    record = envs.registry.get("br-login")
+    assert record is not None
+    assert (record.state, record.head) == (State.ACTIVE, "new")
+    assert "br-login" in engine.stacks
+
+
+def test_what_the_lifecycle_hands_out_cannot_be_changed_in_place(envs: Environments) -> None:
+    """The reaper shares one Environments between its teardown threads, and reports carry
+    the outcomes: none of them may be changed under another reader."""
+    outcome = up(envs, branch="login")
+    [torn] = down(envs, branch="login")
+    with pytest.raises(FrozenInstanceError):
+        envs.github = None  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        outcome.created = False  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        torn.status = TeardownStatus.FAILED  # type: ignore[misc]
