@@ -48,21 +48,16 @@ def known(props: Mapping[str, Any], key: str, default: Any = None) -> Any:
         return default
 
 
-def get_path(props: Mapping[str, Any], *keys: str | int) -> Any:
-    """The value at a path of keys/indexes, or None when any step is missing.
+def get_path(props: Mapping[str, Any], *keys: str) -> Any:
+    """The value at a path of keys, or None when any step is missing or not an object.
 
     Unknown values on the path still raise ``UnknownValueError``: the rule cannot answer.
     """
     value: Any = props
     for key in keys:
-        if isinstance(key, int):
-            if not is_sequence(value) or key >= len(value):
-                return None
-            value = value[key]
-        else:
-            if not isinstance(value, Mapping) or key not in value:
-                return None
-            value = value[key]
+        if not isinstance(value, Mapping) or key not in value:
+            return None
+        value = value[key]
     return value
 
 
