@@ -190,7 +190,12 @@ s3_no_public_acl = ResourceValidationPolicy(
 )
 
 
-def _principal_is_everyone(principal: Any) -> bool:
+def _principal_is_everyone(statement: Mapping[str, Any]) -> bool:
+    """Principal ``"*"`` or ``{"AWS": "*"}``; or NotPrincipal, which in an Allow grants
+    everyone but the principals it names."""
+    if "NotPrincipal" in statement:
+        return True
+    principal = statement.get("Principal")
     if principal == "*":
         return True
     if isinstance(principal, Mapping):
@@ -222,29 +227,31 @@ def _check_bucket_policy(args: ResourceValidationArgs, report: ReportViolation) 
     for statement in statements(document):
         if (
             statement.get("Effect") == "Allow"
-            and _principal_is_everyone(statement.get("Principal"))
+            and _principal_is_everyone(statement)
             and not _restricted(statement)
         ):
             sid = statement.get("Sid")
             label = f"Statement '{sid}'" if sid else "A statement"
             report(
-                f"{label} allows Principal '*': anyone on the internet can use it. Name the "
-                "IAM principals (or a CloudFront distribution via aws:SourceArn) that need "
-                "access; Deny statements with Principal '*' (such as TLS-only) are fine.",
+                f"{label} allows Principal '*' (or everyone but a NotPrincipal): anyone on the "
+                "internet can use it. Name the IAM principals (or a CloudFront distribution "
+                "via aws:SourceArn) that need access; Deny statements with Principal '*' (such "
+                "as TLS-only) are fine.",
                 None,
             )
 
 
 s3_no_public_bucket_policy = ResourceValidationPolicy(
     name="s3-no-public-bucket-policy",
-    description="No S3 bucket policy allows Principal '*' without a condition that pins the "
-    "caller to an account, organisation, source or network.",
+    description="No S3 bucket policy allows Principal '*' (or NotPrincipal) without a condition "
+    "that pins the caller to an account, organisation, source or network.",
     validate=_check_bucket_policy,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.CRITICAL,
     tags=["storage"],
-    remediation_steps="Replace Principal '*' in Allow statements with specific principals, or "
-    "add an aws:SourceArn/aws:SourceAccount/aws:PrincipalOrgID/aws:SourceVpce condition.",
+    remediation_steps="Replace Principal '*' and NotPrincipal in Allow statements with specific "
+    "principals, or add an aws:SourceArn/aws:SourceAccount/aws:PrincipalOrgID/aws:SourceVpce "
+    "condition.",
 )
 
 

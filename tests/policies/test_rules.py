@@ -76,6 +76,10 @@ def container(**changes: object) -> dict[str, object]:
 _b = bucket()
 _vpc = res("aws:ec2/vpc:Vpc", "main", {"cidrBlock": "10.0.0.0/16", "tags": TAGS})
 _other = bucket("other")
+_SSE_RULES = [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms"}}]
+_ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
+_OPEN_SSH = {"protocol": "tcp", "fromPort": 22, "toPort": 22, "cidrBlocks": [OPEN4]}
+_bad_provider = res("pulumi:providers:aws", "bad-tags", {"defaultTags": "{not json"})
 
 STACK_LEVEL = ""
 """In a case's ``flagged`` set: one finding on the stack itself (no resource URN)."""
@@ -704,6 +708,228 @@ CASES: list[tuple[str, str, list[Resource], list[Resource], set[str]]] = [
             )
         ],
         {"init", "second"},
+    ),
+    # Companions found by value or by a plain dependency when no property dependency is
+    # recorded; the inline forms of encryption and versioning; a compliant bucket listed
+    # first must not end the check of the ones after it.
+    (
+        "s3-bucket-encryption",
+        "prod",
+        [
+            _by_dep := bucket("by-dependency"),
+            res(
+                SSE,
+                "by-dependency-sse",
+                {"bucket": unknown(), "rules": _SSE_RULES},
+                depends_on=[_by_dep],
+            ),
+            _empty_name := bucket("empty-name"),
+            res(
+                SSE, "empty-name-sse", {"bucket": "", "rules": _SSE_RULES}, depends_on=[_empty_name]
+            ),
+            res(BUCKET, "named", {"bucket": "my-logs", "tags": TAGS}),
+            res(SSE, "named-sse", {"bucket": "my-logs", "rules": _SSE_RULES}),
+            bucket("inline", serverSideEncryptionConfiguration={"rule": _SSE_RULES[0]}),
+            bucket("plain"),
+            _no_rules := bucket("no-rules"),
+            companion(SSE, "no-rules-sse", _no_rules, {"rules": []}),
+            _no_algorithm := bucket("no-algorithm"),
+            companion(
+                SSE,
+                "no-algorithm-sse",
+                _no_algorithm,
+                {"rules": [{"applyServerSideEncryptionByDefault": {}}]},
+            ),
+        ],
+        [],
+        {"plain", "no-rules", "no-algorithm"},
+    ),
+    (
+        "s3-bucket-versioning",
+        "prod",
+        [
+            bucket("inline", versioning={"enabled": True}),
+            bucket("plain"),
+            bucket("off", versioning={"enabled": False}),
+        ],
+        [bucket("inline", versioning={"enabled": True})],
+        {"plain", "off"},
+    ),
+    (
+        "s3-no-public-acl",
+        "prod",
+        [
+            # The legacy Bucket's own grants list, with the grantee's uri at top level.
+            bucket(
+                "legacy-grants",
+                grants=[{"type": "Group", "uri": _ALL_USERS, "permissions": ["READ"]}],
+            ),
+        ],
+        [
+            bucket(
+                "owner-grant",
+                grants=[{"type": "CanonicalUser", "id": "c" * 64, "permissions": ["FULL_CONTROL"]}],
+            ),
+            res(
+                "aws:s3/bucketAclV2:BucketAclV2",
+                "owner-acl",
+                {
+                    "accessControlPolicy": {
+                        "grants": [
+                            {
+                                "grantee": {"type": "CanonicalUser", "id": "c" * 64},
+                                "permission": "FULL_CONTROL",
+                            }
+                        ]
+                    }
+                },
+            ),
+        ],
+        {"legacy-grants"},
+    ),
+    (
+        "s3-no-public-bucket-policy",
+        "prod",
+        [
+            # Allow with NotPrincipal grants everyone but the principals it names.
+            bucket_policy(
+                "not-principal",
+                {
+                    "Effect": "Allow",
+                    "NotPrincipal": {"AWS": "arn:aws:iam::111122223333:role/admin"},
+                    "Action": "s3:GetObject",
+                },
+            ),
+            res("aws:s3/bucketPolicy:BucketPolicy", "unreadable", {"policy": "{not json"}),
+            res("aws:s3/bucketPolicy:BucketPolicy", "a-list", {"policy": "[]"}),
+        ],
+        [
+            # No principal at all: S3 rejects the policy; nothing here is public.
+            bucket_policy("no-principal", {"Effect": "Allow", "Action": "s3:GetObject"}),
+            bucket_policy(
+                "deny-not-principal",
+                {
+                    "Effect": "Deny",
+                    "NotPrincipal": {"AWS": "arn:aws:iam::111122223333:role/admin"},
+                    "Action": "s3:DeleteObject",
+                },
+            ),
+        ],
+        {"not-principal", "unreadable", "a-list"},
+    ),
+    (
+        "iam-no-wildcard-admin",
+        "prod",
+        [
+            res("aws:iam/rolePolicy:RolePolicy", "unreadable", {"policy": "{not json"}),
+            res(
+                "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+                "user-admin",
+                {"user": "u", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
+            ),
+        ],
+        [
+            res(
+                "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                "read-only",
+                {"role": "r", "policyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"},
+            ),
+        ],
+        {"unreadable", "user-admin"},
+    ),
+    (
+        "ec2-no-open-admin-ingress",
+        "prod",
+        [
+            # A malformed entry does not hide the open rule after it.
+            res(SG, "after-junk", {"tags": TAGS, "ingress": ["junk", _OPEN_SSH]}),
+        ],
+        [
+            # Ports the provider would reject: no finding, and no crash.
+            sg("no-ports", {"protocol": "tcp", "cidrBlocks": [OPEN4]}),
+            sg(
+                "named-port",
+                {"protocol": "tcp", "fromPort": "ssh", "toPort": "ssh", "cidrBlocks": [OPEN4]},
+            ),
+        ],
+        {"after-junk"},
+    ),
+    (
+        "protect-stateful-resources",
+        "prod",
+        [
+            res("aws:s3/bucketV2:BucketV2", "bucket-v2", {"tags": TAGS}),
+            res("aws:rds/cluster:Cluster", "cluster", {}),
+            res("aws:rds/clusterInstance:ClusterInstance", "member", {}),
+            res("aws:dynamodb/table:Table", "table", {"tags": TAGS}),
+            res("aws:efs/fileSystem:FileSystem", "files", {"tags": TAGS}),
+        ],
+        [
+            res("aws:dynamodb/table:Table", "table", {"tags": TAGS}, protect=True),
+            res("aws:sqs/queue:Queue", "queue", {"tags": TAGS}),
+        ],
+        {"bucket-v2", "cluster", "member", "table", "files"},
+    ),
+    (
+        "k8s-readiness-probe",
+        "prod",
+        [res(DEPLOYMENT, "web", pod(container(readinessProbe=None)))],
+        [
+            # Init containers run to completion: they take no readiness probe.
+            res(
+                DEPLOYMENT,
+                "web",
+                pod(container(), initContainers=[container(name="setup", readinessProbe=None)]),
+            ),
+        ],
+        {"web"},
+    ),
+    (
+        "aws-required-tags",
+        "dev",
+        [
+            # Autoscaling groups list their tags; an empty value is no tag.
+            res(
+                "aws:autoscaling/group:Group",
+                "asg",
+                {
+                    "tags": [
+                        {"key": "environment", "value": "prod", "propagateAtLaunch": True},
+                        {"key": "owner", "value": "", "propagateAtLaunch": True},
+                        {"key": "cost-center", "value": "cc-1", "propagateAtLaunch": True},
+                    ]
+                },
+            ),
+            res(
+                "aws:sqs/queue:Queue",
+                "bad-default-tags",
+                {"tags": {"owner": "team"}},
+                provider=_bad_provider,
+            ),
+            _bad_provider,
+        ],
+        [
+            res(
+                "aws:autoscaling/group:Group",
+                "asg",
+                {
+                    "tags": [
+                        {"key": k, "value": v, "propagateAtLaunch": True} for k, v in TAGS.items()
+                    ]
+                },
+            ),
+            # A value known only after deploy still counts: the key is there.
+            res("aws:sqs/queue:Queue", "q", {"tags": {**TAGS, "owner": unknown()}}),
+        ],
+        {"asg", "bad-default-tags"},
+    ),
+    # The limits a kind's config leaves at the pack's defaults (prod: 3 NAT gateways).
+    (
+        "max-nat-gateways",
+        "prod",
+        [res("aws:ec2/natGateway:NatGateway", f"nat-{i}", {"tags": TAGS}) for i in range(4)],
+        [res("aws:ec2/natGateway:NatGateway", f"nat-{i}", {"tags": TAGS}) for i in range(3)],
+        {STACK_LEVEL},
     ),
 ]
 
