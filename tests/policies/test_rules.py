@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
+from stackflow.errors import StackflowError
 from stackflow.plan.manifest import Resource
 from stackflow.plan.model import Level
 from stackflow.plan.values import unknown
-from tests.policies.conftest import of, res, run
+from stackflow.policy import effective_config
+from tests.policies.conftest import PACK, of, res, run
 
 BUCKET = "aws:s3/bucket:Bucket"
 SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
@@ -982,3 +985,208 @@ def test_provider_default_tags_count() -> None:
     assert of(run(provider, queue, kind="dev"), "aws-required-tags") == []
     bare = res("aws:sqs/queue:Queue", "q", {})
     assert of(run(bare, kind="dev"), "aws-required-tags")
+
+
+def _ingress(name: str, low: int, high: int, *cidrs: str) -> Resource:
+    v4 = [c for c in cidrs if ":" not in c]
+    v6 = [c for c in cidrs if ":" in c]
+    rule = {"protocol": "tcp", "fromPort": low, "toPort": high, "cidrBlocks": v4}
+    return sg(name, {**rule, "ipv6CidrBlocks": v6})
+
+
+# (policy, kind, resource, what its one finding must say)
+MESSAGES: list[tuple[str, str, Resource, str]] = [
+    ("ec2-no-open-admin-ingress", "prod", _ingress("wide", 0, 65535, OPEN4), "opens all ports"),
+    ("ec2-no-open-admin-ingress", "prod", _ingress("n", 0, 65534, OPEN4), "opens port 22, 3389 "),
+    ("ec2-no-open-admin-ingress", "prod", _ingress("n", 1, 65535, OPEN4), "opens port 22, 3389 "),
+    ("ec2-no-open-admin-ingress", "prod", _ingress("n", 20, 30, OPEN6), "opens port 22 to ::/0."),
+    (
+        "ec2-no-open-admin-ingress",
+        "prod",
+        _ingress("both", 22, 22, OPEN4, OPEN6),
+        "Ingress rule 0 opens port 22 to 0.0.0.0/0 and ::/0.",
+    ),
+    (
+        "iam-no-wildcard-admin",
+        "prod",
+        res(
+            "aws:iam/policy:Policy",
+            "p",
+            {
+                "policy": statement_policy(
+                    {"Sid": "AdminAll", "Effect": "Allow", "Action": "*", "Resource": "*"}
+                )
+            },
+        ),
+        "The policy: statement 'AdminAll' allows action '*' on resource '*'",
+    ),
+    (
+        "iam-no-wildcard-admin",
+        "prod",
+        res(
+            "aws:iam/policy:Policy",
+            "p",
+            {
+                "policy": statement_policy(
+                    {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
+                    {"Effect": "Allow", "Action": "*", "Resource": "*"},
+                )
+            },
+        ),
+        "The policy: statement #1 allows",
+    ),
+    (
+        "iam-no-wildcard-admin",
+        "prod",
+        res(
+            "aws:iam/role:Role",
+            "r",
+            {
+                "inlinePolicies": [
+                    {
+                        "name": "ops",
+                        "policy": statement_policy(
+                            {"Effect": "Allow", "Action": "*", "Resource": "*"}
+                        ),
+                    }
+                ]
+            },
+        ),
+        "Inline policy 'ops': statement #0",
+    ),
+    (
+        "iam-no-wildcard-admin",
+        "prod",
+        res(
+            "aws:iam/role:Role",
+            "r",
+            {
+                "inlinePolicies": [
+                    {
+                        "policy": statement_policy(
+                            {"Effect": "Allow", "Action": "*", "Resource": "*"}
+                        )
+                    }
+                ]
+            },
+        ),
+        "Inline policy 'unnamed': statement #0",
+    ),
+    (
+        "s3-no-public-bucket-policy",
+        "prod",
+        bucket_policy(
+            "p",
+            {"Sid": "PublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject"},
+        ),
+        "Statement 'PublicRead' allows Principal '*'",
+    ),
+    (
+        "s3-no-public-bucket-policy",
+        "prod",
+        bucket_policy("p", {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject"}),
+        "A statement allows Principal '*'",
+    ),
+    (
+        "k8s-no-privileged-containers",
+        "prod",
+        res(
+            DEPLOYMENT, "web", pod(container(name="sidecar", securityContext={"privileged": True}))
+        ),
+        "Container 'sidecar' runs privileged",
+    ),
+    (
+        "k8s-no-privileged-containers",
+        "prod",
+        res(DEPLOYMENT, "web", pod({"image": "app:1", "securityContext": {"privileged": True}})),
+        "Container 'unnamed' runs privileged",
+    ),
+    (
+        "rds-backup-retention",
+        "prod",
+        res(RDS, "db", {"backupRetentionPeriod": 3}),
+        "Backup retention is 3 days; at least 14 days are required",
+    ),
+    (
+        "rds-backup-retention",
+        "prod",
+        res(RDS, "db", {}),
+        "Backup retention is not set (AWS keeps 1 day); at least 14 days",
+    ),
+]
+
+
+@pytest.mark.parametrize(("policy", "kind", "resource", "says"), MESSAGES)
+def test_a_finding_says_what_is_wrong_and_where(
+    policy: str, kind: str, resource: Resource, says: str
+) -> None:
+    [finding] = of(run(resource, kind=kind), policy)
+    assert says in finding.message
+
+
+# (policy, resources at the pack's default limit, resources one past it): what a stack
+# that names no environment kind gets (advisory).
+DEFAULT_LIMITS: list[tuple[str, list[Resource], list[Resource]]] = [
+    (
+        "max-nat-gateways",
+        [res("aws:ec2/natGateway:NatGateway", f"nat-{i}", {"tags": TAGS}) for i in range(3)],
+        [res("aws:ec2/natGateway:NatGateway", f"nat-{i}", {"tags": TAGS}) for i in range(4)],
+    ),
+    (
+        "max-replicas",
+        [res(DEPLOYMENT, "web", {"spec": {"replicas": 50}})],
+        [res(DEPLOYMENT, "web", {"spec": {"replicas": 51}})],
+    ),
+    (
+        "rds-backup-retention",
+        [res(RDS, "db", {"backupRetentionPeriod": 7})],
+        [res(RDS, "db", {"backupRetentionPeriod": 6})],
+    ),
+]
+
+
+@pytest.mark.parametrize(("policy", "at_limit", "past_limit"), DEFAULT_LIMITS)
+def test_the_pack_defaults_allow_up_to_their_limit(
+    policy: str, at_limit: list[Resource], past_limit: list[Resource]
+) -> None:
+    assert of(run(*at_limit, kind=None), policy) == []
+    assert [f.level for f in of(run(*past_limit, kind=None), policy)] == [Level.ADVISORY]
+
+
+# (policy, setting, value, accepted): the bounds of every setting's schema.
+SETTINGS: list[tuple[str, str, object, bool]] = [
+    ("ec2-no-open-admin-ingress", "adminPorts", [0, 65535], True),
+    ("ec2-no-open-admin-ingress", "adminPorts", [-1], False),
+    ("ec2-no-open-admin-ingress", "adminPorts", [65536], False),
+    ("rds-backup-retention", "minimumDays", 1, True),
+    ("rds-backup-retention", "minimumDays", 35, True),
+    ("rds-backup-retention", "minimumDays", 0, False),
+    ("rds-backup-retention", "minimumDays", 36, False),
+    ("max-nat-gateways", "maxNatGateways", 0, True),
+    ("max-nat-gateways", "maxNatGateways", -1, False),
+    ("max-replicas", "maxReplicas", 1, True),
+    ("max-replicas", "maxReplicas", 0, False),
+    ("allowed-instance-classes", "instanceTypes", ["t"], True),
+    ("allowed-instance-classes", "instanceTypes", [""], False),
+    ("allowed-instance-classes", "dbInstanceClasses", [""], False),
+    ("k8s-resource-requests-limits", "requests", ["x"], True),
+    ("k8s-resource-requests-limits", "requests", [""], False),
+    ("k8s-resource-requests-limits", "limits", ["x"], True),
+    ("k8s-resource-requests-limits", "limits", [""], False),
+    ("aws-required-tags", "requiredTags", ["a"], True),
+    ("aws-required-tags", "requiredTags", [""], False),
+    ("aws-required-tags", "requiredTags", ["owner", "owner"], False),
+]
+
+
+@pytest.mark.parametrize(("policy", "setting", "value", "accepted"), SETTINGS)
+def test_settings_are_checked_against_their_bounds(
+    tmp_path: Path, policy: str, setting: str, value: object, accepted: bool
+) -> None:
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps({policy: {setting: value}}), encoding="utf-8")
+    if accepted:
+        assert effective_config(PACK, path)[policy].properties[setting] == value
+    else:
+        with pytest.raises(StackflowError, match=rf"{policy}\.{setting}"):
+            effective_config(PACK, path)
