@@ -299,6 +299,11 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "stackflow/naming.py core/NumberReplacer 8": "`slug.rsplit('-', 1)[-1]` -> "
         "`rsplit('-', 2)[-1]`: the last part is the same for any maxsplit >= 1",
     },
+    "policy-runner": {
+        "stackflow/policy.py core/ReplaceOrWithAnd 6": "`spec is None and spec.loader is "
+        "None` in _import_rules: spec_from_file_location of an existing rules/__init__.py "
+        "always gives a spec with a loader, so both sides are false either way",
+    },
     "registry": {
         f"stackflow/ephemeral/registry.py {op}": why
         for ops, why in (
