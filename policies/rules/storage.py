@@ -18,6 +18,8 @@ from pulumi_policy import (
 
 from ._common import (
     BUCKET_TYPES,
+    OPEN_IPV4,
+    OPEN_IPV6,
     as_list,
     companions,
     get_path,
@@ -65,6 +67,8 @@ RESTRICTING_CONDITION_KEYS = frozenset(
         "aws:sourceip",
     }
 )
+# Condition values that match every caller.
+EVERYONE_VALUES = frozenset({"*", OPEN_IPV4, OPEN_IPV6})
 
 
 def _buckets_without(
@@ -203,14 +207,30 @@ def _principal_is_everyone(statement: Mapping[str, Any]) -> bool:
     return False
 
 
+def _pins(operator: str, key: str, values: Any) -> bool:
+    """Whether one condition clause pins the caller: a restricting key that must match a
+    value which is not everyone's. A negated operator, an ``...IfExists`` one (a request
+    without the key passes), ``ForAllValues`` (true when the key is absent) or ``Null``
+    pins nothing."""
+    operator = operator.lower()
+    if "not" in operator or operator.endswith("ifexists"):
+        return False
+    if operator.startswith(("forallvalues:", "null")):
+        return False
+    if key.lower() not in RESTRICTING_CONDITION_KEYS:
+        return False
+    return not any(value in EVERYONE_VALUES for value in as_list(values))
+
+
 def _restricted(statement: Mapping[str, Any]) -> bool:
     condition = statement.get("Condition")
     if not isinstance(condition, Mapping):
         return False
     return any(
-        isinstance(clause, Mapping) and key.lower() in RESTRICTING_CONDITION_KEYS
-        for clause in condition.values()
-        for key in (clause if isinstance(clause, Mapping) else {})
+        _pins(operator, key, values)
+        for operator, clause in condition.items()
+        if isinstance(clause, Mapping)
+        for key, values in clause.items()
     )
 
 

@@ -82,6 +82,14 @@ _other = bucket("other")
 _SSE_RULES = [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms"}}]
 _ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 _OPEN_SSH = {"protocol": "tcp", "fromPort": 22, "toPort": 22, "cidrBlocks": [OPEN4]}
+
+
+def _conditioned(name: str, operator: str, key: str, value: object) -> Resource:
+    """A bucket policy allowing Principal "*" under one condition clause."""
+    statement = {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject"}
+    return bucket_policy(name, {**statement, "Condition": {operator: {key: value}}})
+
+
 _bad_provider = res("pulumi:providers:aws", "bad-tags", {"defaultTags": "{not json"})
 
 STACK_LEVEL = ""
@@ -925,6 +933,39 @@ CASES: list[tuple[str, str, list[Resource], list[Resource], set[str]]] = [
             res("aws:sqs/queue:Queue", "q", {"tags": {**TAGS, "owner": unknown()}}),
         ],
         {"asg", "bad-default-tags"},
+    ),
+    # A condition pins Principal "*" only when it requires a matching value: a negated
+    # operator, an ...IfExists one (a request without the key passes), ForAllValues (true
+    # when the key is absent), Null, or a value that matches everyone pins nothing.
+    (
+        "s3-no-public-bucket-policy",
+        "prod",
+        [
+            _conditioned("outside-org", "StringNotEquals", "aws:PrincipalOrgID", "o-123"),
+            _conditioned("vpce-if-present", "StringEqualsIfExists", "aws:SourceVpce", "vpce-1"),
+            _conditioned("org-for-all", "ForAllValues:StringEquals", "aws:PrincipalOrgID", "o-1"),
+            _conditioned("vpce-present", "Null", "aws:SourceVpce", "false"),
+            _conditioned("not-ip", "NotIpAddress", "aws:SourceIp", "10.0.0.0/8"),
+            _conditioned("any-ip", "IpAddress", "aws:SourceIp", [OPEN4]),
+            _conditioned("any-ip6", "IpAddress", "aws:SourceIp", OPEN6),
+            _conditioned("any-account", "StringLike", "aws:SourceAccount", "*"),
+        ],
+        [
+            _conditioned("office", "IpAddress", "aws:SourceIp", ["203.0.113.0/24"]),
+            _conditioned("cdn", "ArnLike", "aws:SourceArn", "arn:aws:cloudfront::1:distribution/*"),
+            _conditioned("org-any", "ForAnyValue:StringEquals", "aws:PrincipalOrgID", "o-123"),
+            _conditioned("account", "StringEqualsIgnoreCase", "aws:SourceAccount", "111122223333"),
+        ],
+        {
+            "outside-org",
+            "vpce-if-present",
+            "org-for-all",
+            "vpce-present",
+            "not-ip",
+            "any-ip",
+            "any-ip6",
+            "any-account",
+        },
     ),
     # The limits a kind's config leaves at the pack's defaults (prod: 3 NAT gateways).
     (
