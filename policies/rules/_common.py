@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from ipaddress import ip_network
 from typing import Any
 
 from pulumi_policy import PolicyResource
 from pulumi_policy.proxy import UnknownValueError
-
-OPEN_IPV4 = "0.0.0.0/0"
-OPEN_IPV6 = "::/0"
 
 BUCKET_TYPES = frozenset({"aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"})
 DB_INSTANCE_TYPES = frozenset(
@@ -38,6 +36,15 @@ def as_list(value: Any) -> list[Any]:
     if is_sequence(value):
         return list(value)
     return [value]
+
+
+def whole_internet(cidr: Any) -> bool:
+    """Whether ``cidr`` is a network of every address: any way of writing a /0
+    (``0.0.0.0/0``, ``::/0``, ``0::/0``, ``10.0.0.0/0``)."""
+    try:
+        return ip_network(str(cidr), strict=False).prefixlen == 0
+    except ValueError:
+        return False
 
 
 def known(props: Mapping[str, Any], key: str, default: Any = None) -> Any:

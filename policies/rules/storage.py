@@ -18,14 +18,13 @@ from pulumi_policy import (
 
 from ._common import (
     BUCKET_TYPES,
-    OPEN_IPV4,
-    OPEN_IPV6,
     as_list,
     companions,
     get_path,
     known,
     policy_document,
     statements,
+    whole_internet,
 )
 
 SSE_TYPES = frozenset(
@@ -67,8 +66,6 @@ RESTRICTING_CONDITION_KEYS = frozenset(
         "aws:sourceip",
     }
 )
-# Condition values that match every caller.
-EVERYONE_VALUES = frozenset({"*", OPEN_IPV4, OPEN_IPV6})
 
 
 def _buckets_without(
@@ -219,7 +216,8 @@ def _pins(operator: str, key: str, values: Any) -> bool:
         return False
     if key.lower() not in RESTRICTING_CONDITION_KEYS:
         return False
-    return not any(value in EVERYONE_VALUES for value in as_list(values))
+    # "*", or a source IP range of every address, matches every caller.
+    return not any(value == "*" or whole_internet(value) for value in as_list(values))
 
 
 def _restricted(statement: Mapping[str, Any]) -> bool:

@@ -967,6 +967,25 @@ CASES: list[tuple[str, str, list[Resource], list[Resource], set[str]]] = [
             "any-account",
         },
     ),
+    # Every way of writing the whole internet is open, not only the canonical two.
+    (
+        "ec2-no-open-admin-ingress",
+        "prod",
+        [
+            sg("v6-long", {**_OPEN_SSH, "cidrBlocks": [], "ipv6CidrBlocks": ["0::/0"]}),
+            sg("host-bits", {**_OPEN_SSH, "cidrBlocks": ["10.0.0.0/0"]}),
+            res(
+                "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+                "rule-v6",
+                {"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "cidrIpv6": "0:0::0/0"},
+            ),
+        ],
+        [
+            sg("private", {**_OPEN_SSH, "cidrBlocks": ["10.0.0.0/8", "not-a-cidr"]}),
+            sg("one-host", {**_OPEN_SSH, "cidrBlocks": ["0.0.0.0/32"]}),
+        ],
+        {"v6-long", "host-bits", "rule-v6"},
+    ),
     # The limits a kind's config leaves at the pack's defaults (prod: 3 NAT gateways).
     (
         "max-nat-gateways",
