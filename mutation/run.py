@@ -316,6 +316,11 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "both roundings give the float nearest the same tenth"
         for op in ("core/NumberReplacer 4", "core/NumberReplacer 6")
     },
+    "policy-runner": {
+        "stackflow/policy.py core/ReplaceOrWithAnd 6": "`spec is None and spec.loader is "
+        "None` in _import_rules: spec_from_file_location of an existing rules/__init__.py "
+        "always gives a spec with a loader, so both sides are false either way",
+    },
     "registry": {
         f"stackflow/ephemeral/registry.py {op}": why
         for ops, why in (

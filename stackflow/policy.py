@@ -67,9 +67,6 @@ CONFIG_DIR = "config"
 KIND_ORDER = ("dev", "staging", "prod", "ephemeral")
 """Environment kinds in the order tables show them; other kinds follow alphabetically."""
 
-_LEVEL_RANK = {Level.MANDATORY: 0, Level.REMEDIATE: 1, Level.ADVISORY: 2, Level.DISABLED: 3}
-
-
 # --------------------------------------------------------------------------- the pack
 
 
@@ -168,7 +165,7 @@ def _load_pack(pack_dir: Path) -> Pack:
 def _import_rules(rules_init: Path) -> ModuleType:
     """Import the pack's ``rules`` package under a name private to its directory, so two
     packs (or a ``rules`` package of the user's) never collide and sys.path stays as is."""
-    digest = hashlib.sha256(str(rules_init.parent).encode()).hexdigest()[:12]
+    digest = hashlib.sha256(str(rules_init.parent).encode()).hexdigest()
     name = f"_stackflow_policy_rules_{digest}"
     if name in sys.modules:
         return sys.modules[name]
@@ -601,8 +598,15 @@ def evaluate(
     return sorted(run.findings, key=_finding_order)
 
 
-def _finding_order(finding: PolicyFinding) -> tuple[int, str, str, str]:
-    return (_LEVEL_RANK[finding.level], finding.policy, finding.urn or "", finding.message)
+def _finding_order(finding: PolicyFinding) -> tuple[bool, str, str, str]:
+    # Findings are mandatory or advisory only: remediate reports as mandatory, disabled
+    # policies do not run.
+    return (
+        finding.level is not Level.MANDATORY,
+        finding.policy,
+        finding.urn or "",
+        finding.message,
+    )
 
 
 # --------------------------------------------------------------------------- listing

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from ipaddress import ip_network
 from typing import Any
 
 from pulumi_policy import PolicyResource
 from pulumi_policy.proxy import UnknownValueError
-
-OPEN_IPV4 = "0.0.0.0/0"
-OPEN_IPV6 = "::/0"
 
 BUCKET_TYPES = frozenset({"aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"})
 DB_INSTANCE_TYPES = frozenset(
@@ -40,6 +38,15 @@ def as_list(value: Any) -> list[Any]:
     return [value]
 
 
+def whole_internet(cidr: Any) -> bool:
+    """Whether ``cidr`` is a network of every address: any way of writing a /0
+    (``0.0.0.0/0``, ``::/0``, ``0::/0``, ``10.0.0.0/0``)."""
+    try:
+        return ip_network(str(cidr), strict=False).prefixlen == 0
+    except ValueError:
+        return False
+
+
 def known(props: Mapping[str, Any], key: str, default: Any = None) -> Any:
     """``props[key]``, or ``default`` when absent or not known before deploy."""
     try:
@@ -48,21 +55,16 @@ def known(props: Mapping[str, Any], key: str, default: Any = None) -> Any:
         return default
 
 
-def get_path(props: Mapping[str, Any], *keys: str | int) -> Any:
-    """The value at a path of keys/indexes, or None when any step is missing.
+def get_path(props: Mapping[str, Any], *keys: str) -> Any:
+    """The value at a path of keys, or None when any step is missing or not an object.
 
     Unknown values on the path still raise ``UnknownValueError``: the rule cannot answer.
     """
     value: Any = props
     for key in keys:
-        if isinstance(key, int):
-            if not is_sequence(value) or key >= len(value):
-                return None
-            value = value[key]
-        else:
-            if not isinstance(value, Mapping) or key not in value:
-                return None
-            value = value[key]
+        if not isinstance(value, Mapping) or key not in value:
+            return None
+        value = value[key]
     return value
 
 

@@ -184,10 +184,10 @@ def image_problem(image: str) -> str | None:
     ``latest``, or a digest)."""
     if "@" in image:
         return None
-    last = image.rsplit("/", 1)[-1]
+    last = image.rpartition("/")[2]
     if ":" not in last:
         return "has no tag, so it means ':latest'"
-    if last.rsplit(":", 1)[1] == "latest":
+    if last.endswith(":latest"):
         return "uses the ':latest' tag"
     return None
 

@@ -16,7 +16,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from ._common import OPEN_IPV4, OPEN_IPV6, as_list, companions
+from ._common import as_list, companions, whole_internet
 
 SECURITY_GROUP_TYPE = "aws:ec2/securityGroup:SecurityGroup"
 SECURITY_GROUP_RULE_TYPE = "aws:ec2/securityGroupRule:SecurityGroupRule"
@@ -24,6 +24,11 @@ INGRESS_RULE_TYPE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 VPC_TYPE = "aws:ec2/vpc:Vpc"
 FLOW_LOG_TYPE = "aws:ec2/flowLog:FlowLog"
 ALL_PROTOCOLS = frozenset({"-1", "all"})
+
+
+def _open(cidrs: list[Any]) -> list[str]:
+    """The CIDR blocks among ``cidrs`` that cover the whole internet."""
+    return [str(cidr) for cidr in cidrs if whole_internet(cidr)]
 
 
 def _exposed_ports(
@@ -65,11 +70,7 @@ def _check_ingress(args: ResourceValidationArgs, report: ReportViolation) -> Non
         for index, rule in enumerate(as_list(props.get("ingress"))):
             if not isinstance(rule, Mapping):
                 continue
-            sources = [
-                cidr
-                for cidr in as_list(rule.get("cidrBlocks")) + as_list(rule.get("ipv6CidrBlocks"))
-                if cidr in (OPEN_IPV4, OPEN_IPV6)
-            ]
+            sources = _open(as_list(rule.get("cidrBlocks")) + as_list(rule.get("ipv6CidrBlocks")))
             exposed = _exposed_ports(
                 rule.get("protocol"), rule.get("fromPort"), rule.get("toPort"), admin_ports
             )
@@ -77,21 +78,13 @@ def _check_ingress(args: ResourceValidationArgs, report: ReportViolation) -> Non
     elif args.resource_type == SECURITY_GROUP_RULE_TYPE:
         if props.get("type") != "ingress":
             return
-        sources = [
-            cidr
-            for cidr in as_list(props.get("cidrBlocks")) + as_list(props.get("ipv6CidrBlocks"))
-            if cidr in (OPEN_IPV4, OPEN_IPV6)
-        ]
+        sources = _open(as_list(props.get("cidrBlocks")) + as_list(props.get("ipv6CidrBlocks")))
         exposed = _exposed_ports(
             props.get("protocol"), props.get("fromPort"), props.get("toPort"), admin_ports
         )
         _report_open(report, "The rule", sources, exposed)
     else:
-        sources = [
-            cidr
-            for cidr in (props.get("cidrIpv4"), props.get("cidrIpv6"))
-            if cidr in (OPEN_IPV4, OPEN_IPV6)
-        ]
+        sources = _open([props.get("cidrIpv4"), props.get("cidrIpv6")])
         exposed = _exposed_ports(
             props.get("ipProtocol"), props.get("fromPort"), props.get("toPort"), admin_ports
         )

@@ -24,6 +24,7 @@ from ._common import (
     known,
     policy_document,
     statements,
+    whole_internet,
 )
 
 SSE_TYPES = frozenset(
@@ -190,7 +191,12 @@ s3_no_public_acl = ResourceValidationPolicy(
 )
 
 
-def _principal_is_everyone(principal: Any) -> bool:
+def _principal_is_everyone(statement: Mapping[str, Any]) -> bool:
+    """Principal ``"*"`` or ``{"AWS": "*"}``; or NotPrincipal, which in an Allow grants
+    everyone but the principals it names."""
+    if "NotPrincipal" in statement:
+        return True
+    principal = statement.get("Principal")
     if principal == "*":
         return True
     if isinstance(principal, Mapping):
@@ -198,14 +204,31 @@ def _principal_is_everyone(principal: Any) -> bool:
     return False
 
 
+def _pins(operator: str, key: str, values: Any) -> bool:
+    """Whether one condition clause pins the caller: a restricting key that must match a
+    value which is not everyone's. A negated operator, an ``...IfExists`` one (a request
+    without the key passes), ``ForAllValues`` (true when the key is absent) or ``Null``
+    pins nothing."""
+    operator = operator.lower()
+    if "not" in operator or operator.endswith("ifexists"):
+        return False
+    if operator.startswith(("forallvalues:", "null")):
+        return False
+    if key.lower() not in RESTRICTING_CONDITION_KEYS:
+        return False
+    # "*", or a source IP range of every address, matches every caller.
+    return not any(value == "*" or whole_internet(value) for value in as_list(values))
+
+
 def _restricted(statement: Mapping[str, Any]) -> bool:
     condition = statement.get("Condition")
     if not isinstance(condition, Mapping):
         return False
     return any(
-        isinstance(clause, Mapping) and key.lower() in RESTRICTING_CONDITION_KEYS
-        for clause in condition.values()
-        for key in (clause if isinstance(clause, Mapping) else {})
+        _pins(operator, key, values)
+        for operator, clause in condition.items()
+        if isinstance(clause, Mapping)
+        for key, values in clause.items()
     )
 
 
@@ -222,29 +245,31 @@ def _check_bucket_policy(args: ResourceValidationArgs, report: ReportViolation) 
     for statement in statements(document):
         if (
             statement.get("Effect") == "Allow"
-            and _principal_is_everyone(statement.get("Principal"))
+            and _principal_is_everyone(statement)
             and not _restricted(statement)
         ):
             sid = statement.get("Sid")
             label = f"Statement '{sid}'" if sid else "A statement"
             report(
-                f"{label} allows Principal '*': anyone on the internet can use it. Name the "
-                "IAM principals (or a CloudFront distribution via aws:SourceArn) that need "
-                "access; Deny statements with Principal '*' (such as TLS-only) are fine.",
+                f"{label} allows Principal '*' (or everyone but a NotPrincipal): anyone on the "
+                "internet can use it. Name the IAM principals (or a CloudFront distribution "
+                "via aws:SourceArn) that need access; Deny statements with Principal '*' (such "
+                "as TLS-only) are fine.",
                 None,
             )
 
 
 s3_no_public_bucket_policy = ResourceValidationPolicy(
     name="s3-no-public-bucket-policy",
-    description="No S3 bucket policy allows Principal '*' without a condition that pins the "
-    "caller to an account, organisation, source or network.",
+    description="No S3 bucket policy allows Principal '*' (or NotPrincipal) without a condition "
+    "that pins the caller to an account, organisation, source or network.",
     validate=_check_bucket_policy,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.CRITICAL,
     tags=["storage"],
-    remediation_steps="Replace Principal '*' in Allow statements with specific principals, or "
-    "add an aws:SourceArn/aws:SourceAccount/aws:PrincipalOrgID/aws:SourceVpce condition.",
+    remediation_steps="Replace Principal '*' and NotPrincipal in Allow statements with specific "
+    "principals, or add an aws:SourceArn/aws:SourceAccount/aws:PrincipalOrgID/aws:SourceVpce "
+    "condition.",
 )
 
 

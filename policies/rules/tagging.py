@@ -29,7 +29,7 @@ TAGGABLE_TYPES_FILE = Path(__file__).with_name("aws_taggable_types.txt")
 TAGGABLE_TYPES = frozenset(
     line.strip()
     for line in TAGGABLE_TYPES_FILE.read_text(encoding="utf-8").splitlines()
-    if line.strip() and not line.startswith("#")
+    if line.startswith("aws:")
 )
 
 

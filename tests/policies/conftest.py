@@ -30,10 +30,15 @@ def res(
     parent: Resource | None = None,
     provider: Resource | None = None,
     protect: bool = False,
+    depends_on: list[Resource] | None = None,
 ) -> Resource:
-    """A custom resource; ``prop_deps`` name the resources each input came from."""
+    """A custom resource; ``prop_deps`` name the resources each input came from, and
+    ``depends_on`` adds plain dependencies (no property recorded for them)."""
     prop_deps = prop_deps or {}
-    deps = sorted({dep.urn for targets in prop_deps.values() for dep in targets})
+    deps = sorted(
+        {dep.urn for targets in prop_deps.values() for dep in targets}
+        | {dep.urn for dep in depends_on or []}
+    )
     return Resource(
         urn=urn(type_, name),
         type=type_,

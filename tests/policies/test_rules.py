@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
+from stackflow.errors import StackflowError
 from stackflow.plan.manifest import Resource
 from stackflow.plan.model import Level
 from stackflow.plan.values import unknown
-from tests.policies.conftest import of, res, run
+from stackflow.policy import effective_config
+from tests.policies.conftest import PACK, of, res, run
 
 BUCKET = "aws:s3/bucket:Bucket"
 SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
@@ -76,6 +79,18 @@ def container(**changes: object) -> dict[str, object]:
 _b = bucket()
 _vpc = res("aws:ec2/vpc:Vpc", "main", {"cidrBlock": "10.0.0.0/16", "tags": TAGS})
 _other = bucket("other")
+_SSE_RULES = [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms"}}]
+_ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
+_OPEN_SSH = {"protocol": "tcp", "fromPort": 22, "toPort": 22, "cidrBlocks": [OPEN4]}
+
+
+def _conditioned(name: str, operator: str, key: str, value: object) -> Resource:
+    """A bucket policy allowing Principal "*" under one condition clause."""
+    statement = {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject"}
+    return bucket_policy(name, {**statement, "Condition": {operator: {key: value}}})
+
+
+_bad_provider = res("pulumi:providers:aws", "bad-tags", {"defaultTags": "{not json"})
 
 STACK_LEVEL = ""
 """In a case's ``flagged`` set: one finding on the stack itself (no resource URN)."""
@@ -705,6 +720,280 @@ CASES: list[tuple[str, str, list[Resource], list[Resource], set[str]]] = [
         ],
         {"init", "second"},
     ),
+    # Companions found by value or by a plain dependency when no property dependency is
+    # recorded; the inline forms of encryption and versioning; a compliant bucket listed
+    # first must not end the check of the ones after it.
+    (
+        "s3-bucket-encryption",
+        "prod",
+        [
+            _by_dep := bucket("by-dependency"),
+            res(
+                SSE,
+                "by-dependency-sse",
+                {"bucket": unknown(), "rules": _SSE_RULES},
+                depends_on=[_by_dep],
+            ),
+            _empty_name := bucket("empty-name"),
+            res(
+                SSE, "empty-name-sse", {"bucket": "", "rules": _SSE_RULES}, depends_on=[_empty_name]
+            ),
+            res(BUCKET, "named", {"bucket": "my-logs", "tags": TAGS}),
+            res(SSE, "named-sse", {"bucket": "my-logs", "rules": _SSE_RULES}),
+            bucket("inline", serverSideEncryptionConfiguration={"rule": _SSE_RULES[0]}),
+            bucket("plain"),
+            _no_rules := bucket("no-rules"),
+            companion(SSE, "no-rules-sse", _no_rules, {"rules": []}),
+            _no_algorithm := bucket("no-algorithm"),
+            companion(
+                SSE,
+                "no-algorithm-sse",
+                _no_algorithm,
+                {"rules": [{"applyServerSideEncryptionByDefault": {}}]},
+            ),
+        ],
+        [],
+        {"plain", "no-rules", "no-algorithm"},
+    ),
+    (
+        "s3-bucket-versioning",
+        "prod",
+        [
+            bucket("inline", versioning={"enabled": True}),
+            bucket("plain"),
+            bucket("off", versioning={"enabled": False}),
+        ],
+        [bucket("inline", versioning={"enabled": True})],
+        {"plain", "off"},
+    ),
+    (
+        "s3-no-public-acl",
+        "prod",
+        [
+            # The legacy Bucket's own grants list, with the grantee's uri at top level.
+            bucket(
+                "legacy-grants",
+                grants=[{"type": "Group", "uri": _ALL_USERS, "permissions": ["READ"]}],
+            ),
+        ],
+        [
+            bucket(
+                "owner-grant",
+                grants=[{"type": "CanonicalUser", "id": "c" * 64, "permissions": ["FULL_CONTROL"]}],
+            ),
+            res(
+                "aws:s3/bucketAclV2:BucketAclV2",
+                "owner-acl",
+                {
+                    "accessControlPolicy": {
+                        "grants": [
+                            {
+                                "grantee": {"type": "CanonicalUser", "id": "c" * 64},
+                                "permission": "FULL_CONTROL",
+                            }
+                        ]
+                    }
+                },
+            ),
+        ],
+        {"legacy-grants"},
+    ),
+    (
+        "s3-no-public-bucket-policy",
+        "prod",
+        [
+            # Allow with NotPrincipal grants everyone but the principals it names.
+            bucket_policy(
+                "not-principal",
+                {
+                    "Effect": "Allow",
+                    "NotPrincipal": {"AWS": "arn:aws:iam::111122223333:role/admin"},
+                    "Action": "s3:GetObject",
+                },
+            ),
+            res("aws:s3/bucketPolicy:BucketPolicy", "unreadable", {"policy": "{not json"}),
+            res("aws:s3/bucketPolicy:BucketPolicy", "a-list", {"policy": "[]"}),
+        ],
+        [
+            # No principal at all: S3 rejects the policy; nothing here is public.
+            bucket_policy("no-principal", {"Effect": "Allow", "Action": "s3:GetObject"}),
+            bucket_policy(
+                "deny-not-principal",
+                {
+                    "Effect": "Deny",
+                    "NotPrincipal": {"AWS": "arn:aws:iam::111122223333:role/admin"},
+                    "Action": "s3:DeleteObject",
+                },
+            ),
+        ],
+        {"not-principal", "unreadable", "a-list"},
+    ),
+    (
+        "iam-no-wildcard-admin",
+        "prod",
+        [
+            res("aws:iam/rolePolicy:RolePolicy", "unreadable", {"policy": "{not json"}),
+            res(
+                "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+                "user-admin",
+                {"user": "u", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
+            ),
+        ],
+        [
+            res(
+                "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                "read-only",
+                {"role": "r", "policyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"},
+            ),
+        ],
+        {"unreadable", "user-admin"},
+    ),
+    (
+        "ec2-no-open-admin-ingress",
+        "prod",
+        [
+            # A malformed entry does not hide the open rule after it.
+            res(SG, "after-junk", {"tags": TAGS, "ingress": ["junk", _OPEN_SSH]}),
+        ],
+        [
+            # Ports the provider would reject: no finding, and no crash.
+            sg("no-ports", {"protocol": "tcp", "cidrBlocks": [OPEN4]}),
+            sg(
+                "named-port",
+                {"protocol": "tcp", "fromPort": "ssh", "toPort": "ssh", "cidrBlocks": [OPEN4]},
+            ),
+        ],
+        {"after-junk"},
+    ),
+    (
+        "protect-stateful-resources",
+        "prod",
+        [
+            res("aws:s3/bucketV2:BucketV2", "bucket-v2", {"tags": TAGS}),
+            res("aws:rds/cluster:Cluster", "cluster", {}),
+            res("aws:rds/clusterInstance:ClusterInstance", "member", {}),
+            res("aws:dynamodb/table:Table", "table", {"tags": TAGS}),
+            res("aws:efs/fileSystem:FileSystem", "files", {"tags": TAGS}),
+        ],
+        [
+            res("aws:dynamodb/table:Table", "table", {"tags": TAGS}, protect=True),
+            res("aws:sqs/queue:Queue", "queue", {"tags": TAGS}),
+        ],
+        {"bucket-v2", "cluster", "member", "table", "files"},
+    ),
+    (
+        "k8s-readiness-probe",
+        "prod",
+        [res(DEPLOYMENT, "web", pod(container(readinessProbe=None)))],
+        [
+            # Init containers run to completion: they take no readiness probe.
+            res(
+                DEPLOYMENT,
+                "web",
+                pod(container(), initContainers=[container(name="setup", readinessProbe=None)]),
+            ),
+        ],
+        {"web"},
+    ),
+    (
+        "aws-required-tags",
+        "dev",
+        [
+            # Autoscaling groups list their tags; an empty value is no tag.
+            res(
+                "aws:autoscaling/group:Group",
+                "asg",
+                {
+                    "tags": [
+                        {"key": "environment", "value": "prod", "propagateAtLaunch": True},
+                        {"key": "owner", "value": "", "propagateAtLaunch": True},
+                        {"key": "cost-center", "value": "cc-1", "propagateAtLaunch": True},
+                    ]
+                },
+            ),
+            res(
+                "aws:sqs/queue:Queue",
+                "bad-default-tags",
+                {"tags": {"owner": "team"}},
+                provider=_bad_provider,
+            ),
+            _bad_provider,
+        ],
+        [
+            res(
+                "aws:autoscaling/group:Group",
+                "asg",
+                {
+                    "tags": [
+                        {"key": k, "value": v, "propagateAtLaunch": True} for k, v in TAGS.items()
+                    ]
+                },
+            ),
+            # A value known only after deploy still counts: the key is there.
+            res("aws:sqs/queue:Queue", "q", {"tags": {**TAGS, "owner": unknown()}}),
+        ],
+        {"asg", "bad-default-tags"},
+    ),
+    # A condition pins Principal "*" only when it requires a matching value: a negated
+    # operator, an ...IfExists one (a request without the key passes), ForAllValues (true
+    # when the key is absent), Null, or a value that matches everyone pins nothing.
+    (
+        "s3-no-public-bucket-policy",
+        "prod",
+        [
+            _conditioned("outside-org", "StringNotEquals", "aws:PrincipalOrgID", "o-123"),
+            _conditioned("vpce-if-present", "StringEqualsIfExists", "aws:SourceVpce", "vpce-1"),
+            _conditioned("org-for-all", "ForAllValues:StringEquals", "aws:PrincipalOrgID", "o-1"),
+            _conditioned("vpce-present", "Null", "aws:SourceVpce", "false"),
+            _conditioned("not-ip", "NotIpAddress", "aws:SourceIp", "10.0.0.0/8"),
+            _conditioned("any-ip", "IpAddress", "aws:SourceIp", [OPEN4]),
+            _conditioned("any-ip6", "IpAddress", "aws:SourceIp", OPEN6),
+            _conditioned("any-account", "StringLike", "aws:SourceAccount", "*"),
+        ],
+        [
+            _conditioned("office", "IpAddress", "aws:SourceIp", ["203.0.113.0/24"]),
+            _conditioned("cdn", "ArnLike", "aws:SourceArn", "arn:aws:cloudfront::1:distribution/*"),
+            _conditioned("org-any", "ForAnyValue:StringEquals", "aws:PrincipalOrgID", "o-123"),
+            _conditioned("account", "StringEqualsIgnoreCase", "aws:SourceAccount", "111122223333"),
+        ],
+        {
+            "outside-org",
+            "vpce-if-present",
+            "org-for-all",
+            "vpce-present",
+            "not-ip",
+            "any-ip",
+            "any-ip6",
+            "any-account",
+        },
+    ),
+    # Every way of writing the whole internet is open, not only the canonical two.
+    (
+        "ec2-no-open-admin-ingress",
+        "prod",
+        [
+            sg("v6-long", {**_OPEN_SSH, "cidrBlocks": [], "ipv6CidrBlocks": ["0::/0"]}),
+            sg("host-bits", {**_OPEN_SSH, "cidrBlocks": ["10.0.0.0/0"]}),
+            res(
+                "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+                "rule-v6",
+                {"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "cidrIpv6": "0:0::0/0"},
+            ),
+        ],
+        [
+            sg("private", {**_OPEN_SSH, "cidrBlocks": ["10.0.0.0/8", "not-a-cidr"]}),
+            sg("one-host", {**_OPEN_SSH, "cidrBlocks": ["0.0.0.0/32"]}),
+        ],
+        {"v6-long", "host-bits", "rule-v6"},
+    ),
+    # The limits a kind's config leaves at the pack's defaults (prod: 3 NAT gateways).
+    (
+        "max-nat-gateways",
+        "prod",
+        [res("aws:ec2/natGateway:NatGateway", f"nat-{i}", {"tags": TAGS}) for i in range(4)],
+        [res("aws:ec2/natGateway:NatGateway", f"nat-{i}", {"tags": TAGS}) for i in range(3)],
+        {STACK_LEVEL},
+    ),
 ]
 
 
@@ -756,3 +1045,208 @@ def test_provider_default_tags_count() -> None:
     assert of(run(provider, queue, kind="dev"), "aws-required-tags") == []
     bare = res("aws:sqs/queue:Queue", "q", {})
     assert of(run(bare, kind="dev"), "aws-required-tags")
+
+
+def _ingress(name: str, low: int, high: int, *cidrs: str) -> Resource:
+    v4 = [c for c in cidrs if ":" not in c]
+    v6 = [c for c in cidrs if ":" in c]
+    rule = {"protocol": "tcp", "fromPort": low, "toPort": high, "cidrBlocks": v4}
+    return sg(name, {**rule, "ipv6CidrBlocks": v6})
+
+
+# (policy, kind, resource, what its one finding must say)
+MESSAGES: list[tuple[str, str, Resource, str]] = [
+    ("ec2-no-open-admin-ingress", "prod", _ingress("wide", 0, 65535, OPEN4), "opens all ports"),
+    ("ec2-no-open-admin-ingress", "prod", _ingress("n", 0, 65534, OPEN4), "opens port 22, 3389 "),
+    ("ec2-no-open-admin-ingress", "prod", _ingress("n", 1, 65535, OPEN4), "opens port 22, 3389 "),
+    ("ec2-no-open-admin-ingress", "prod", _ingress("n", 20, 30, OPEN6), "opens port 22 to ::/0."),
+    (
+        "ec2-no-open-admin-ingress",
+        "prod",
+        _ingress("both", 22, 22, OPEN4, OPEN6),
+        "Ingress rule 0 opens port 22 to 0.0.0.0/0 and ::/0.",
+    ),
+    (
+        "iam-no-wildcard-admin",
+        "prod",
+        res(
+            "aws:iam/policy:Policy",
+            "p",
+            {
+                "policy": statement_policy(
+                    {"Sid": "AdminAll", "Effect": "Allow", "Action": "*", "Resource": "*"}
+                )
+            },
+        ),
+        "The policy: statement 'AdminAll' allows action '*' on resource '*'",
+    ),
+    (
+        "iam-no-wildcard-admin",
+        "prod",
+        res(
+            "aws:iam/policy:Policy",
+            "p",
+            {
+                "policy": statement_policy(
+                    {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
+                    {"Effect": "Allow", "Action": "*", "Resource": "*"},
+                )
+            },
+        ),
+        "The policy: statement #1 allows",
+    ),
+    (
+        "iam-no-wildcard-admin",
+        "prod",
+        res(
+            "aws:iam/role:Role",
+            "r",
+            {
+                "inlinePolicies": [
+                    {
+                        "name": "ops",
+                        "policy": statement_policy(
+                            {"Effect": "Allow", "Action": "*", "Resource": "*"}
+                        ),
+                    }
+                ]
+            },
+        ),
+        "Inline policy 'ops': statement #0",
+    ),
+    (
+        "iam-no-wildcard-admin",
+        "prod",
+        res(
+            "aws:iam/role:Role",
+            "r",
+            {
+                "inlinePolicies": [
+                    {
+                        "policy": statement_policy(
+                            {"Effect": "Allow", "Action": "*", "Resource": "*"}
+                        )
+                    }
+                ]
+            },
+        ),
+        "Inline policy 'unnamed': statement #0",
+    ),
+    (
+        "s3-no-public-bucket-policy",
+        "prod",
+        bucket_policy(
+            "p",
+            {"Sid": "PublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject"},
+        ),
+        "Statement 'PublicRead' allows Principal '*'",
+    ),
+    (
+        "s3-no-public-bucket-policy",
+        "prod",
+        bucket_policy("p", {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject"}),
+        "A statement allows Principal '*'",
+    ),
+    (
+        "k8s-no-privileged-containers",
+        "prod",
+        res(
+            DEPLOYMENT, "web", pod(container(name="sidecar", securityContext={"privileged": True}))
+        ),
+        "Container 'sidecar' runs privileged",
+    ),
+    (
+        "k8s-no-privileged-containers",
+        "prod",
+        res(DEPLOYMENT, "web", pod({"image": "app:1", "securityContext": {"privileged": True}})),
+        "Container 'unnamed' runs privileged",
+    ),
+    (
+        "rds-backup-retention",
+        "prod",
+        res(RDS, "db", {"backupRetentionPeriod": 3}),
+        "Backup retention is 3 days; at least 14 days are required",
+    ),
+    (
+        "rds-backup-retention",
+        "prod",
+        res(RDS, "db", {}),
+        "Backup retention is not set (AWS keeps 1 day); at least 14 days",
+    ),
+]
+
+
+@pytest.mark.parametrize(("policy", "kind", "resource", "says"), MESSAGES)
+def test_a_finding_says_what_is_wrong_and_where(
+    policy: str, kind: str, resource: Resource, says: str
+) -> None:
+    [finding] = of(run(resource, kind=kind), policy)
+    assert says in finding.message
+
+
+# (policy, resources at the pack's default limit, resources one past it): what a stack
+# that names no environment kind gets (advisory).
+DEFAULT_LIMITS: list[tuple[str, list[Resource], list[Resource]]] = [
+    (
+        "max-nat-gateways",
+        [res("aws:ec2/natGateway:NatGateway", f"nat-{i}", {"tags": TAGS}) for i in range(3)],
+        [res("aws:ec2/natGateway:NatGateway", f"nat-{i}", {"tags": TAGS}) for i in range(4)],
+    ),
+    (
+        "max-replicas",
+        [res(DEPLOYMENT, "web", {"spec": {"replicas": 50}})],
+        [res(DEPLOYMENT, "web", {"spec": {"replicas": 51}})],
+    ),
+    (
+        "rds-backup-retention",
+        [res(RDS, "db", {"backupRetentionPeriod": 7})],
+        [res(RDS, "db", {"backupRetentionPeriod": 6})],
+    ),
+]
+
+
+@pytest.mark.parametrize(("policy", "at_limit", "past_limit"), DEFAULT_LIMITS)
+def test_the_pack_defaults_allow_up_to_their_limit(
+    policy: str, at_limit: list[Resource], past_limit: list[Resource]
+) -> None:
+    assert of(run(*at_limit, kind=None), policy) == []
+    assert [f.level for f in of(run(*past_limit, kind=None), policy)] == [Level.ADVISORY]
+
+
+# (policy, setting, value, accepted): the bounds of every setting's schema.
+SETTINGS: list[tuple[str, str, object, bool]] = [
+    ("ec2-no-open-admin-ingress", "adminPorts", [0, 65535], True),
+    ("ec2-no-open-admin-ingress", "adminPorts", [-1], False),
+    ("ec2-no-open-admin-ingress", "adminPorts", [65536], False),
+    ("rds-backup-retention", "minimumDays", 1, True),
+    ("rds-backup-retention", "minimumDays", 35, True),
+    ("rds-backup-retention", "minimumDays", 0, False),
+    ("rds-backup-retention", "minimumDays", 36, False),
+    ("max-nat-gateways", "maxNatGateways", 0, True),
+    ("max-nat-gateways", "maxNatGateways", -1, False),
+    ("max-replicas", "maxReplicas", 1, True),
+    ("max-replicas", "maxReplicas", 0, False),
+    ("allowed-instance-classes", "instanceTypes", ["t"], True),
+    ("allowed-instance-classes", "instanceTypes", [""], False),
+    ("allowed-instance-classes", "dbInstanceClasses", [""], False),
+    ("k8s-resource-requests-limits", "requests", ["x"], True),
+    ("k8s-resource-requests-limits", "requests", [""], False),
+    ("k8s-resource-requests-limits", "limits", ["x"], True),
+    ("k8s-resource-requests-limits", "limits", [""], False),
+    ("aws-required-tags", "requiredTags", ["a"], True),
+    ("aws-required-tags", "requiredTags", [""], False),
+    ("aws-required-tags", "requiredTags", ["owner", "owner"], False),
+]
+
+
+@pytest.mark.parametrize(("policy", "setting", "value", "accepted"), SETTINGS)
+def test_settings_are_checked_against_their_bounds(
+    tmp_path: Path, policy: str, setting: str, value: object, accepted: bool
+) -> None:
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps({policy: {setting: value}}), encoding="utf-8")
+    if accepted:
+        assert effective_config(PACK, path)[policy].properties[setting] == value
+    else:
+        with pytest.raises(StackflowError, match=rf"{policy}\.{setting}"):
+            effective_config(PACK, path)

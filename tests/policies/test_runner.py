@@ -5,18 +5,25 @@ from __future__ import annotations
 import json
 import sys
 import textwrap
+from dataclasses import FrozenInstanceError, replace
 from pathlib import Path
 
 import pytest
 
 from stackflow.errors import StackflowError
+from stackflow.plan.manifest import ResourceOptions
 from stackflow.plan.model import Level
 from stackflow.plan.values import secret, unknown
-from stackflow.policy import config_for, effective_config, evaluate, load_pack
+from stackflow.policy import config_for, effective_config, evaluate, list_policies, load_pack
 from tests.policies.conftest import PACK, manifest, of, res, run
 
 BUCKET = "aws:s3/bucket:Bucket"
 RDS = "aws:rds/instance:Instance"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+
+
+def pod(**container: object) -> dict[str, object]:
+    return {"spec": {"template": {"spec": {"containers": [container]}}}}
 
 
 def write_config(tmp_path: Path, data: object) -> Path:
@@ -131,7 +138,17 @@ def test_remediate_reports_as_mandatory(tmp_path: Path) -> None:
         ({"all": "strict"}, "enforcement level 'strict' is not one of"),
         (
             {"rds-backup-retention": {"minimumDay": 3}},
-            "rds-backup-retention.minimumDay is not a setting",
+            "rds-backup-retention.minimumDay is not a setting of policy "
+            "'rds-backup-retention'; its settings: minimumDays",
+        ),
+        (
+            {"s3-bucket-encryption": {"algorithm": "AES256"}},
+            "its settings: none (only enforcementLevel)",
+        ),
+        (
+            # Of several bad settings, the first in key order is named.
+            {"allowed-instance-classes": {"instanceTypes": [""], "dbInstanceClasses": [""]}},
+            "allowed-instance-classes.dbInstanceClasses.0: ''",
         ),
         (
             {"rds-backup-retention": {"minimumDays": "seven"}},
@@ -258,3 +275,201 @@ def test_stack_rule_matches_by_value_when_no_dependency_is_recorded() -> None:
     other = res(BUCKET, "c", {"bucket": "other"})
     findings = of(run(bucket, other, sse), "s3-bucket-encryption")
     assert [f.urn for f in findings] == [other.urn]
+
+
+def test_findings_of_one_policy_come_in_urn_order() -> None:
+    # The Deployment's URN sorts first, its message ('z') last: the URN decides.
+    deployment = res(DEPLOYMENT, "a-web", pod(name="z", image="app:1"))
+    pod_resource = res(
+        "kubernetes:core/v1:Pod",
+        "z-debug",
+        {"spec": {"containers": [{"name": "a", "image": "app:1"}]}},
+    )
+    findings = of(run(pod_resource, deployment), "k8s-run-as-non-root")
+    assert [f.urn for f in findings] == [deployment.urn, pod_resource.urn]
+
+
+def test_the_pack_is_loaded_once_and_what_it_hands_out_cannot_change() -> None:
+    pack = load_pack(PACK)
+    assert load_pack(PACK) is pack
+    config = effective_config(PACK, None)["max-replicas"]
+    listing = list_policies(PACK)
+    for frozen, field in (
+        (pack, "name"),
+        (pack.info()[0], "name"),
+        (config, "level"),
+        (listing, "kinds"),
+    ):
+        with pytest.raises(FrozenInstanceError):
+            setattr(frozen, field, None)
+
+
+# (files of the pack, the error loading it must give)
+BAD_PACKS: list[tuple[dict[str, str], str]] = [
+    ({"rules/__init__.py": "POLICIES = []\n"}, "PulumiPolicy.yaml or rules/__init__.py is missing"),
+    (
+        {"PulumiPolicy.yaml": "runtime: python\n"},
+        "PulumiPolicy.yaml or rules/__init__.py is missing",
+    ),
+    (
+        {"PulumiPolicy.yaml": "- runtime\n", "rules/__init__.py": "POLICIES = []\n"},
+        "the document is ['runtime']; it must be a mapping",
+    ),
+    (
+        {"PulumiPolicy.yaml": "runtime: python\n", "rules/__init__.py": "POLICY = []\n"},
+        "rules.POLICIES is not a list of pulumi_policy policies",
+    ),
+    (
+        {"PulumiPolicy.yaml": "runtime: python\n", "rules/__init__.py": "POLICIES = ['s3']\n"},
+        "rules.POLICIES is not a list of pulumi_policy policies",
+    ),
+    (
+        {
+            "PulumiPolicy.yaml": "runtime: python\n",
+            "rules/__init__.py": textwrap.dedent(
+                """
+                from pulumi_policy import ResourceValidationPolicy
+
+                def ok(args, report):
+                    pass
+
+                POLICIES = [
+                    ResourceValidationPolicy(name=name, description="d", validate=ok)
+                    for name in ("twice", "once", "twice")
+                ]
+                """
+            ),
+        },
+        "policy names ['twice'] are used more than once",
+    ),
+    (
+        {
+            "PulumiPolicy.yaml": "runtime: python\n",
+            "rules/__init__.py": "raise RuntimeError('no')\n",
+        },
+        "rules: RuntimeError: no; fix the rule module",
+    ),
+]
+
+
+@pytest.mark.parametrize(("files", "expected"), BAD_PACKS)
+def test_a_broken_pack_is_an_error_saying_what_is_wrong(
+    tmp_path: Path, files: dict[str, str], expected: str
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    with pytest.raises(StackflowError) as err:
+        load_pack(tmp_path)
+    assert expected in err.value.message
+
+
+# (the config file's text, or None for no file; the error reading it must give)
+BAD_CONFIG_FILES: list[tuple[str | None, str]] = [
+    (None, "No such file or directory; check the path"),
+    ("{not json", "not valid JSON"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), BAD_CONFIG_FILES)
+def test_an_unreadable_config_file_is_an_error(
+    tmp_path: Path, text: str | None, expected: str
+) -> None:
+    path = tmp_path / "policy.json"
+    if text is not None:
+        path.write_text(text, encoding="utf-8")
+    with pytest.raises(StackflowError, match=f"reading policy config {path}") as err:
+        evaluate(manifest(), pack_dir=PACK, environment=None, config_file=path)
+    assert expected in err.value.message
+
+
+def test_an_empty_config_file_means_the_pack_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "policy.json"
+    path.write_text(" \n", encoding="utf-8")
+    assert effective_config(PACK, path) == effective_config(PACK, None)
+
+
+def test_a_kind_without_a_config_names_the_kinds_that_have_one(tmp_path: Path) -> None:
+    with pytest.raises(StackflowError, match=r"\(dev, staging, prod, ephemeral\)"):
+        config_for(PACK, "qa")
+    with pytest.raises(StackflowError, match=r"\(none\)"):
+        config_for(tmp_path, "qa")
+
+
+def _custom_pack(tmp_path: Path, policy: str, schema: str = "None") -> Path:
+    """A pack of one resource policy whose validate body is ``policy``."""
+    return _pack(
+        tmp_path,
+        f"""
+        from pulumi_policy import PolicyConfigSchema, ResourceValidationPolicy
+
+        def check(args, report):
+            {policy}
+
+        POLICIES = [ResourceValidationPolicy(
+            name="probe", description="d", validate=check, tags=["network", "cis"],
+            config_schema={schema})]
+        """,
+    )
+
+
+def test_a_rule_gets_its_settings_as_protobuf_delivers_them(tmp_path: Path) -> None:
+    """Numbers as floats, at any depth; booleans stay booleans."""
+    pack = _custom_pack(
+        tmp_path,
+        "report(repr(sorted(args.get_config().items())))",
+        'PolicyConfigSchema(properties={"limit": {"type": "integer"}, '
+        '"strict": {"type": "boolean"}, "names": {"type": "array"}, '
+        '"nested": {"type": "object"}})',
+    )
+    config = write_config(
+        tmp_path, {"probe": {"limit": 3, "strict": True, "names": ["a", 2], "nested": {"n": 1}}}
+    )
+    [finding] = evaluate(
+        manifest(res(BUCKET, "b")), pack_dir=pack, environment=None, config_file=config
+    )
+    assert finding.message == repr(
+        [("limit", 3.0), ("names", ["a", 2.0]), ("nested", {"n": 1.0}), ("strict", True)]
+    )
+
+
+def test_a_rule_sees_the_resource_options_as_the_engine_sends_them(tmp_path: Path) -> None:
+    pack = _custom_pack(
+        tmp_path,
+        "o = args.opts; t = o.custom_timeouts; report(repr((o.protect, o.ignore_changes, "
+        "o.delete_before_replace, o.aliases, (t.create_seconds, t.update_seconds, "
+        "t.delete_seconds), o.additional_secret_outputs, o.parent)))",
+    )
+    parent = res("pkg:index:Site", "site")
+    options = ResourceOptions(
+        protect=True,
+        ignore_changes=("tags",),
+        delete_before_replace=True,
+        aliases=("urn:pulumi:test::proj::aws:s3/bucket:Bucket::old",),
+        additional_secret_outputs=("arn",),
+    )
+    replacing = replace(res(BUCKET, "b", parent=parent), options=options)
+    plain = res(BUCKET, "c")
+    findings = {
+        f.urn: f.message
+        for f in evaluate(manifest(parent, replacing, plain), pack_dir=pack, environment=None)
+    }
+    assert findings[replacing.urn] == repr(
+        (True, ["tags"], True, list(options.aliases), (0, 0, 0), ["arn"], parent.urn)
+    )
+    # delete_before_replace not set is None, as the engine sends it.
+    assert findings[plain.urn] == repr((False, [], None, [], (0, 0, 0), [], None))
+
+
+def test_a_policy_is_listed_under_its_first_tag(tmp_path: Path) -> None:
+    pack = _custom_pack(tmp_path, "pass")
+    assert [info.domain for info in load_pack(pack).info()] == ["network"]
+    untagged = _pack(
+        tmp_path / "untagged",
+        """
+        from pulumi_policy import ResourceValidationPolicy
+
+        POLICIES = [ResourceValidationPolicy(name="p", description="d", validate=lambda a, r: None)]
+        """,
+    )
+    assert [info.domain for info in load_pack(untagged).info()] == ["-"]
