@@ -86,8 +86,26 @@ TARGETS: dict[str, Target] = {
         ),
     ),
     # The synth runner: its tests run it in subprocesses, which the coverage collection
-    # measures, so a mutant runs only the synth tests that reach its statement.
-    "converter": Target(("stackflow/plan/_runner.py",), ("tests/synth",)),
+    # measures, so a mutant runs only the synth tests that reach its statement. Not
+    # test_warm.py: the zygote's own tests (processes forked from it keep the context of
+    # the test that started it, and its Ctrl-C test is timed against process start-up).
+    "converter": Target(
+        ("stackflow/plan/_runner.py",),
+        tuple(
+            f"tests/synth/test_{m}.py"
+            for m in (
+                "cli",
+                "config",
+                "offline",
+                "programs",
+                "project",
+                "runtime_patches",
+                "secret_guarantees",
+                "secrets",
+                "values",
+            )
+        ),
+    ),
     "diff": Target(
         ("stackflow/plan/diff.py",),
         ("tests/plan/test_diff.py", "tests/plan/test_diff_guarantees.py"),
