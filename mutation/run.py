@@ -85,25 +85,24 @@ TARGETS: dict[str, Target] = {
             "tests/engine/test_events.py",
         ),
     ),
-    # The synth runner: its tests run it in subprocesses, which the coverage collection
-    # measures, so a mutant runs only the synth tests that reach its statement. Not
+    # The synth runner: its tests (and the real programs' ones) run it in subprocesses,
+    # which the coverage collection measures, so a mutant runs only the tests that reach
+    # its statement. Not
     # test_warm.py: the zygote's own tests (processes forked from it keep the context of
     # the test that started it, and its Ctrl-C test is timed against process start-up).
     "converter": Target(
         ("stackflow/plan/_runner.py",),
-        tuple(
-            f"tests/synth/test_{m}.py"
-            for m in (
-                "cli",
-                "config",
-                "offline",
-                "programs",
-                "project",
-                "runtime_patches",
-                "secret_guarantees",
-                "secrets",
-                "values",
-            )
+        (
+            "tests/synth/test_cli.py",
+            "tests/synth/test_config.py",
+            "tests/synth/test_offline.py",
+            "tests/synth/test_programs.py",
+            "tests/synth/test_project.py",
+            "tests/synth/test_runtime_patches.py",
+            "tests/synth/test_secret_guarantees.py",
+            "tests/synth/test_secrets.py",
+            "tests/synth/test_values.py",
+            "tests/plan/test_real_programs.py",
         ),
     ),
     "diff": Target(
