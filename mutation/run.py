@@ -294,6 +294,31 @@ EQUIVALENT: dict[str, dict[str, str]] = {
                 "_path_key's markers 0/1 -> -1/1 or 0/2: an index still sorts before a key",
             ),
             (
+                ("core/NumberReplacer 4", "core/NumberReplacer 7"),
+                "_path_key's index and key markers made equal (1/1 or 0/0): only two paths "
+                "holding an index and a key at one position could tell, and none do (as "
+                "AddNot 6)",
+            ),
+            (
+                ("core/NumberReplacer 16",),
+                "the options' sort key 1 -> 2: still after the inputs' 0",
+            ),
+            (
+                (
+                    "core/ReplaceComparisonOperator_Lt_LtE 4",
+                    "core/ReplaceAndWithOr 25",
+                    "core/ReplaceAndWithOr 26",
+                    "core/ReplaceAndWithOr 27",
+                ),
+                "_unknown_at's guards: every path it is given was found by walking that same "
+                "value (_fresh_paths), so a key always meets a mapping and an index a list "
+                "within its bounds; the guards never decide",
+            ),
+            (
+                ("core/ReplaceTrueWithFalse 0",),
+                "_Leaf not frozen: a private record that nothing assigns to or hashes",
+            ),
+            (
                 ("core/AddNot 6",),
                 "_path_key's int/str order swapped: no two paths of one change hold an "
                 "index and a key at one position (a value is a list or a mapping; a type "
