@@ -149,9 +149,15 @@ def _timed_out(err: Exception) -> bool:
 
 
 def _message(data: Any) -> str:
+    """What an error answer says, on one line of at most 200 characters: GitHub's JSON
+    ``message``, or the text of a body that is not JSON (a proxy's page), which PyGithub
+    hands over as ``{"data": text}`` or, for a 403, as the raw bytes."""
     if isinstance(data, dict):
-        return str(data.get("message", ""))
-    return str(data or "")
+        data = data.get("message") or data.get("data")
+    if isinstance(data, bytes):
+        data = data.decode("utf-8", "replace")
+    text = " ".join(str(data or "").split())
+    return text if len(text) <= 200 else text[:199] + "…"
 
 
 def _last_reason(err: Exception) -> str:

@@ -22,7 +22,7 @@ class Fault:
     method: str
     path: re.Pattern[str]
     status: int
-    body: dict[str, Any]
+    body: Any
     headers: dict[str, str]
     times: int
 
@@ -48,6 +48,8 @@ class FakeGitHub:
     faults: list[Fault] = field(default_factory=list)
     on_create_comment: Callable[[], None] | None = None
     """Called (outside the lock) before a comment is stored: lets a test line up a race."""
+    on_create_issue: Callable[[], None] | None = None
+    """Called (outside the lock) before an issue is stored: the same for issues."""
     lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: int = 1000
 
@@ -62,10 +64,13 @@ class FakeGitHub:
         message: str = "injected fault",
         headers: dict[str, str] | None = None,
         times: int = 1,
+        raw: bytes | None = None,
     ) -> None:
-        self.faults.append(
-            Fault(method, re.compile(path), status, {"message": message}, headers or {}, times)
-        )
+        """Answer the next ``times`` matching requests with ``status`` and a JSON body
+        carrying ``message``, or with the bytes ``raw`` as they are (a proxy's text page,
+        an empty body)."""
+        body: Any = raw if raw is not None else {"message": message}
+        self.faults.append(Fault(method, re.compile(path), status, body, headers or {}, times))
 
     def add_pull(
         self, number: int, *, state: str = "open", merged: bool = False, **extra: Any
@@ -87,6 +92,12 @@ class FakeGitHub:
     def add_comment(self, issue: int, body: str, *, user: dict[str, Any] | None = None) -> int:
         with self.lock:
             return self._store_comment(issue, body, user or BOT)
+
+    def add_issue(self, title: str, body: str, *, user: dict[str, Any] | None = None) -> int:
+        with self.lock:
+            number = self._store_issue(title, body, [])
+            self.issues[number]["user"] = user or BOT
+            return number
 
     def comments_on(self, issue: int) -> list[dict[str, Any]]:
         return sorted(
@@ -116,6 +127,19 @@ class FakeGitHub:
             "created_at": "2026-11-22T04:00:00Z",
         }
         return cid
+
+    def _store_issue(self, title: str, body: str, labels: list[str]) -> int:
+        number = max([*self.issues, 0]) + 1
+        self.issues[number] = {
+            "number": number,
+            "title": title,
+            "body": body,
+            "state": "open",
+            "labels": list(labels),
+            "user": BOT,
+            "comments": [],
+        }
+        return number
 
     def _issue_json(self, issue: dict[str, Any]) -> dict[str, Any]:
         data = dict(issue)
@@ -208,17 +232,10 @@ def _list_issues(gh: FakeGitHub, _m: Any, q: dict[str, list[str]], _b: Any) -> A
 
 
 def _create_issue(gh: FakeGitHub, _m: Any, _q: Any, body: Any) -> Any:
+    if gh.on_create_issue is not None:
+        gh.on_create_issue()
     with gh.lock:
-        number = max([*gh.issues, 0]) + 1
-        gh.issues[number] = {
-            "number": number,
-            "title": body["title"],
-            "body": body.get("body", ""),
-            "state": "open",
-            "labels": list(body.get("labels", [])),
-            "user": BOT,
-            "comments": [],
-        }
+        number = gh._store_issue(body["title"], body.get("body", ""), body.get("labels", []))
         return 201, gh._issue_json(gh.issues[number]), {}
 
 
@@ -312,11 +329,18 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             url = urlsplit(self.path)
             gh.requests.append(Request(self.command, url.path, body))
             auth = self.headers.get("Authorization", "")
+            data: Any
             if auth not in (f"token {TOKEN}", f"Bearer {TOKEN}"):
                 status, data, headers = 401, {"message": "Bad credentials"}, {}
             else:
                 status, data, headers = gh.handle(self.command, url.path, parse_qs(url.query), body)
-            payload = b"" if data is None else json.dumps(data).encode()
+            payload = (
+                data
+                if isinstance(data, bytes)
+                else b""
+                if data is None
+                else json.dumps(data).encode()
+            )
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(payload)))

@@ -229,3 +229,71 @@ def test_an_unchanged_issue_is_not_written_again(
     client.upsert_issue("Drift", "same", marker=marker, labels=["drift"])
     client.upsert_issue("Drift", "same", marker=marker, labels=["drift"])
     assert fake_github.count("PATCH", r"/issues/\d+$") == 0
+
+
+@pytest.mark.parametrize(
+    ("raw", "quoted"),
+    [
+        (b"", "''"),
+        (b"Bad request from the proxy", "'Bad request from the proxy'"),
+        (b"<html>\n  <b>blocked</b>\n</html>", "'<html> <b>blocked</b> </html>'"),
+        (b"x" * 200, repr("x" * 200)),
+        (b"x" * 201, repr("x" * 199 + "…")),
+    ],
+    ids=["empty", "text", "html", "200 characters", "201 characters"],
+)
+def test_an_error_body_that_is_not_json_is_quoted_as_text(
+    client: GitHubClient, fake_github: FakeGitHub, raw: bytes, quoted: str
+) -> None:
+    """A proxy in front of GitHub Enterprise answers in text or HTML: what it says is
+    quoted on one line (not lost, not a Python bytes literal), at most 200 characters."""
+    status = 403 if raw.startswith(b"<") else 400
+    fake_github.fail("GET", r"/issues/7$", status, raw=raw)
+    with pytest.raises(StackflowError) as caught:
+        client.pull_request_labels(7)
+    assert str(caught.value) == (
+        f"reading the labels of pull request #7: GitHub answered HTTP {status} {quoted}"
+    )
+
+
+def test_an_exhausted_rate_limit_says_when_to_rerun(
+    client: GitHubClient, fake_github: FakeGitHub
+) -> None:
+    """GitHub's primary limit, resetting in an hour: more than the client waits (its
+    ``max_wait``), so it stops at once with the reason, not a generic HTTP 403."""
+    import time
+
+    fake_github.fail(
+        "GET",
+        r"/issues/7$",
+        403,
+        message="API rate limit exceeded for installation ID 1.",
+        headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(time.time()) + 3600)},
+    )
+    with pytest.raises(StackflowError) as caught:
+        client.pull_request_labels(7)
+    assert str(caught.value) == (
+        "reading the labels of pull request #7: GitHub's rate limit is exhausted (HTTP 403) "
+        "and resets later than stackflow waits; rerun the job later"
+    )
+    assert fake_github.count("GET", r"/issues/7$") == 1
+
+
+def test_a_status_past_599_is_not_retried(client: GitHubClient, fake_github: FakeGitHub) -> None:
+    """Only 429 and 500 to 599 are retried: HTTP has no 600, and a server sending it is
+    not a GitHub that will recover."""
+    fake_github.fail("POST", r"/issues/7/comments$", 600, times=5)
+    with pytest.raises(StackflowError, match="HTTP 600"):
+        client.upsert_comment(7, f"{PLAN}\nx", marker=PLAN)
+    assert fake_github.count("POST", r"/issues/7/comments$") == 1
+
+
+def test_a_commit_no_pull_request_merged_belongs_to_the_first_one_github_lists(
+    client: GitHubClient, fake_github: FakeGitHub
+) -> None:
+    """A commit of a rebase merge is no pull request's merge commit: GitHub lists the
+    pull requests that contain it, the one that brought it first."""
+    fake_github.add_pull(3, state="closed", merged=True, merge_commit_sha="b" * 40)
+    fake_github.add_pull(5, state="closed", merged=True, merge_commit_sha="c" * 40)
+    fake_github.commit_pulls[SHA] = [3, 5]
+    assert client.pull_request_for_commit(SHA) == 3
