@@ -297,3 +297,48 @@ def test_a_commit_no_pull_request_merged_belongs_to_the_first_one_github_lists(
     fake_github.add_pull(5, state="closed", merged=True, merge_commit_sha="c" * 40)
     fake_github.commit_pulls[SHA] = [3, 5]
     assert client.pull_request_for_commit(SHA) == 3
+
+
+def test_every_request_is_given_the_clients_timeout(
+    actions_env: dict[str, str], fake_github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """30 s by default, never under a second: handed to requests with each call (checked
+    there, rather than by waiting for a silent server that long)."""
+    import requests
+
+    timeouts: list[object] = []
+    send = requests.Session.request
+
+    def recording(self: requests.Session, method: str, url: str, **kwargs: object) -> object:
+        timeouts.append(kwargs.get("timeout"))
+        return send(self, method, url, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(requests.Session, "request", recording)
+    fake_github.add_pull(7)
+    GitHubClient.from_env(actions_env, retry=FAST).pull_request_labels(7)
+    GitHubClient.from_env(actions_env, retry=FAST, timeout=0.2).pull_request_labels(7)
+    assert timeouts == [30, 1]
+
+
+def test_requests_are_spaced_by_the_retry_policy(
+    actions_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The spacing GitHub asks for (a second between writes) is handed to PyGithub, which
+    sleeps before a request that comes too soon (checked at its constructor, not by
+    timing requests)."""
+    import github
+
+    given: list[dict[str, object]] = []
+
+    class Recording(github.Github):
+        def __init__(self, **kwargs: object) -> None:
+            given.append(kwargs)
+            super().__init__(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(github, "Github", Recording)
+    GitHubClient.from_env(actions_env)
+    GitHubClient.from_env(actions_env, retry=RetryPolicy(read_interval=0.5, write_interval=2))
+    assert [(g["seconds_between_requests"], g["seconds_between_writes"]) for g in given] == [
+        (0.25, 1.0),
+        (0.5, 2),
+    ]
