@@ -94,7 +94,6 @@ def _calling(what: str, *, permission: str, api_url: str) -> Iterator[None]:
     """Turn the GitHub and transport failures of one operation into StackflowErrors."""
     import requests
     from github import GithubException, RateLimitExceededException
-    from urllib3.exceptions import MaxRetryError
 
     try:
         yield
@@ -121,7 +120,7 @@ def _calling(what: str, *, permission: str, api_url: str) -> Iterator[None]:
                 f"commit, and that the token may read it (`{permission}`)"
             ) from err
         raise StackflowError(f"{what}: GitHub answered HTTP {err.status} {message!r}") from err
-    except (requests.exceptions.RetryError, MaxRetryError) as err:
+    except requests.exceptions.RetryError as err:  # urllib3's MaxRetryError, as requests wraps it
         raise StackflowError(
             f"{what}: {api_url} kept failing after retries ({_last_reason(err)}); "
             "GitHub may be degraded, rerun the job"

@@ -342,3 +342,29 @@ def test_requests_are_spaced_by_the_retry_policy(
         (0.25, 1.0),
         (0.5, 2),
     ]
+
+
+def test_an_event_file_that_is_not_there_says_what_to_do(
+    client: GitHubClient, actions_env: dict[str, str]
+) -> None:
+    assert not Path(actions_env["GITHUB_EVENT_PATH"]).exists()
+    with pytest.raises(StackflowError) as caught:
+        client.pr_from_event()
+    assert str(caught.value).startswith(
+        f"reading the workflow event {actions_env['GITHUB_EVENT_PATH']}: [Errno 2] "
+    )
+    assert str(caught.value).endswith("; pass the pull request with --pr")
+
+
+def test_pygithub_is_imported_on_the_first_call_only() -> None:
+    """PyGithub takes about a second to import: a stackflow command that makes no GitHub
+    call (most of them, in every workflow step) must not pay for it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, stackflow.cli, stackflow.adapters.github\n"
+        "print(sorted(m for m in sys.modules if m == 'github' or m.startswith('github.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout == "[]\n"
