@@ -159,7 +159,10 @@ def md_code(text: str, *, in_table: bool = False, width: int = 200) -> str:
         body = body.replace("|", "\\|")
     longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
     fence = "`" * (longest + 1)
-    pad = " " if body.startswith("`") or body.endswith("`") or not body.strip() else ""
+    # CommonMark strips one space from each end of a span that starts and ends with one:
+    # pad such a body, and one at a backtick or blank, so the span shows it exactly.
+    edges = body[:1] + body[-1:]
+    pad = " " if "`" in edges or edges == "  " or not body.strip() else ""
     return f"{fence}{pad}{body}{pad}{fence}"
 
 
