@@ -271,10 +271,10 @@ def skip_filtered(session: Path, base: Path) -> None:
 
 EQUIVALENT: dict[str, dict[str, str]] = {
     "github": {
-        "stackflow/adapters/github.py core/ExceptionReplacer 5": "`except Timeout` in "
+        "stackflow/adapters/github.py core/ExceptionReplacer 4": "`except Timeout` in "
         "_calling: never reached, as urllib3's retry turns a timeout into MaxRetryError, "
         "raised by requests as a ConnectionError (ConnectTimeout is one too); a safety net",
-        "stackflow/adapters/github.py core/NumberReplacer 32": "`per_page=101`: GitHub "
+        "stackflow/adapters/github.py core/NumberReplacer 36": "`per_page=101`: GitHub "
         "caps a page at 100 items, so the same pages come back",
     },
     "diff": {
