@@ -4,6 +4,10 @@ verdict and footer under any limit, and table cells that stay cells."""
 
 from __future__ import annotations
 
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from stackflow.plan.model import Level, Plan, PolicyFinding, Source, StackPlan
@@ -113,3 +117,133 @@ def test_a_pipe_in_a_stack_name_stays_inside_its_table_cell(markdown: MarkdownIt
     cells = tokens[tokens.index(row) :]
     cells = cells[: next(i for i, t in enumerate(cells) if t.type == "tr_close")]
     assert sum(t.type == "td_open" for t in cells) == 7
+
+
+# ------------------------------------------------------------- trimming, for any plan
+
+KINDS = ("table row", "mandatory finding", "resource change", "advisory finding")
+"""What the comment is made of here, in the order it is given room."""
+
+
+@st.composite
+def plans(draw: st.DrawFn) -> Plan:
+    stacks = []
+    for s in range(draw(st.integers(1, 3))):
+        name = f"s{s}"
+        size = draw(st.integers(0, 300))
+        changes = [
+            bucket(name, f"b{s}-{i}", acl="private", note="x" * size)
+            for i in range(draw(st.integers(1, 12)))
+        ]
+        findings = [
+            PolicyFinding("rule", Level.MANDATORY, f"violation s{s} n{i}", urn=changes[0].urn)
+            for i in range(draw(st.integers(0, 6)))
+        ] + [
+            PolicyFinding("tags", Level.ADVISORY, f"advice s{s} n{i}", urn=changes[-1].urn)
+            for i in range(draw(st.integers(0, 6)))
+        ]
+        stacks.append(
+            StackPlan.build(
+                project="app", stack=name, source=Source.OFFLINE, changes=changes, policy=findings
+            )
+        )
+    return Plan(stacks=tuple(stacks))
+
+
+def shown(text: str) -> dict[str, list[str]]:
+    """The leaves of each kind in the comment, in the order they appear."""
+    return {
+        "table row": re.findall(r"^\| `app/(s\d)` \|", text, re.M),
+        "mandatory finding": re.findall(r": violation (s\d n\d)$", text, re.M),
+        "resource change": re.findall(r"^\+ aws:s3/bucket:Bucket  (b\d-\d+)$", text, re.M),
+        "advisory finding": re.findall(r": advice (s\d n\d)$", text, re.M),
+    }
+
+
+def left_out(text: str) -> dict[str, int]:
+    note = re.search(r"Left out: ([^.]*)\.", text)
+    counts = dict.fromkeys(KINDS, 0)
+    for n, kind in re.findall(r"([\d,]+) ([a-z ]+?)s?(?:, |$)", note.group(1) if note else ""):
+        assert kind in KINDS
+        counts[kind] = int(n.replace(",", ""))
+    return counts
+
+
+def largest_unit(text: str) -> int:
+    """An upper bound on what one more leaf costs with the blocks around it: the table,
+    the mandatory section, or one stack's whole <details>."""
+    blocks = re.findall(
+        r"<details>.*?</details>\n\n|\| Stack .*?\n\n|### .*?\n\n.*?\n\n", text, re.S
+    )
+    return max(len(b) for b in blocks)
+
+
+@settings(max_examples=60)
+@given(plans(), st.floats(0, 1.1))
+def test_a_trimmed_comment_keeps_the_first_leaves_of_each_tier_and_counts_the_rest(
+    plan: Plan, where: float
+) -> None:
+    """For any plan and limit: whole when it fits, else at most the limit; room goes tier
+    by tier (table rows, mandatory findings, resource changes, advisory findings), each in
+    document order, so what is shown is a prefix; the note counts exactly what is not."""
+    whole = render_comment(plan, limit=10**9)
+    floor = len(render_comment(plan, limit=0))  # the essential tier and the longest note
+    limit = floor + int(where * (len(whole) - floor))
+    text = render_comment(plan, limit=limit)
+    if len(whole) <= limit:
+        assert text == whole
+        return
+    assert len(text) <= limit
+    assert text.startswith(f"{PLAN_MARKER}\n## stackflow plan\n\n**")
+    assert text.endswith("</sub>\n")
+    everything, kept, missing = shown(whole), shown(text), left_out(text)
+    assert SHORTENED in text
+    cut = False
+    for kind in KINDS:
+        assert kept[kind] == everything[kind][: len(kept[kind])], kind  # a prefix
+        assert missing[kind] == len(everything[kind]) - len(kept[kind]), kind
+        assert not (cut and kept[kind]), f"{kind} shown though an earlier tier was cut"
+        cut = cut or bool(missing[kind])
+    assert ("⚠️ **Shortened" in text) == bool(missing["mandatory finding"])
+    # Room is not wasted: what was left out would not have fit (the note's room, the
+    # longest it can be, and a 64-character margin set aside).
+    assert limit - len(text) < floor + 64 + largest_unit(whole)
+
+
+def the_note(text: str) -> str:
+    found = re.search(r"> \[!NOTE\]\n.*?\n\n", text, re.S)
+    return found.group(0) if found else ""
+
+
+def test_a_leaf_is_shown_exactly_when_it_fits_with_the_longest_note_and_a_margin() -> None:
+    """Room is given at the character: a leaf goes in when the comment with it, plus room
+    for the longest note this plan can have and a 64-character margin, is within the
+    limit; one character less and it stays out."""
+    plan = Plan(
+        stacks=tuple(
+            StackPlan.build(
+                project="app",
+                stack=f"s{s}",
+                source=Source.OFFLINE,
+                changes=[bucket(f"s{s}", f"b{s}-{i}", note="x" * 40 * i) for i in range(4)],
+                policy=[
+                    PolicyFinding("rule", Level.MANDATORY, f"violation s{s} n{i}") for i in range(3)
+                ]
+                + [PolicyFinding("tags", Level.ADVISORY, f"advice s{s} n0")] * (1 - s),
+            )
+            for s in range(2)
+        )
+    )
+    whole = render_comment(plan, limit=10**9)
+    longest = len(the_note(render_comment(plan, limit=0)))
+    checked = 0
+    for limit in range(len(whole) - 1, 0, -97):
+        text = render_comment(plan, limit=limit)
+        if not any(shown(text).values()):
+            break
+        needed = len(text) - len(the_note(text)) + longest + 64
+        assert needed <= limit
+        assert render_comment(plan, limit=needed) == text
+        assert render_comment(plan, limit=needed - 1) != text
+        checked += 1
+    assert checked > 10
