@@ -12,6 +12,7 @@ from markdown_it import MarkdownIt
 
 from stackflow.plan.model import (
     Change,
+    Diagnostic,
     DiffKind,
     Level,
     Op,
@@ -35,6 +36,9 @@ from stackflow.render.markdown import (
     ENVIRONMENT_MARKER,
     PLAN_MARKER,
     format_value,
+    html_text,
+    md_code,
+    md_text,
     render_comment,
     render_deploy,
     render_environment,
@@ -470,3 +474,94 @@ def test_the_comment_shows_the_downstream_stacks_an_output_change_reaches() -> N
         "- `network/dev` outputs change; read by `app/dev` (planned here), "
         "`edge/dev` (checked: unchanged)\n"
     ) in text
+
+
+# ---------------------------------------------------------------------- shortening
+
+
+@pytest.mark.parametrize(
+    ("shown", "expected"),
+    [
+        # A value in a diff line: at most 160 characters, JSON quotes included.
+        (format_value("a" * 158), '"' + "a" * 158 + '"'),
+        (format_value("b" * 159), '"' + "b" * 139 + "… (161 chars)"),
+        # Free text (a policy or engine message): 1,000.
+        (md_text("a" * 1_000), "a" * 1_000),
+        (md_text("b" * 1_001), "b" * 980 + "… \\(1,001 chars\\)"),
+        # An identifier in its code span, and text in a <summary>: 200.
+        (md_code("a" * 200), "`" + "a" * 200 + "`"),
+        (md_code("b" * 201), "`" + "b" * 180 + "… (201 chars)`"),
+        (html_text("a" * 200), "a" * 200),
+        (html_text("b" * 201), "b" * 180 + "… (201 chars)"),
+        # However narrow the width, the first 10 characters stay.
+        (format_value("c" * 50, width=20), '"' + "c" * 9 + "… (52 chars)"),
+    ],
+    ids=[
+        "value at 160",
+        "value at 161",
+        "text at 1000",
+        "text at 1001",
+        "identifier at 200",
+        "identifier at 201",
+        "summary at 200",
+        "summary at 201",
+        "narrow",
+    ],
+)
+def test_text_is_whole_up_to_its_width_then_keeps_its_start_and_says_how_long(
+    shown: str, expected: str
+) -> None:
+    """Past its width a text keeps its first ``width - 20`` characters and says how long
+    it was (the JSON plan has it whole); at its width it is shown whole."""
+    assert shown == expected
+
+
+def change_parts_plan(extra: int) -> Plan:
+    """A plan whose every shortened part is ``extra`` characters past its width (0: at
+    it), each part made of its own letter."""
+
+    def part(letter: str, width: int) -> str:
+        return letter * (width + extra)
+
+    change = Change(
+        urn("dev", "aws:s3/bucket:Bucket", part("n", 120)),
+        part("t", 120),
+        part("n", 120),
+        Op.UPDATE,
+        (PropertyDiff(part("p", 120), DiffKind.UPDATE, old="a", new="b"),),
+        old_urn=urn("dev", "aws:s3/bucket:Bucket", part("o", 120)),
+        source_position=part("s", 160),
+    )
+    detail = "\n".join(f"line {i:02d} " + "d" * (1_000 - 8 + extra) for i in range(40 + extra))
+    return Plan(
+        stacks=(
+            StackPlan.build(
+                project="app",
+                stack="dev",
+                source=Source.OFFLINE,
+                changes=(change,),
+                outputs=(OutputChange(part("u", 120), Op.CREATE, new="x"),),
+                diagnostics=(Diagnostic("warning", "it failed", detail=detail),),
+            ),
+        )
+    )
+
+
+@pytest.mark.parametrize("render", [render_comment, render_summary], ids=["comment", "summary"])
+def test_each_part_of_a_change_is_shortened_past_its_own_width(
+    render: Callable[[Plan], str],
+) -> None:
+    """Type, name, former name, path and output name at 120 characters, the source
+    position at 160, a diagnostic's detail at 40 lines of 1,000: whole at their widths,
+    shortened one past them."""
+    at = render(change_parts_plan(0))
+    for letter, width in (("t", 120), ("n", 120), ("o", 120), ("p", 120), ("u", 120)):
+        assert re.search(rf"(?<!{letter}){letter}{{{width}}}(?!{letter})", at), letter
+    assert "s" * 160 + "\n" in at
+    assert "line 39 " + "d" * 992 + "\n" in at
+    past = render(change_parts_plan(1))
+    for letter, width in (("t", 120), ("n", 120), ("o", 120), ("p", 120), ("u", 120)):
+        assert re.search(rf"(?<!{letter}){letter}{{100}}… \({width + 1:,} chars\)", past), letter
+    assert "s" * 140 + "… (161 chars)\n" in past
+    assert "line 39 " + "d" * 972 + "… (1,001 chars)\n" in past
+    assert "line 40 " not in past
