@@ -565,3 +565,36 @@ def test_each_part_of_a_change_is_shortened_past_its_own_width(
     assert "s" * 140 + "… (161 chars)\n" in past
     assert "line 39 " + "d" * 972 + "… (1,001 chars)\n" in past
     assert "line 40 " not in past
+
+
+def test_values_keep_their_characters_and_a_document_its_own_key_order() -> None:
+    """Non-ASCII shows as itself, not as JSON's ``\\u`` escapes; a structure's keys are
+    sorted so two plans compare line by line, but an embedded document (a policy) keeps
+    the order its author wrote."""
+    assert format_value("värde 桶 ✓") == '"värde 桶 ✓"'
+    assert format_value({"b": 1, "a": 2}) == '{"a": 2, "b": 1}'
+    policy = Change(
+        urn("dev", "aws:iam/policy:Policy", "p"),
+        "aws:iam/policy:Policy",
+        "p",
+        Op.UPDATE,
+        (
+            PropertyDiff("policy", DiffKind.UPDATE, old='{"v": "1"}', new='{"v": "2", "w": 3}'),
+            PropertyDiff("doc", DiffKind.ADD, new='{"b": 1, "a": {"d": 4, "c": 3}}'),
+            PropertyDiff("tags", DiffKind.ADD, new={"b": 1, "a": 2}),
+        ),
+    )
+    plan = Plan(
+        stacks=(
+            StackPlan.build(project="app", stack="dev", source=Source.OFFLINE, changes=(policy,)),
+        )
+    )
+    assert (
+        "! aws:iam/policy:Policy  p\n"
+        "!     policy: JSON document, 2 changes\n"
+        '!         v: "1" → "2"\n'
+        "+         w: 3\n"
+        "+     doc: JSON document\n"
+        '+         {"b": 1, "a": {"d": 4, "c": 3}}\n'
+        '+     tags: {"a": 2, "b": 1}\n'
+    ) in render_comment(plan)
