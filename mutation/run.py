@@ -109,7 +109,18 @@ TARGETS: dict[str, Target] = {
         ("stackflow/plan/diff.py",),
         ("tests/plan/test_diff.py", "tests/plan/test_diff_guarantees.py"),
     ),
-    "markdown": Target(("stackflow/render/markdown.py",), ("tests/render",)),
+    "markdown": Target(
+        ("stackflow/render/markdown.py",),
+        (
+            "tests/render",
+            # The comment's review, policy-delta and reconciliation sections, tested where
+            # the plans that carry them are made.
+            "tests/plan/test_risk.py",
+            "tests/plan/test_policy_delta.py",
+            "tests/plan/test_planner_policy_errors.py",
+            "tests/engine/test_reconcile.py",
+        ),
+    ),
     "github": Target(("stackflow/adapters/github.py",), ("tests/github",)),
     "registry": Target(
         ("stackflow/ephemeral/registry.py",),
