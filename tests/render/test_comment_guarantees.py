@@ -6,14 +6,26 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from stackflow.plan.model import Level, Plan, PolicyFinding, Source, StackPlan
+from stackflow.plan.model import (
+    PLAN_PACK,
+    Change,
+    Diagnostic,
+    Level,
+    Op,
+    Plan,
+    PolicyFinding,
+    Source,
+    StackPlan,
+)
+from stackflow.plan.risk import PROTECTED
 from stackflow.render.markdown import PLAN_MARKER, render_comment
 
-from .samples import bucket
+from .samples import bucket, urn
 
 GITHUB_LIMIT = 65_536
 SHORTENED = "Shortened to fit GitHub's limit."
@@ -247,3 +259,78 @@ def test_a_leaf_is_shown_exactly_when_it_fits_with_the_longest_note_and_a_margin
         assert render_comment(plan, limit=needed - 1) != text
         checked += 1
     assert checked > 10
+
+
+# ------------------------------------------------------------------ the verdict line
+
+
+def stack(name: str = "dev", **rest: object) -> StackPlan:
+    return StackPlan.build(project="app", stack=name, source=Source.OFFLINE, **rest)  # type: ignore[arg-type]
+
+
+FUNCTION = "aws:lambda/function:Function"
+
+
+def function(name: str, op: Op) -> Change:
+    return Change(urn("dev", FUNCTION, name), FUNCTION, name, op)
+
+
+VERDICTS = {
+    "data loss": (
+        Plan(stacks=(stack(changes=[bucket("dev", "data", Op.DELETE), function("f", Op.DELETE)]),)),
+        "**⚠️ Review before merging:** 2 to delete; 2 resources deleted or replaced, 1 of "
+        "them holding data (listed below).",
+    ),
+    "destructive": (
+        Plan(stacks=(stack(changes=[function("f", Op.REPLACE), bucket("dev", "new")]),)),
+        "**⚠️ Review before merging:** 1 to create, 1 to replace; 1 resource deleted or "
+        "replaced (listed below).",
+    ),
+    "protected": (
+        Plan(
+            stacks=(
+                stack(
+                    changes=[bucket("dev", "data", Op.DELETE)],
+                    policy=[
+                        PolicyFinding(PROTECTED, Level.MANDATORY, "it is protected", pack=PLAN_PACK)
+                    ],
+                ),
+            )
+        ),
+        "**❌ Blocked: this change would delete or replace 1 protected resource.** The "
+        "engine refuses, so the deploy would fail; see below for what to do.",
+    ),
+    "removed": (
+        Plan(stacks=(stack(labels=("removed",)), stack("qa", changes=[bucket("qa", "b")]))),
+        "**⚠️ Review before merging:** 1 stack file deleted; nothing is destroyed and their "
+        "resources stay deployed (below).",
+    ),
+    "no changes, advisory": (
+        Plan(stacks=(stack(same=3, policy=[PolicyFinding("tags", Level.ADVISORY, "tag it")]),)),
+        "**✅ No changes** in 1 stack; 1 advisory finding.",
+    ),
+    "ready, advisory": (
+        Plan(
+            stacks=(
+                stack(
+                    changes=[bucket("dev", "b")],
+                    policy=[PolicyFinding("tags", Level.ADVISORY, "tag it")] * 2,
+                ),
+                stack("qa", same=1),
+            )
+        ),
+        "**✅ Ready to merge:** 1 to create; no mandatory policy violations; 2 advisory findings.",
+    ),
+    "failed": (
+        Plan(stacks=(stack(diagnostics=(Diagnostic("error", "boom"),)), stack("qa"))),
+        "**❌ 1 stack could not be planned** — see the errors below; nothing was checked "
+        "for those stacks.",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(VERDICTS))
+def test_the_verdict_names_what_blocks_or_needs_review_first(case: str) -> None:
+    plan, verdict = VERDICTS[case]
+    text = render_comment(plan)
+    assert text.split("\n\n")[1] == verdict
