@@ -334,3 +334,26 @@ def test_the_verdict_names_what_blocks_or_needs_review_first(case: str) -> None:
     plan, verdict = VERDICTS[case]
     text = render_comment(plan)
     assert text.split("\n\n")[1] == verdict
+
+
+def test_a_finding_names_its_resource_or_the_stack() -> None:
+    """By name and type when the plan lists the resource, else by the last segment of
+    its URN (an unchanged resource), else (no URN) the stack itself."""
+    listed = bucket("dev", "logs")
+    unlisted = urn("dev", "aws:s3/bucket:Bucket", "archive")
+    plan = Plan(
+        stacks=(
+            stack(
+                changes=[listed],
+                policy=[
+                    PolicyFinding("r1", Level.MANDATORY, "on a listed one", urn=listed.urn),
+                    PolicyFinding("r2", Level.MANDATORY, "on an unchanged one", urn=unlisted),
+                    PolicyFinding("r3", Level.MANDATORY, "on the stack"),
+                ],
+            ),
+        )
+    )
+    text = render_comment(plan)
+    assert "- ❌ `app/dev` · `r1` on `logs` (`aws:s3/bucket:Bucket`): on a listed one\n" in text
+    assert "- ❌ `app/dev` · `r2` on `archive`: on an unchanged one\n" in text
+    assert "- ❌ `app/dev` · `r3` on the stack: on the stack\n" in text
