@@ -15,6 +15,7 @@ from stackflow.plan.model import (
     PLAN_PACK,
     Change,
     Diagnostic,
+    FindingStatus,
     Level,
     Op,
     Plan,
@@ -357,3 +358,31 @@ def test_a_finding_names_its_resource_or_the_stack() -> None:
     assert "- ❌ `app/dev` · `r1` on `logs` (`aws:s3/bucket:Bucket`): on a listed one\n" in text
     assert "- ❌ `app/dev` · `r2` on `archive`: on an unchanged one\n" in text
     assert "- ❌ `app/dev` · `r3` on the stack: on the stack\n" in text
+
+
+def test_a_finding_compared_with_the_base_says_whether_it_is_new_kept_or_fixed() -> None:
+    """Only a new mandatory finding blocks (❌); one the base has too warns (⚠️); one
+    this change fixes is listed apart with ✅."""
+    b = bucket("dev", "logs")
+
+    def finding(level: Level, status: FindingStatus, message: str) -> PolicyFinding:
+        return PolicyFinding("rule", level, message, urn=b.urn, status=status)
+
+    plan = Plan(
+        stacks=(
+            stack(
+                changes=[b],
+                policy=[
+                    finding(Level.MANDATORY, FindingStatus.NEW, "brand new"),
+                    finding(Level.MANDATORY, FindingStatus.EXISTING, "already there"),
+                    finding(Level.MANDATORY, FindingStatus.FIXED, "now gone"),
+                ],
+            ),
+        )
+    )
+    text = render_comment(plan)
+    on = "`app/dev` · `rule` on `logs` (`aws:s3/bucket:Bucket`)"
+    assert f"- ❌ {on}: brand new *(new)*\n" in text
+    assert f"- ⚠️ {on}: already there *(the base has it too)*\n" in text
+    fixes = text.split("**Findings this change fixes**\n\n", 1)[1]
+    assert fixes.startswith(f"- ✅ {on}: now gone *(fixed by this change)*\n")
