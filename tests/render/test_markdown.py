@@ -598,3 +598,80 @@ def test_values_keep_their_characters_and_a_document_its_own_key_order() -> None
         '+         {"b": 1, "a": {"d": 4, "c": 3}}\n'
         '+     tags: {"a": 2, "b": 1}\n'
     ) in render_comment(plan)
+
+
+def test_up_to_ten_unchanged_stacks_are_one_line_and_eleven_collapse() -> None:
+    ten = render_comment(Plan(stacks=tuple(_checked(f"svc{i:02}/dev") for i in range(10))))
+    assert "Checked and unchanged (10): `svc00/dev`, " in ten
+    assert "<summary>Checked and unchanged" not in ten
+    eleven = render_comment(Plan(stacks=tuple(_checked(f"svc{i:02}/dev") for i in range(11))))
+    assert "<details>\n<summary>Checked and unchanged (11)</summary>\n\n`svc00/dev`" in eleven
+
+
+def test_the_summary_opens_the_details_of_a_single_stack_only(
+    sample_plans: dict[str, Plan],
+) -> None:
+    assert "<details open>\n<summary><b>app/dev</b>" in render_summary(sample_plans["blocked"])
+    multi = render_summary(sample_plans["multi"])
+    assert "<details open>" not in multi
+    assert "<details>\n<summary><b>app/dev</b>" in multi
+    assert "<details open>" not in render_comment(sample_plans["blocked"])
+
+
+def long_value_plan() -> Plan:
+    change = bucket("dev", "big", policy="p" * 400)
+    return Plan(
+        stacks=(
+            StackPlan.build(project="app", stack="dev", source=Source.OFFLINE, changes=[change]),
+        )
+    )
+
+
+def test_the_comment_shortens_long_values_unless_full_and_the_summary_shows_them_whole() -> None:
+    whole, cut = '"' + "p" * 400 + '"', '"' + "p" * 139 + "… (402 chars)"
+    plan = long_value_plan()
+    assert cut in render_comment(plan)
+    assert whole in render_comment(plan, full=True)
+    assert whole in render_summary(plan)
+    assert cut in render_summary(plan, full=False)
+
+
+@pytest.mark.parametrize(
+    ("url", "where"),
+    [
+        (
+            "https://github.com/acme/infra/actions/runs/7",
+            "The full plan is in the [job summary](https://github.com/acme/infra/actions/runs/7)"
+            " and the run's `plan-*` artifacts.",
+        ),
+        (
+            "javascript:alert(1)",
+            "The full plan is in the workflow run's job summary and its `plan-*` artifacts.",
+        ),
+        (None, "The full plan is in the workflow run's job summary and its `plan-*` artifacts."),
+    ],
+    ids=["link", "not a web link", "none"],
+)
+def test_a_shortened_comment_links_the_full_plan_only_by_a_web_url(
+    url: str | None, where: str
+) -> None:
+    text = render_comment(big_plan(300, 3), details_url=url, limit=5_000)
+    assert "Left out: " in text
+    assert where + "\n" in text
+
+
+def test_the_footer_names_the_commits_and_what_planned_them() -> None:
+    def footer(**rest: object) -> str:
+        plan = Plan(stacks=(StackPlan.build(project="app", stack="dev", **rest),))  # type: ignore[arg-type]
+        return render_comment(plan).rsplit("<sub>", 1)[1]
+
+    assert footer(source=Source.ENGINE) == (
+        "stackflow · the stack's state..the working tree · engine preview (the Pulumi engine "
+        "against the stack's state)</sub>\n"
+    )
+    assert footer(source=Source.OFFLINE, base=SHA_BASE, head="feature/login").startswith(
+        "stackflow · `0123456`..`feature/login` · offline plan (credential-free"
+    )
+    assert footer(source=Source.OFFLINE, head="abcdef0").startswith(
+        "stackflow · the stack's state..`abcdef0` · "  # 7 hex digits: not a full SHA
+    )
