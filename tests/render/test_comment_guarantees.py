@@ -386,3 +386,21 @@ def test_a_finding_compared_with_the_base_says_whether_it_is_new_kept_or_fixed()
     assert f"- ⚠️ {on}: already there *(the base has it too)*\n" in text
     fixes = text.split("**Findings this change fixes**\n\n", 1)[1]
     assert fixes.startswith(f"- ✅ {on}: now gone *(fixed by this change)*\n")
+
+
+def test_the_table_counts_the_listed_changes_or_the_plans_own_counts_when_higher() -> None:
+    """A plan read from JSON may carry counts for some operations only, or more than it
+    lists (an engine summary), or operations the table has no column for: each cell is
+    the larger of the two, zero when neither."""
+    plan = Plan(
+        stacks=(
+            StackPlan(
+                project="app",
+                stack="dev",
+                source=Source.ENGINE,
+                changes=(bucket("dev", "b"),),
+                counts={"create": 0, "update": 3, "same": 5, "refresh": 2},
+            ),
+        )
+    )
+    assert "| `app/dev` | 1 | 3 | 0 | 0 | 0 | 0 |\n" in render_comment(plan)
