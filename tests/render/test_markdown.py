@@ -675,3 +675,6 @@ def test_the_footer_names_the_commits_and_what_planned_them() -> None:
     assert footer(source=Source.OFFLINE, head="abcdef0").startswith(
         "stackflow · the stack's state..`abcdef0` · "  # 7 hex digits: not a full SHA
     )
+    ref = "refs/pull/42/" + "m" * 27  # not a SHA: shown whole up to 40 characters
+    assert f"..`{ref}` · " in footer(source=Source.OFFLINE, head=ref)
+    assert f"..`{ref[:20]}… (41 chars)` · " in footer(source=Source.OFFLINE, head=ref + "m")
