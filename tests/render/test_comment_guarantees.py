@@ -339,7 +339,8 @@ def test_the_verdict_names_what_blocks_or_needs_review_first(case: str) -> None:
 
 def test_a_finding_names_its_resource_or_the_stack() -> None:
     """By name and type when the plan lists the resource, else by the last segment of
-    its URN (an unchanged resource), else (no URN) the stack itself."""
+    its URN (an unchanged resource; a policy pack's own id whole), else (no URN) the
+    stack itself."""
     listed = bucket("dev", "logs")
     unlisted = urn("dev", "aws:s3/bucket:Bucket", "archive")
     plan = Plan(
@@ -350,6 +351,7 @@ def test_a_finding_names_its_resource_or_the_stack() -> None:
                     PolicyFinding("r1", Level.MANDATORY, "on a listed one", urn=listed.urn),
                     PolicyFinding("r2", Level.MANDATORY, "on an unchanged one", urn=unlisted),
                     PolicyFinding("r3", Level.MANDATORY, "on the stack"),
+                    PolicyFinding("r4", Level.MANDATORY, "on a foreign id", urn="sg-0a1b"),
                 ],
             ),
         )
@@ -358,6 +360,7 @@ def test_a_finding_names_its_resource_or_the_stack() -> None:
     assert "- ❌ `app/dev` · `r1` on `logs` (`aws:s3/bucket:Bucket`): on a listed one\n" in text
     assert "- ❌ `app/dev` · `r2` on `archive`: on an unchanged one\n" in text
     assert "- ❌ `app/dev` · `r3` on the stack: on the stack\n" in text
+    assert "- ❌ `app/dev` · `r4` on `sg-0a1b`: on a foreign id\n" in text  # no `::`
 
 
 def test_a_finding_compared_with_the_base_says_whether_it_is_new_kept_or_fixed() -> None:
@@ -404,3 +407,27 @@ def test_the_table_counts_the_listed_changes_or_the_plans_own_counts_when_higher
         )
     )
     assert "| `app/dev` | 1 | 3 | 0 | 0 | 0 | 0 |\n" in render_comment(plan)
+
+
+def test_the_review_gets_room_before_the_list_of_unchanged_stacks() -> None:
+    """Tier order across sections: a deleted bucket's review lines (data loss, then the
+    destructive change) come before the collapsed list of forty unchanged stacks, though
+    that list comes first in the comment."""
+    unchanged = tuple(
+        StackPlan.build(
+            project=f"svc{i:02}", stack="dev", source=Source.OFFLINE, labels=("unchanged",)
+        )
+        for i in range(40)
+    )
+    plan = Plan(stacks=(stack(changes=[bucket("dev", "data", Op.DELETE)]), *unchanged))
+    whole = render_comment(plan)
+    assert whole.index("Checked and unchanged (40)") < whole.index("### Destructive")
+    for limit in range(len(whole), 0, -5):
+        text = render_comment(plan, limit=limit)
+        if "`svc00/dev`" not in text:
+            assert "### ⚠️ Data loss" in text
+            assert "### Destructive and security-relevant changes" in text
+            assert "1 unchanged stack list" in text
+            break
+    else:
+        raise AssertionError("the list of unchanged stacks was never left out")

@@ -12,7 +12,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from stackflow.render.markdown import md_code, md_text
+from stackflow.render.markdown import html_text, md_code, md_text
 
 MD = MarkdownIt("commonmark").enable("table")
 
@@ -119,3 +119,15 @@ def test_an_identifier_in_a_table_cell_stays_in_its_cell(text: str) -> None:
     match = re.fullmatch(r"<code>(.*)</code>", cells[0], re.S)
     assert match is not None, cells[0]
     assert_code_shows(html.unescape(match.group(1)), text)
+
+
+@settings(max_examples=200)
+@given(TEXT)
+@example("\"quoted\" & 'single' <b>bold</b> @octocat")
+def test_text_in_an_html_block_is_escaped_for_any_html_context(text: str) -> None:
+    """Inside ``<summary>`` Markdown is not parsed: every character HTML gives a meaning
+    (``< > & " '``) is an entity, so the text is safe in an attribute too, and reads back
+    as itself."""
+    escaped = html_text(text)
+    assert not re.search(r"[<>\"']|&(?!(amp|lt|gt|quot|#x27);)", escaped)
+    assert html.unescape(escaped).replace("@\u2060", "@") == shown(text)

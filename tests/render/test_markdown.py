@@ -558,6 +558,16 @@ def test_each_part_of_a_change_is_shortened_past_its_own_width(
     for letter, width in (("t", 120), ("n", 120), ("o", 120), ("p", 120), ("u", 120)):
         assert re.search(rf"(?<!{letter}){letter}{{{width}}}(?!{letter})", at), letter
     assert "s" * 160 + "\n" in at
+    renamed = Change(
+        urn("dev", "aws:s3/bucket:Bucket", "b"), "aws:s3/bucket:Bucket", "b", Op.UPDATE,
+        old_urn="legacy-b",
+    )  # fmt: skip
+    plan = Plan(
+        stacks=(
+            StackPlan.build(project="app", stack="dev", source=Source.OFFLINE, changes=[renamed]),
+        )
+    )
+    assert "! aws:s3/bucket:Bucket  b  (was legacy-b)\n" in render(plan)  # no `::`: whole
     assert "line 39 " + "d" * 992 + "\n" in at
     past = render(change_parts_plan(1))
     for letter, width in (("t", 120), ("n", 120), ("o", 120), ("p", 120), ("u", 120)):
