@@ -5,6 +5,7 @@ verdict and footer under any limit, and table cells that stay cells."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
@@ -23,8 +24,21 @@ from stackflow.plan.model import (
     Source,
     StackPlan,
 )
+from stackflow.plan.reports import (
+    DeployReport,
+    DeployStatus,
+    EnvironmentReport,
+    EnvironmentStatus,
+    StackDeployment,
+)
 from stackflow.plan.risk import PROTECTED
-from stackflow.render.markdown import PLAN_MARKER, render_comment
+from stackflow.render.markdown import (
+    PLAN_MARKER,
+    render_comment,
+    render_deploy,
+    render_environment,
+    render_summary,
+)
 
 from .samples import bucket, urn
 
@@ -431,3 +445,60 @@ def test_the_review_gets_room_before_the_list_of_unchanged_stacks() -> None:
             break
     else:
         raise AssertionError("the list of unchanged stacks was never left out")
+
+
+# ------------------------------------------------------------ summary, environment, deploy
+
+
+def sized_summary(target: int) -> Plan:
+    """A plan whose untrimmed job summary is exactly ``target`` bytes long."""
+    size = target // 2
+    for _ in range(5):
+        size += target - len(render_summary(plan_with_message(size), limit_bytes=10**9).encode())
+    plan = plan_with_message(size)
+    assert len(render_summary(plan, limit_bytes=10**9).encode()) == target
+    return plan
+
+
+def test_a_summary_of_1_000_000_bytes_is_written_whole_and_one_byte_more_is_shortened() -> None:
+    """GitHub takes 1 MiB of step summary; the renderer keeps to 1,000,000 bytes, leaving
+    room for what other steps write."""
+    assert SHORTENED not in render_summary(sized_summary(1_000_000))
+    over = render_summary(sized_summary(1_000_001))
+    assert SHORTENED in over
+    assert len(over.encode()) <= 1_000_000
+
+
+def test_an_environment_shows_its_outputs_and_expiry_only_while_it_is_up() -> None:
+    for status in (EnvironmentStatus.FAILED, EnvironmentStatus.DESTROYED):
+        report = EnvironmentReport(
+            project="app",
+            stack="pr-1",
+            branch="b",
+            status=status,
+            url="https://pr-1.example.com/",
+            outputs={"url": "https://pr-1.example.com/"},
+            expires_at=datetime(2026, 12, 1, tzinfo=UTC),
+        )
+        text = render_environment(report)
+        assert "| Output | Value |" not in text, status
+        assert "**URL:**" not in text, status
+        assert "Destroyed automatically" not in text, status
+
+
+@pytest.mark.parametrize(
+    ("run_url", "where"),
+    [
+        ("https://github.com/acme/infra/actions/runs/9", "See the [workflow run]("),
+        (None, "See the workflow run's log."),
+    ],
+)
+def test_a_shortened_deploy_comment_says_where_the_rest_is(run_url: str | None, where: str) -> None:
+    stacks = tuple(
+        StackDeployment("app", f"s{i:03}", DeployStatus.SUCCEEDED, {"update": 1}, 1.0)
+        for i in range(200)
+    )
+    text = render_deploy(DeployReport(stacks=stacks, run_url=run_url), limit=3_000)
+    assert SHORTENED in text
+    assert "Left out: " in text
+    assert where in text.split("Left out: ", 1)[1].split("\n", 1)[0]
