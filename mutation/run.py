@@ -288,6 +288,33 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "stackflow/adapters/github.py core/NumberReplacer 36": "`per_page=101`: GitHub "
         "caps a page at 100 items, so the same pages come back",
     },
+    "markdown": {
+        f"stackflow/render/markdown.py {op}": why
+        for ops, why in (
+            (
+                tuple(f"core/NumberReplacer {n}" for n in (11, 12, 14, 15, 17, 20)),
+                "a tier constant moved without changing which leaves come first: _ESSENTIAL "
+                "-1, _TABLE 2, _MANDATORY 1 or 3, _RISK 2, _ADVISORY 6; in every document the "
+                "table's leaves precede the mandatory tier's, which precede the risk tier's, "
+                "so merging neighbouring tiers gives room in the same order",
+            ),
+            (
+                ("core/ReplaceComparisonOperator_Gt_GtE 3",),
+                "_counts' `n >= counts[op]`: when equal, the count is set to the same value",
+            ),
+            (
+                tuple(f"core/ReplaceTrueWithFalse {n}" for n in (2, 3, 4)),
+                "`slots=False` on _Leaf, _Block, _Note: nothing sets an undeclared attribute; "
+                "the same fields and values",
+            ),
+            (
+                ("core/NumberReplacer 64", "core/NumberReplacer 76"),
+                "`rsplit('::', 2)[-1]` for a URN's last segment: the last part is the same "
+                "for any maxsplit >= 1",
+            ),
+        )
+        for op in ops
+    },
     "diff": {
         f"stackflow/plan/diff.py {op}": why
         for ops, why in (
