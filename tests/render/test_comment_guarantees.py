@@ -21,8 +21,10 @@ from stackflow.plan.model import (
     Op,
     Plan,
     PolicyFinding,
+    Reconciliation,
     Source,
     StackPlan,
+    Unexplained,
 )
 from stackflow.plan.reports import (
     DeployReport,
@@ -280,7 +282,8 @@ def test_a_leaf_is_shown_exactly_when_it_fits_with_the_longest_note_and_a_margin
 
 
 def stack(name: str = "dev", **rest: object) -> StackPlan:
-    return StackPlan.build(project="app", stack=name, source=Source.OFFLINE, **rest)  # type: ignore[arg-type]
+    rest.setdefault("source", Source.OFFLINE)
+    return StackPlan.build(project="app", stack=name, **rest)  # type: ignore[arg-type]
 
 
 FUNCTION = "aws:lambda/function:Function"
@@ -502,3 +505,38 @@ def test_a_shortened_deploy_comment_says_where_the_rest_is(run_url: str | None, 
     assert SHORTENED in text
     assert "Left out: " in text
     assert where in text.split("Left out: ", 1)[1].split("\n", 1)[0]
+
+
+def test_every_reconciled_stack_says_what_its_preview_owes_to_this_pull_request() -> None:
+    """Code diff vs state diff for each stack an engine preview replaced, whatever stacks
+    come before it: all explained, or each change not from this pull request (an
+    unlisted one just "changes")."""
+    data = bucket("c", "data", Op.UPDATE)
+    plain = stack("a", changes=[bucket("a", "x")])
+    explained = stack(
+        "b",
+        source=Source.ENGINE,
+        changes=[bucket("b", "y")],
+        reconciliation=Reconciliation({"create": 1}),
+    )
+    drifted = stack(
+        "c",
+        source=Source.ENGINE,
+        changes=[data],
+        reconciliation=Reconciliation(
+            {},
+            (Unexplained(data.urn, ("tags.owner", "acl")), Unexplained(urn("c", "t", "gone"))),
+        ),
+    )
+    text = render_comment(Plan(stacks=(plain, explained, drifted)))
+    section = text.split("### Code diff vs state diff\n\n", 1)[1].split("\n\n", 1)[0]
+    assert section == (
+        "- `app/b`: this pull request's code (offline plan): 1 to create; the engine preview "
+        "against the stack's state: 1 to create. Everything in the preview is from this pull "
+        "request.\n"
+        "- `app/c`: this pull request's code (offline plan): no changes; the engine preview "
+        "against the stack's state: 1 to update. Not from this pull request (drift, or merged "
+        "but not deployed):\n"
+        "  - `data` (`aws:s3/bucket:Bucket`): update of `tags.owner`, `acl`\n"
+        "  - `gone`: changes"
+    )
