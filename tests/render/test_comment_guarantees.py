@@ -19,6 +19,7 @@ from stackflow.plan.model import (
     FindingStatus,
     Level,
     Op,
+    OutputChange,
     Plan,
     PolicyFinding,
     Reconciliation,
@@ -540,3 +541,27 @@ def test_every_reconciled_stack_says_what_its_preview_owes_to_this_pull_request(
         "  - `data` (`aws:s3/bucket:Bucket`): update of `tags.owner`, `acl`\n"
         "  - `gone`: changes"
     )
+
+
+FIXED = FindingStatus.FIXED
+
+
+@pytest.mark.parametrize(
+    ("only", "shown"),
+    [
+        ({"outputs": (OutputChange("url", Op.CREATE, new="https://x"),)}, "+ url: "),
+        ({"policy": (PolicyFinding("tags", Level.ADVISORY, "tag it"),)}, "tag it"),
+        (
+            {"policy": (PolicyFinding("acl", Level.MANDATORY, "was public", status=FIXED),)},
+            "was public",
+        ),
+        ({"diagnostics": (Diagnostic("warning", "deprecated `acl`"),)}, "deprecated"),
+    ],
+    ids=["an output", "an advisory finding", "a fixed finding", "a warning"],
+)
+def test_a_stack_with_only_one_kind_of_detail_still_shows_it(
+    only: dict[str, object], shown: str
+) -> None:
+    text = render_comment(Plan(stacks=(stack(**only),)))
+    details = text.split("<details>\n<summary><b>app/dev</b>", 1)[1].split("</details>", 1)[0]
+    assert shown in details
