@@ -565,3 +565,24 @@ def test_a_stack_with_only_one_kind_of_detail_still_shows_it(
     text = render_comment(Plan(stacks=(stack(**only),)))
     details = text.split("<details>\n<summary><b>app/dev</b>", 1)[1].split("</details>", 1)[0]
     assert shown in details
+    assert "could not be planned" not in details
+
+
+def test_only_stateful_resources_deleted_or_replaced_are_data_loss() -> None:
+    """A replaced function is destructive but holds no data; an updated bucket holds data
+    but loses none: neither is a data-loss warning."""
+    plan = Plan(
+        stacks=(
+            stack(
+                changes=[
+                    function("f", Op.REPLACE),
+                    bucket("dev", "kept", Op.UPDATE, acl="private"),
+                    bucket("dev", "gone", Op.DELETE),
+                ]
+            ),
+        )
+    )
+    text = render_comment(plan)
+    loss = text.split("### ⚠️ Data loss\n\n", 1)[1].split("\n\n", 1)[0]
+    assert [line.split(" · ")[1].split(" ")[0] for line in loss.splitlines()] == ["`gone`"]
+    assert "could not be planned" not in text
