@@ -303,6 +303,11 @@ EQUIVALENT: dict[str, dict[str, str]] = {
                 "_counts' `n >= counts[op]`: when equal, the count is set to the same value",
             ),
             (
+                ("core/RemoveDecorator 2",),
+                "@dataclass removed from _Note (no fields): a plain class; its instances are "
+                "only made and matched by isinstance",
+            ),
+            (
                 tuple(f"core/ReplaceTrueWithFalse {n}" for n in (2, 3, 4)),
                 "`slots=False` on _Leaf, _Block, _Note: nothing sets an undeclared attribute; "
                 "the same fields and values",

@@ -586,3 +586,26 @@ def test_only_stateful_resources_deleted_or_replaced_are_data_loss() -> None:
     loss = text.split("### ⚠️ Data loss\n\n", 1)[1].split("\n\n", 1)[0]
     assert [line.split(" · ")[1].split(" ")[0] for line in loss.splitlines()] == ["`gone`"]
     assert "could not be planned" not in text
+
+
+def test_a_pipe_in_an_environment_output_or_a_deployed_stack_stays_in_its_cell(
+    markdown: MarkdownIt,
+) -> None:
+    report = EnvironmentReport(
+        project="app",
+        stack="pr-1",
+        branch="b",
+        status=EnvironmentStatus.READY,
+        outputs={"a|b": "x|y", "plain": 1},
+    )
+    env = render_environment(report)
+    assert '| `a\\|b` | `"x\\|y"` |\n' in env
+    deploy = render_deploy(
+        DeployReport(stacks=(StackDeployment("app", "a|b", DeployStatus.SUCCEEDED, {}, 1.0),))
+    )
+    assert "| `app/a\\|b` | ✅ succeeded |" in deploy
+    for text, columns in ((env, 2), (deploy, 4)):
+        html = markdown.render(text)
+        rows = re.findall(r"<tr>.*?</tr>", html, re.S)
+        assert rows
+        assert {len(re.findall(r"<t[dh][ >]", row)) for row in rows} == {columns}
