@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ from stackflow import cli
 from stackflow.engine.events import plan_from_json
 from stackflow.errors import ExitCode
 from stackflow.plan.model import Change, DiffKind, Op, Plan, PropertyDiff, Source, StackPlan
-from stackflow.plan.reconcile import reconcile
+from stackflow.plan.reconcile import merge_plans, reconcile
 
 from .test_events import events
 
@@ -125,3 +126,112 @@ def test_a_delete_the_pull_request_does_not_make_is_not_blamed_on_its_program() 
     assert "not from this pull request" in reasons["old-queue"]
     plain = {r.change.name: r.reason for r in review(engine_plan())}
     assert plain["old-queue"].startswith("deleted (no longer in the program)")
+
+
+def engine_stack(*changes: Change, **kw: Any) -> StackPlan:
+    return StackPlan.build(
+        project="stackflow-platform",
+        stack="dev",
+        source=Source.ENGINE,
+        changes=changes,
+        **kw,
+    )
+
+
+def offline_stack(*changes: Change, **kw: Any) -> StackPlan:
+    return StackPlan.build(
+        project="stackflow-platform",
+        stack="dev",
+        source=Source.OFFLINE,
+        changes=changes,
+        **kw,
+    )
+
+
+def not_explained(offline: StackPlan, engine: StackPlan) -> dict[str, tuple[str, ...]]:
+    merged = reconcile(offline, engine)
+    assert merged.reconciliation is not None
+    return {u.urn.rsplit("::", 1)[-1]: u.paths for u in merged.reconciliation.unexplained}
+
+
+BUCKET = "aws:s3/bucketV2:BucketV2"
+
+
+def test_a_property_inside_or_around_one_the_change_touches_is_explained() -> None:
+    offline = offline_stack(
+        change(BUCKET, "whole", Op.UPDATE, "tags"),
+        change(BUCKET, "part", Op.UPDATE, "tags.team", "rules[0].days"),
+        change(BUCKET, "sibling", Op.UPDATE, "tags"),
+    )
+    engine = engine_stack(
+        change(BUCKET, "whole", Op.UPDATE, "tags.owner", "tags"),
+        change(BUCKET, "part", Op.UPDATE, "tags", "rules"),
+        # a name that merely starts like the touched one is another property
+        change(BUCKET, "sibling", Op.UPDATE, "tagsAll", "tags", "tags_"),
+    )
+    assert not_explained(offline, engine) == {"sibling": ("tagsAll", "tags_")}
+
+
+def test_a_renamed_resource_is_explained_under_either_urn() -> None:
+    old = f"{PREFIX}{BUCKET}::old-name"
+    renamed = Change(
+        urn=f"{PREFIX}{BUCKET}::new-name", type=BUCKET, name="new-name", op=Op.UPDATE, old_urn=old
+    )
+    # the offline plan renames it; the engine previews the old URN's resource
+    by_offline = offline_stack(renamed)
+    at_old = change(BUCKET, "old-name", Op.UPDATE, "tags")
+    assert not_explained(by_offline, engine_stack(at_old)) == {}
+    # the offline plan knows it under its old URN only; the engine renames it
+    by_engine = offline_stack(change(BUCKET, "old-name", Op.UPDATE))
+    assert not_explained(by_engine, engine_stack(renamed)) == {}
+    assert not_explained(offline_stack(), engine_stack(renamed)) == {"new-name": ()}
+
+
+def test_a_change_explained_as_a_whole_lists_no_properties() -> None:
+    offline = offline_stack(
+        change(BUCKET, "created", Op.CREATE, "tags"),
+        change(BUCKET, "bare", Op.UPDATE),
+        change(BUCKET, "gone", Op.DELETE, "tags"),
+        change(BUCKET, "swapped", Op.REPLACE, "bucket"),
+    )
+    engine = engine_stack(
+        change(BUCKET, "created", Op.UPDATE, "versioning"),  # the state had it already
+        change(BUCKET, "bare", Op.UPDATE, "versioning"),
+        change(BUCKET, "gone", Op.DELETE, "versioning"),
+        change(BUCKET, "swapped", Op.REPLACE, "bucket", "versioning"),
+    )
+    assert not_explained(offline, engine) == {"swapped": ("versioning",)}
+
+
+def test_a_read_never_explains_a_change_and_is_never_one() -> None:
+    offline = offline_stack(change(BUCKET, "looked-up", Op.READ), change(BUCKET, "x", Op.UPDATE))
+    engine = engine_stack(
+        change(BUCKET, "looked-up", Op.UPDATE, "tags"),
+        change(BUCKET, "read", Op.READ),
+        change(BUCKET, "same", Op.SAME),
+    )
+    assert not_explained(offline, engine) == {"looked-up": ()}
+
+
+def test_the_engine_plan_keeps_its_own_reads() -> None:
+    merged = reconcile(offline_stack(reads=("network/dev",)), engine_stack(reads=("network/prod",)))
+    assert merged.reads == ("network/prod",)
+
+
+def test_only_an_engine_plan_replacing_an_offline_one_is_reconciled() -> None:
+    offline = offline_stack(change(BUCKET, "x", Op.UPDATE))
+    engine = engine_stack(change(BUCKET, "y", Op.UPDATE))
+    checked = offline_stack(labels=("unchanged",))
+    other = StackPlan.build(project="a", stack="prod", source=Source.OFFLINE)
+
+    def merged(*plans: StackPlan) -> StackPlan:
+        stacks = merge_plans([Plan(stacks=(p, other)) for p in plans]).stacks
+        assert [s.key for s in stacks] == ["a/prod", "stackflow-platform/dev"]
+        return stacks[1]
+
+    assert merged(offline, engine).reconciliation is not None
+    assert merged(engine, offline) == offline  # a later offline plan simply replaces
+    assert merged(engine, engine).reconciliation is None
+    assert merged(offline, offline).reconciliation is None
+    assert merged(checked, engine) == engine  # found unchanged: nothing to reconcile with
+    assert merged(engine) == engine
