@@ -16,10 +16,27 @@ import pytest
 from stackflow.adapters.storage import FileStore
 from stackflow.affected import AffectedStack
 from stackflow.engine.api import EngineTarget, UpResult
-from stackflow.errors import StackflowError
-from stackflow.gitops.deploy import GitHistory, deploy, promotion_order
-from stackflow.gitops.deploylog import DeploymentLog, StackLock
-from stackflow.plan.model import Change, Diagnostic, Op, Source, StackPlan
+from stackflow.errors import ExitCode, StackflowError
+from stackflow.gitops.deploy import (
+    NO_COMMIT,
+    Cancelled,
+    GitHistory,
+    Verdict,
+    cancellable,
+    decide,
+    deploy,
+    promotion_order,
+)
+from stackflow.gitops.deploylog import DeploymentLog, DeployRecord, StackLock
+from stackflow.plan.model import (
+    Change,
+    Diagnostic,
+    Level,
+    Op,
+    PolicyFinding,
+    Source,
+    StackPlan,
+)
 from stackflow.plan.reports import DeployStatus
 from stackflow.render.markdown import render_deploy
 from stackflow.repoconfig import RepoConfig
@@ -34,16 +51,23 @@ class InMemoryEngine:
     targets: list[EngineTarget] = field(default_factory=list)
     previewed: list[str] = field(default_factory=list)
     interrupt: set[str] = field(default_factory=set)
+    previews: dict[str, StackPlan] = field(default_factory=dict)
+    """What the engine's preview of a stack says (by default: nothing to do)."""
+    crash: set[str] = field(default_factory=set)
+    """Stacks whose ``up`` raises something that is not a StackflowError (a bug)."""
 
     def preview(self, target: EngineTarget) -> StackPlan:
         self.previewed.append(target.stack)
-        return StackPlan.build(project="demo", stack=target.stack, source=Source.ENGINE)
+        default = StackPlan.build(project="demo", stack=target.stack, source=Source.ENGINE)
+        return self.previews.get(target.stack, default)
 
     def up(self, target: EngineTarget) -> UpResult:
         self.ran.append(target.stack)
         self.targets.append(target)
         if target.stack in self.interrupt:
             raise KeyboardInterrupt
+        if target.stack in self.crash:
+            raise RuntimeError(f"boom in {target.stack}")
         if target.stack in self.failing:
             raise StackflowError(f"running pulumi up for stack {target.stack}: the engine failed")
         change = Change(urn=f"urn:{target.stack}", type="t", name="n", op=Op.CREATE)
@@ -130,6 +154,12 @@ def git(repo: RepoConfig) -> Git:
     return Git(repo.root)
 
 
+@pytest.fixture
+def log(tmp_path: Path) -> DeploymentLog:
+    """The deployment log, in a folder."""
+    return DeploymentLog(FileStore(tmp_path / "records"))
+
+
 def run_deploy(
     engine: InMemoryEngine, repo: RepoConfig, log: DeploymentLog, commit: str, **kw: Any
 ) -> Any:
@@ -146,9 +176,10 @@ def run_deploy(
     )
 
 
-def test_deploys_in_order_and_logs_each_stack(repo: RepoConfig, git: Git, tmp_path: Path) -> None:
+def test_deploys_in_order_and_logs_each_stack(
+    repo: RepoConfig, git: Git, log: DeploymentLog
+) -> None:
     engine = InMemoryEngine()
-    log = DeploymentLog(FileStore(tmp_path / "records"))
     head = git.commit("change all", **{"stacks__program.py": "x = 1\n"})
     result = run_deploy(engine, repo, log, head, pull_request=7, clock=clock())
     assert result.ok
@@ -166,9 +197,8 @@ def test_deploys_in_order_and_logs_each_stack(repo: RepoConfig, git: Git, tmp_pa
     assert records[0].counts["create"] == 1
 
 
-def test_stops_at_the_first_failure(repo: RepoConfig, git: Git, tmp_path: Path) -> None:
+def test_stops_at_the_first_failure(repo: RepoConfig, git: Git, log: DeploymentLog) -> None:
     engine = InMemoryEngine(failing={"staging"})
-    log = DeploymentLog(FileStore(tmp_path / "records"))
     result = run_deploy(engine, repo, log, git.commit("x", **{"stacks__program.py": "1"}))
     assert not result.ok
     assert engine.ran == ["dev", "staging"]
@@ -182,6 +212,7 @@ def test_stops_at_the_first_failure(repo: RepoConfig, git: Git, tmp_path: Path) 
         ("staging", "failed"),
     ]
     assert "the engine failed" in (log.records()[1].message or "")
+    assert result.outcomes[2].message == "not run: demo/staging failed"
     comment = render_deploy(result.to_report())
     assert "Deploy failed" in comment
 
@@ -190,12 +221,11 @@ def test_stops_at_the_first_failure(repo: RepoConfig, git: Git, tmp_path: Path) 
 
 
 def test_a_cancelled_runs_change_is_deployed_by_the_next_merge(
-    repo: RepoConfig, git: Git, tmp_path: Path
+    repo: RepoConfig, git: Git, log: DeploymentLog
 ) -> None:
     """Merge A changes prod's config; its run is cancelled before prod. Merge B changes
     only dev's. B's deploy must bring prod A's change: prod's deployed commit is older."""
     engine = InMemoryEngine()
-    log = DeploymentLog(FileStore(tmp_path / "records"))
     first = git.commit("everything", **{"stacks__program.py": "1"})
     assert run_deploy(engine, repo, log, first).ok
     engine.ran.clear()
@@ -219,10 +249,9 @@ def test_a_cancelled_runs_change_is_deployed_by_the_next_merge(
 
 
 def test_an_older_merge_deployed_after_a_newer_one_is_skipped_as_superseded(
-    repo: RepoConfig, git: Git, tmp_path: Path
+    repo: RepoConfig, git: Git, log: DeploymentLog
 ) -> None:
     engine = InMemoryEngine()
-    log = DeploymentLog(FileStore(tmp_path / "records"))
     git.commit("everything", **{"stacks__program.py": "1"})
     older = git.commit("A", **{"stacks__program.py": "2"})
     newer = git.commit("B", **{"stacks__program.py": "3"})
@@ -237,10 +266,9 @@ def test_an_older_merge_deployed_after_a_newer_one_is_skipped_as_superseded(
 
 
 def test_nothing_to_do_when_the_stack_already_runs_the_change(
-    repo: RepoConfig, git: Git, tmp_path: Path
+    repo: RepoConfig, git: Git, log: DeploymentLog
 ) -> None:
     engine = InMemoryEngine()
-    log = DeploymentLog(FileStore(tmp_path / "records"))
     head = git.commit("everything", **{"stacks__program.py": "1"})
     run_deploy(engine, repo, log, head)
     engine.ran.clear()
@@ -251,10 +279,9 @@ def test_nothing_to_do_when_the_stack_already_runs_the_change(
 
 
 def test_a_blocked_replan_stops_that_stage_before_any_up(
-    repo: RepoConfig, git: Git, tmp_path: Path
+    repo: RepoConfig, git: Git, log: DeploymentLog
 ) -> None:
     engine = InMemoryEngine()
-    log = DeploymentLog(FileStore(tmp_path / "records"))
     head = git.commit("x", **{"stacks__program.py": "1"})
 
     def replan(todo: Any, since: Any) -> dict[AffectedStack, StackPlan]:
@@ -399,13 +426,12 @@ def test_the_deploy_command_skips_a_stack_whose_replan_is_empty(
 
 
 def test_an_empty_replan_skips_only_stacks_known_to_run_its_base(
-    repo: RepoConfig, git: Git, tmp_path: Path
+    repo: RepoConfig, git: Git, log: DeploymentLog
 ) -> None:
     """A stack never deployed through stackflow runs an unknown commit: an empty plan
     since the push's base says nothing about its state, so it is deployed; once the log
     knows what it runs, an empty plan since that commit skips it."""
     engine = InMemoryEngine()
-    log = DeploymentLog(FileStore(tmp_path / "records"))
     before = git.run("rev-parse", "HEAD")
     first = git.commit(
         "adopt", **{"stackflow.yaml": "# adopted\n" + (repo.root / "stackflow.yaml").read_text()}
@@ -419,3 +445,396 @@ def test_an_empty_replan_skips_only_stacks_known_to_run_its_base(
     result = run_deploy(engine, repo, log, again, base=first, replan=replan_changing())
     assert engine.ran == []
     assert [o.status for o in result.outcomes] == [DeployStatus.SKIPPED] * 3
+
+
+# ------------------------------------------ decisions, with git's history as data
+
+C1, C2, C3 = ("1" * 40, "2" * 40, "3" * 40)
+
+
+@dataclass
+class Linear:
+    """A stand-in for git's history (the :class:`History` seam): commits in a line, each
+    descending from the ones before it; a change since any commit touches the
+    ``touched`` stacks (by name) and the bases asked about are recorded."""
+
+    commits: tuple[str, ...] = (C1, C2, C3)
+    touched: set[str] = field(default_factory=lambda: {"dev", "staging", "prod"})
+    asked: list[str | None] = field(default_factory=list)
+
+    def is_ancestor(self, older: str, newer: str) -> bool:
+        return self.commits.index(older) <= self.commits.index(newer)
+
+    def affected(self, base: str | None, head: str) -> frozenset[AffectedStack]:
+        self.asked.append(base)
+        return frozenset(i for i in affected("dev", "staging", "prod") if i.stack in self.touched)
+
+
+def deployed(log: DeploymentLog, stack: str, commit: str, result: str = "succeeded") -> None:
+    """A record in the log, as a finished deploy of ``commit`` leaves it."""
+    log.append(
+        DeployRecord(
+            project="demo",
+            stack=stack,
+            commit=commit,
+            result=result,
+            started_at="2026-11-22T09:00:00Z",
+            finished_at="2026-11-22T09:01:00Z",
+            actor="bob",
+        )
+    )
+
+
+def test_a_stack_is_deployed_from_the_last_commit_it_ran_successfully(
+    log: DeploymentLog,
+) -> None:
+    (dev, staging, prod) = affected("dev", "staging", "prod")
+    deployed(log, "prod", C1)
+    deployed(log, "prod", C2, "failed")  # a failed deploy leaves the stack where it was
+    history = Linear()
+    behind = decide(prod, C3, log, history, base=C2)
+    assert behind == decide(prod, C3, log, history, base=None)  # the log wins over --base
+    assert behind.verdict is Verdict.DEPLOY
+    assert (behind.since, behind.deployed) == (C1, True)
+    assert behind.reason == "changed since deployed commit 111111111111"
+    assert history.asked == [C1, C1]
+    assert decide(prod, C1, log, history, base=None).reason == "111111111111 is already deployed"
+    assert decide(prod, C1, log, history, base=None).verdict is Verdict.CURRENT
+    assert Linear(touched=set()).affected(C1, C3) == frozenset()
+    quiet = decide(prod, C3, log, Linear(touched={"dev"}), base=None)
+    assert (quiet.verdict, quiet.since) == (Verdict.CURRENT, C1)
+    assert quiet.reason == "nothing it runs changed since deployed commit 111111111111"
+
+    deployed(log, "dev", C3)
+    older = decide(dev, C2, log, history, base=None)
+    assert (older.verdict, older.since) == (Verdict.SUPERSEDED, C3)
+    assert older.reason == (
+        "superseded: it runs 333333333333, which 222222222222 does not descend from (a newer "
+        "merge was deployed first); not deployed"
+    )
+
+    # Never deployed through stackflow: from --base, or from nothing on a first push.
+    history.asked.clear()
+    first = decide(staging, C3, log, history, base=C2)
+    assert (first.verdict, first.since, first.deployed) == (Verdict.DEPLOY, C2, False)
+    assert first.reason == "changed since base 222222222222"
+    for base in (None, NO_COMMIT):
+        nothing = decide(staging, C3, log, history, base=base)
+        assert (nothing.verdict, nothing.since) == (Verdict.DEPLOY, None)
+        assert nothing.reason == "changed since no earlier deploy"
+    assert history.asked == [C2, None, None]
+    quiet = decide(staging, C3, log, Linear(touched=set()), base=C2)
+    assert quiet.reason == "nothing it runs changed since base 222222222222"
+
+
+@dataclass
+class Racing:
+    """The stack lock, as another run holding it leaves things: while we wait, that run
+    deploys ``commit`` to the stack (None: nobody else was deploying it)."""
+
+    log: DeploymentLog
+    stack: str
+    commit: str | None
+    events: list[str]
+
+    def acquire(self, on_wait: Any = None) -> None:
+        if self.commit is not None:
+            on_wait(f"waiting for another run to finish deploying demo/{self.stack}")
+            deployed(self.log, self.stack, self.commit)
+        self.events.append(f"acquire {self.stack}")
+
+    def release(self) -> None:
+        self.events.append(f"release {self.stack}")
+
+
+def test_the_decision_is_taken_again_once_the_stacks_lock_is_held(
+    repo: RepoConfig, log: DeploymentLog
+) -> None:
+    """Another run deploys staging's same commit and prod's newer one while this run waits
+    for their locks: this run deploys neither (a newer commit is never overwritten)."""
+    engine = InMemoryEngine()
+    events: list[str] = []
+    others = {"dev": None, "staging": C2, "prod": C3}
+    told: list[str] = []
+    result = deploy(
+        engine,  # type: ignore[arg-type]
+        repo,
+        affected("prod", "staging", "dev"),
+        log=log,
+        history=Linear(),
+        commit=C2,
+        actor="alice",
+        lock=lambda i: Racing(log, i.stack, others[i.stack], events),  # type: ignore[arg-type,return-value]
+        on_stack=lambda i: events.append(f"deploying {i.stack}"),
+        on_wait=told.append,
+    )
+    assert engine.ran == ["dev"]
+    assert events == [
+        "acquire dev",
+        "deploying dev",
+        "release dev",
+        "acquire staging",
+        "release staging",
+        "acquire prod",
+        "release prod",
+    ]
+    assert told == [
+        "waiting for another run to finish deploying demo/staging",
+        "waiting for another run to finish deploying demo/prod",
+    ]
+    assert [(o.stack, o.status, o.message) for o in result.outcomes] == [
+        ("dev", DeployStatus.SUCCEEDED, None),
+        ("staging", DeployStatus.SKIPPED, "222222222222 is already deployed"),
+        (
+            "prod",
+            DeployStatus.SKIPPED,
+            "superseded: it runs 333333333333, which 222222222222 does not descend from (a "
+            "newer merge was deployed first); not deployed",
+        ),
+    ]
+    mine = [(r.stack, r.result) for r in log.records() if r.actor == "alice"]
+    assert mine == [("dev", "succeeded"), ("prod", "superseded")]
+    assert log.last_succeeded("demo", "prod").commit == C3  # type: ignore[union-attr]
+
+
+def blocked_plan(stack: str, *, mandatory: bool) -> StackPlan:
+    """A re-plan with no change that must stop the deploy: a mandatory finding, or an error."""
+    if mandatory:
+        finding = PolicyFinding("no-public-bucket", Level.MANDATORY, "public", urn="urn:b")
+        return StackPlan.build(
+            project="demo", stack=stack, source=Source.OFFLINE, policy=(finding,)
+        )
+    error = Diagnostic("error", "the program failed")
+    return StackPlan.build(project="demo", stack=stack, source=Source.OFFLINE, diagnostics=(error,))
+
+
+@pytest.mark.parametrize(
+    ("mandatory", "why", "code"),
+    [
+        (True, "a mandatory policy is violated", ExitCode.POLICY_VIOLATION),
+        (False, "the plan has errors", ExitCode.ERROR),
+    ],
+)
+def test_a_blocked_replan_of_a_deployed_stack_fails_it_and_skips_the_stages_after(
+    repo: RepoConfig, log: DeploymentLog, mandatory: bool, why: str, code: ExitCode
+) -> None:
+    """dev runs C1 and its re-plan has no change, but is blocked: it is not skipped as
+    unchanged, it fails, and staging (to deploy) is skipped; prod (current) is not listed."""
+    deployed(log, "dev", C1)
+    deployed(log, "prod", C1)
+    engine = InMemoryEngine()
+
+    def replan(todo: Any, since: Any) -> dict[AffectedStack, StackPlan]:
+        assert [i.stack for i in todo] == ["dev", "staging"]
+        return {
+            i: blocked_plan(i.stack, mandatory=mandatory)
+            if i.stack == "dev"
+            else changed_plan(i.stack)
+            for i in todo
+        }
+
+    result = deploy(
+        engine,  # type: ignore[arg-type]
+        repo,
+        affected("prod", "staging", "dev"),
+        log=log,
+        history=Linear(touched={"dev", "staging"}),
+        commit=C2,
+        actor="alice",
+        replan=replan,
+    )
+    assert engine.ran == []
+    assert engine.previewed == []
+    assert [(o.stack, o.status, o.message) for o in result.outcomes] == [
+        ("dev", DeployStatus.FAILED, f"blocked at merge: {why} in the re-plan of 222222222222"),
+        ("staging", DeployStatus.SKIPPED, "not run: the re-plan of stage 'dev' is blocked"),
+    ]
+    assert result.outcomes[0].error is not None
+    assert result.outcomes[0].error.exit_code == code
+    assert not result.ok
+
+
+@pytest.mark.parametrize(
+    ("mandatory", "why", "code"),
+    [
+        (True, "a mandatory policy is violated", ExitCode.POLICY_VIOLATION),
+        (False, "the plan has errors", ExitCode.ERROR),
+    ],
+)
+def test_a_blocked_engine_preview_stops_before_up(
+    repo: RepoConfig, log: DeploymentLog, mandatory: bool, why: str, code: ExitCode
+) -> None:
+    preview = blocked_plan("staging", mandatory=mandatory)
+    engine = InMemoryEngine(previews={"staging": preview})
+    result = deploy(
+        engine,  # type: ignore[arg-type]
+        repo,
+        affected("dev", "staging", "prod"),
+        log=log,
+        history=Linear(),
+        commit=C2,
+        actor="alice",
+        clock=clock(),  # type: ignore[arg-type]
+    )
+    assert engine.previewed == ["dev", "staging"]
+    assert engine.ran == ["dev"]
+    message = (
+        f"deploying demo/staging: the engine's preview of 222222222222 is blocked ({why}); "
+        "nothing was deployed"
+    )
+    staging = result.outcomes[1]
+    assert (staging.status, staging.message) == (DeployStatus.FAILED, message)
+    assert staging.error is not None
+    assert staging.error.exit_code == code
+    assert [(r.stack, r.result, r.message) for r in log.records()] == [
+        ("dev", "succeeded", None),
+        ("staging", "failed", message),
+    ]
+    assert result.outcomes[2].message == "not run: demo/staging failed"
+    # Without preview_first, the engine's own plan is not asked for.
+    again = InMemoryEngine(previews={"staging": preview})
+    deploy(
+        again,  # type: ignore[arg-type]
+        repo,
+        affected("staging"),
+        log=log,
+        history=Linear(),
+        commit=C3,
+        actor="alice",
+        preview_first=False,
+    )
+    assert (again.previewed, again.ran) == ([], ["staging"])
+
+
+def test_a_bug_in_the_engine_is_logged_failed_and_raised(
+    repo: RepoConfig, log: DeploymentLog
+) -> None:
+    engine = InMemoryEngine(crash={"staging"})
+    with pytest.raises(RuntimeError, match="boom in staging"):
+        deploy(
+            engine,  # type: ignore[arg-type]
+            repo,
+            affected("dev", "staging", "prod"),
+            log=log,
+            history=Linear(),
+            commit=C2,
+            actor="alice",
+            clock=clock(),  # type: ignore[arg-type]
+        )
+    assert [(r.stack, r.result, r.message) for r in log.records()] == [
+        ("dev", "succeeded", None),
+        ("staging", "failed", "RuntimeError('boom in staging')"),
+    ]
+    staging = log.records()[1]
+    assert (staging.started_at, staging.finished_at) == (
+        "2026-11-22T10:00:10Z",
+        "2026-11-22T10:00:15Z",
+    )
+
+
+def test_the_result_says_what_each_stack_did(repo: RepoConfig, log: DeploymentLog) -> None:
+    engine = InMemoryEngine(failing={"staging"})
+    result = deploy(
+        engine,  # type: ignore[arg-type]
+        repo,
+        affected("dev", "staging", "prod"),
+        log=log,
+        history=Linear(),
+        commit=C2,
+        actor="alice",
+        pull_request=7,
+        clock=clock(),  # type: ignore[arg-type]
+    )
+    data = result.to_dict()
+    assert (data["commit"], data["pull_request"], data["ok"]) == (C2, 7, False)
+    dev, staging, prod = data["stacks"]
+    assert {k: dev[k] for k in ("project", "stack", "dir", "status", "message")} == {
+        "project": "demo",
+        "stack": "dev",
+        "dir": ".",
+        "status": "succeeded",
+        "message": None,
+    }
+    assert (dev["started_at"], dev["finished_at"]) == (
+        "2026-11-22T10:00:00Z",
+        "2026-11-22T10:00:05Z",
+    )
+    assert dev["counts"]["create"] == 1
+    assert dev["outputs"] == {"url": "http://x"}
+    assert isinstance(dev["duration_seconds"], float)
+    assert (staging["status"], staging["counts"]) == ("failed", {})
+    assert "the engine failed" in staging["message"]
+    assert (prod["status"], prod["message"], prod["started_at"]) == (
+        "skipped",
+        "not run: demo/staging failed",
+        None,
+    )
+    report = result.to_report(run_url="https://ci/run/1")
+    assert (report.head, report.run_url) == (C2, "https://ci/run/1")
+    assert [(s.stack, s.status, s.message) for s in report.stacks] == [
+        ("dev", DeployStatus.SUCCEEDED, None),
+        ("staging", DeployStatus.FAILED, result.outcomes[1].message),
+        ("prod", DeployStatus.SKIPPED, "not run: demo/staging failed"),
+    ]
+    assert report.stacks[0].counts["create"] == 1
+    assert report.stacks[0].duration_seconds == result.outcomes[0].duration_seconds
+    assert report.stacks[2].counts == {}
+
+
+def test_stages_match_promotion_whatever_the_case(repo: RepoConfig, log: DeploymentLog) -> None:
+    """`promotion: [dev, staging, prod]` and a stack named PROD: it is the prod stage, so a
+    failure in staging stops it."""
+    ordered = promotion_order(affected("PROD", "qa", "Dev", "staging"), ["dev", "staging", "prod"])
+    assert [i.stack for i in ordered] == ["Dev", "staging", "PROD", "qa"]
+    engine = InMemoryEngine(failing={"staging"})
+    history = Linear(touched={"Dev", "staging", "PROD"})
+    history.affected = lambda base, head: frozenset(ordered)  # type: ignore[method-assign]
+    result = deploy(
+        engine,  # type: ignore[arg-type]
+        repo,
+        ordered,
+        log=log,
+        history=history,
+        commit=C2,
+        actor="alice",
+    )
+    assert engine.ran == ["Dev", "staging"]
+    assert [(o.stack, o.message) for o in result.outcomes[2:]] == [
+        ("PROD", "not run: demo/staging failed"),
+        ("qa", "not run: demo/staging failed"),
+    ]
+
+
+def test_sigterm_cancels_the_deploy_only_inside_the_block() -> None:
+    import signal
+    import threading
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(Cancelled, match="signal 15"), cancellable():
+        signal.raise_signal(signal.SIGTERM)
+    assert signal.getsignal(signal.SIGTERM) is before
+    assert issubclass(Cancelled, KeyboardInterrupt)  # logged "cancelled", like SIGINT
+
+    seen: list[object] = []
+
+    def elsewhere() -> None:
+        with cancellable():
+            seen.append(signal.getsignal(signal.SIGTERM))
+
+    thread = threading.Thread(target=elsewhere)
+    thread.start()
+    thread.join()
+    assert seen == [before]  # only the main thread can install handlers: left alone
+
+
+def test_git_history_without_the_deployed_commit_is_one_error(repo: RepoConfig, git: Git) -> None:
+    head = git.commit("x", **{"stacks__program.py": "1"})
+    history = GitHistory(repo.root)
+    assert history.is_ancestor(git.run("rev-parse", "HEAD~1"), head)
+    assert not history.is_ancestor(head, git.run("rev-parse", "HEAD~1"))
+    with pytest.raises(StackflowError, match=r"comparing commits 999999999999 and .*full history"):
+        history.is_ancestor("9" * 40, head)
+    assert history.affected(None, head) == frozenset(history.every())
+    assert history.affected(git.run("rev-parse", "HEAD~1"), head) == frozenset(history.every())
+    docs = git.commit("docs", **{"docs__x.md": "hello"})
+    assert history.affected(head, docs) == frozenset()
