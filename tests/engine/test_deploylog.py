@@ -1,18 +1,27 @@
-"""The deployment log on the file backend (a folder) and on S3 (moto in-process)."""
+"""The deployment log on the file backend (a folder) and on S3 (moto in-process), and the
+per-stack deploy lock."""
 
 from __future__ import annotations
 
+import getpass
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import boto3
 import pytest
 from moto import mock_aws
 
-from stackflow.adapters.storage import BlobStore, FileStore, S3Store, resolve_locations
+from stackflow.adapters.storage import (
+    BlobStore,
+    FileStore,
+    PreconditionFailedError,
+    S3Store,
+    resolve_locations,
+)
 from stackflow.errors import StackflowError
-from stackflow.gitops.deploylog import DeploymentLog, DeployRecord, current_actor
+from stackflow.gitops.deploylog import DeploymentLog, DeployRecord, StackLock, current_actor
 from stackflow.repoconfig import RepoConfig
 
 
@@ -87,3 +96,173 @@ def test_a_corrupt_record_is_one_error_naming_it(store: BlobStore, garbage: byte
     store.put("deployments/demo/dev/2026-01-02T00:00:00Z-x.json", garbage)
     with pytest.raises(StackflowError, match=r"2026-01-02T00:00:00Z-x\.json is not a deployment"):
         log.records()
+
+
+def test_the_actor_is_the_local_user_unless_github_names_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert current_actor({"GITHUB_ACTOR": ""}) == getpass.getuser()
+    for error in (KeyError, OSError):
+
+        def nobody(error: type[Exception] = error) -> str:
+            raise error("no such user")
+
+        monkeypatch.setattr(getpass, "getuser", nobody)
+        assert current_actor({}) == "unknown"
+    assert current_actor({"GITHUB_ACTOR": "octocat"}) == "octocat"
+
+
+def test_a_record_written_before_the_newer_fields_reads_with_their_defaults() -> None:
+    old = DeployRecord.from_dict(
+        {
+            "project": "demo",
+            "stack": "dev",
+            "commit": "a" * 40,
+            "result": "started",
+            "started_at": "2026-11-22T10:00:00Z",
+            "actor": "alice",
+            "counts": None,
+        }
+    )
+    assert (old.finished_at, old.pull_request, old.message, old.counts, old.kind) == (
+        None,
+        None,
+        None,
+        {},
+        "deploy",
+    )
+    assert old.duration_seconds is None  # still running
+    rollback = record("dev", "2026-11-22T10:00:00Z", kind="rollback", counts={"update": 1})
+    assert DeployRecord.from_dict(json.loads(rollback.to_json_line())) == rollback
+    garbled = record("dev", "2026-11-22T10:00:00Z")
+    assert (
+        DeployRecord(**{**garbled.to_dict(), "finished_at": "yesterday"}).duration_seconds is None
+    )
+
+
+def test_the_stack_runs_the_commit_of_its_newest_successful_deploy(store: BlobStore) -> None:
+    log = DeploymentLog(store)
+    assert log.last_succeeded("demo", "prod") is None
+    for start, commit, result in [
+        ("2026-11-22T10:00:00Z", "a", "succeeded"),
+        ("2026-11-22T11:00:00Z", "b", "succeeded"),
+        ("2026-11-22T12:00:00Z", "c", "failed"),
+        ("2026-11-22T13:00:00Z", "d", "started"),
+    ]:
+        log.append(DeployRecord("demo", "prod", commit, result, start, None, "alice"))
+    log.append(DeployRecord("demo", "dev", "e", "succeeded", "2026-11-22T14:00:00Z", None, "a"))
+    assert log.last_succeeded("demo", "prod").commit == "b"  # type: ignore[union-attr]
+
+
+def test_records_of_one_second_keep_the_order_they_were_written_in(store: BlobStore) -> None:
+    log = DeploymentLog(store)
+    written = [("prod", "z"), ("dev", "y"), ("prod", "x"), ("dev", "w"), ("prod", "v")]
+    for stack, commit in written:
+        log.append(
+            DeployRecord("demo", stack, commit, "succeeded", "2026-11-22T10:00:00Z", None, "a")
+        )
+    assert [(r.stack, r.commit) for r in log.records()] == written
+    assert log.last_succeeded("demo", "prod").commit == "v"  # type: ignore[union-attr]
+
+
+def test_only_deployment_records_of_the_asked_stack_are_read(store: BlobStore) -> None:
+    log = DeploymentLog(store)
+    key = log.append(record("acme/dev", "2026-11-22T10:00:00Z"))  # a fully qualified stack
+    assert key.startswith("deployments/demo/dev/")
+    log.append(record("prod", "2026-11-22T11:00:00Z"))
+    store.put("deployments/demo/dev/nested/x.json", b"not a record")
+    store.put("deployments/stray.json", b"not a record")
+    assert [r.stack for r in log.records(stack="dev")] == ["acme/dev"]
+    assert [r.stack for r in log.records(project="demo")] == ["acme/dev", "prod"]
+
+
+def test_a_record_changed_by_someone_else_is_not_overwritten(store: BlobStore) -> None:
+    log = DeploymentLog(store)
+    started = log.start(record("dev", "2026-11-22T10:00:00Z", "started"))
+    store.put(started.key, record("dev", "2026-11-22T10:00:00Z", "failed").to_json_line().encode())
+    with pytest.raises(PreconditionFailedError):
+        log.finish(started, record("dev", "2026-11-22T10:00:00Z", "succeeded"))
+    assert [r.result for r in log.records()] == ["failed"]
+
+
+# -------------------------------------------------------------------- the stack lock
+
+T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+
+
+def holder(store: BlobStore) -> str:
+    blob = store.get("locks/demo/prod.json")
+    assert blob is not None
+    return str(json.loads(blob.data)["holder"])
+
+
+def test_a_lock_is_held_for_three_hours_then_taken_over(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    now = [T0]
+    StackLock(store, "demo", "prod", "run 1", now=lambda: now[0]).acquire()
+    late = StackLock(store, "demo", "acme/prod", "run 2", timeout=0, now=lambda: now[0])
+    now[0] = T0 + timedelta(hours=3) - timedelta(seconds=1)
+    with pytest.raises(
+        StackflowError, match=r"holds the stack's lock .* until 2026-11-22T13:00:00Z"
+    ):
+        late.acquire()
+    now[0] = T0 + timedelta(hours=3)
+    late.acquire()
+    assert holder(store) == "run 2"
+
+
+def test_a_waiting_deploy_polls_every_five_seconds_for_four_hours(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    StackLock(store, "demo", "prod", "run 1", lease=timedelta(days=1), now=lambda: T0).acquire()
+    slept: list[float] = []
+    told: list[str] = []
+    waiting = StackLock(store, "demo", "prod", "run 2", now=lambda: T0, sleep=slept.append)
+    with pytest.raises(StackflowError, match=r"another deploy \(run 1\) holds"):
+        waiting.acquire(told.append)
+    assert slept == [5.0] * (4 * 3600 // 5)
+    assert told == ["waiting for run 1 to finish deploying demo/prod"]
+
+
+def test_an_unreadable_lock_is_taken_over(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    store.put("locks/demo/prod.json", b"{not json")
+    StackLock(store, "demo", "prod", "run 2", timeout=0, now=lambda: T0).acquire()
+    assert holder(store) == "run 2"
+
+
+class Released(FileStore):
+    """A store where another deploy holds the lock when we try to create it, and releases
+    it before we read it."""
+
+    refused = False
+
+    def put(
+        self, key: str, data: bytes, *, if_match: str | None = None, if_none_match: bool = False
+    ) -> str:
+        if key.startswith("locks/") and not self.refused:
+            self.refused = True
+            super().delete(key)
+            raise PreconditionFailedError(f"writing {key}: it already exists")
+        return super().put(key, data, if_match=if_match, if_none_match=if_none_match)
+
+
+def test_a_lock_released_while_we_look_at_it_is_taken(tmp_path: Path) -> None:
+    StackLock(FileStore(tmp_path), "demo", "prod", "run 1", now=lambda: T0).acquire()
+    store = Released(tmp_path)
+    lock = StackLock(store, "demo", "prod", "run 2", timeout=0, now=lambda: T0)
+    lock.acquire()
+    assert holder(store) == "run 2"
+    lock.release()
+    assert list(store.list("locks/")) == []
+
+
+def test_release_leaves_a_lock_it_does_not_hold(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    now = [T0]
+    first = StackLock(store, "demo", "prod", "run 1", now=lambda: now[0])
+    first.release()  # never acquired: nothing to do
+    first.acquire()
+    now[0] += timedelta(hours=4)
+    StackLock(store, "demo", "prod", "run 2", now=lambda: now[0]).acquire()  # lease ran out
+    first.release()
+    assert holder(store) == "run 2"
