@@ -433,6 +433,12 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         )
         for op in ops
     },
+    "risk": {
+        "stackflow/plan/risk.py core/NumberReplacer 11": "review()'s sort key for a delete "
+        "0 -> -1: deletes still sort before replacements (1) and the rest (2)",
+        "stackflow/plan/risk.py core/NumberReplacer 14": "review()'s sort key for a change "
+        "that is neither delete nor replace 2 -> 3: still after both",
+    },
 }
 
 

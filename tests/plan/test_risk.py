@@ -8,6 +8,7 @@ real synths (subprocesses under Pulumi's mock runtime); the others give
 from __future__ import annotations
 
 import json
+from dataclasses import FrozenInstanceError
 from pathlib import Path
 from typing import Any
 
@@ -340,6 +341,8 @@ def test_destructive_changes_come_first_and_say_whether_data_goes_with_them() ->
         == "replaced: `vpcId` changed (create-only); security group resource changed"
     )
     assert all(r.stack == "net/dev" for r in review)
+    with pytest.raises(FrozenInstanceError):  # a renderer cannot soften what it was given
+        review[0].reason = "fine"  # type: ignore[misc]
 
 
 def test_a_delete_the_engine_previews_and_the_change_does_not_explain_is_not_blamed_on_it() -> None:
