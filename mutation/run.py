@@ -439,6 +439,16 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "stackflow/plan/risk.py core/NumberReplacer 14": "review()'s sort key for a change "
         "that is neither delete nor replace 2 -> 3: still after both",
     },
+    "graph": {
+        "stackflow/graph.py core/NumberReplacer 3": "reference_key's `parts[0]` -> "
+        "`parts[-1]` where there is one part: the same part",
+        "stackflow/graph.py core/ReplaceTrueWithFalse 4": "`zip(..., strict=False)` over "
+        "the targets and pool.map's results of them: always the same length",
+        "stackflow/graph.py core/NumberReplacer 14": "the synth pool's max_workers 2 -> 3: a "
+        "concurrency bound; pool.map returns the same results in order",
+        "stackflow/graph.py core/NumberReplacer 15": "the synth pool's max_workers 2 -> 1: a "
+        "concurrency bound; pool.map returns the same results in order",
+    },
 }
 
 

@@ -7,6 +7,7 @@ the manifests. The others give the graph its manifests or its edges as data.
 from __future__ import annotations
 
 import json
+from dataclasses import FrozenInstanceError
 from pathlib import Path
 from typing import Any
 
@@ -302,6 +303,8 @@ def test_dependents_are_every_stack_reading_it_directly_or_through_others() -> N
     assert graph.dependents("app/dev") == ("web/dev",)
     assert graph.dependents("web/dev") == ()
     assert graph.dependents("shared/prod") == ("other/dev",)
+    with pytest.raises(FrozenInstanceError):  # the graph a deploy was ordered by stays
+        graph.reads = {}  # type: ignore[misc]
 
 
 def test_waves_put_each_stack_after_every_stack_it_reads() -> None:
