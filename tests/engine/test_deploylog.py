@@ -14,6 +14,7 @@ import pytest
 from moto import mock_aws
 
 from stackflow.adapters.storage import (
+    Blob,
     BlobStore,
     FileStore,
     PreconditionFailedError,
@@ -176,6 +177,27 @@ def test_only_deployment_records_of_the_asked_stack_are_read(store: BlobStore) -
     assert [r.stack for r in log.records(project="demo")] == ["acme/dev", "prod"]
 
 
+class Expiring(FileStore):
+    """A folder where the oldest record expires (a retention rule) between the listing
+    and its read."""
+
+    def get(self, key: str) -> Blob | None:
+        if "T090000Z" in key:
+            return None
+        return super().get(key)
+
+
+def test_a_record_expiring_while_the_log_is_read_hides_no_other(tmp_path: Path) -> None:
+    log = DeploymentLog(Expiring(tmp_path))
+    log.append(record("dev", "2026-11-22T09:00:00Z"))
+    log.append(record("dev", "2026-11-22T10:00:00Z", "failed"))
+    log.append(record("dev", "2026-11-22T11:00:00Z"))
+    assert [(r.started_at, r.result) for r in log.records()] == [
+        ("2026-11-22T10:00:00Z", "failed"),
+        ("2026-11-22T11:00:00Z", "succeeded"),
+    ]
+
+
 def test_a_record_changed_by_someone_else_is_not_overwritten(store: BlobStore) -> None:
     log = DeploymentLog(store)
     started = log.start(record("dev", "2026-11-22T10:00:00Z", "started"))
@@ -266,3 +288,27 @@ def test_release_leaves_a_lock_it_does_not_hold(tmp_path: Path) -> None:
     StackLock(store, "demo", "prod", "run 2", now=lambda: now[0]).acquire()  # lease ran out
     first.release()
     assert holder(store) == "run 2"
+
+
+class Contested(FileStore):
+    """A folder where another deploy takes over a stale lock just before we do."""
+
+    contested = False
+
+    def put(
+        self, key: str, data: bytes, *, if_match: str | None = None, if_none_match: bool = False
+    ) -> str:
+        if if_match is not None and not self.contested:
+            self.contested = True
+            fresh = {"holder": "run 3", "expires_at": "2026-11-22T13:00:00Z"}
+            super().put(key, json.dumps(fresh).encode())
+        return super().put(key, data, if_match=if_match, if_none_match=if_none_match)
+
+
+def test_a_stale_lock_another_deploy_took_over_first_is_not_ours(tmp_path: Path) -> None:
+    store = Contested(tmp_path)
+    store.put("locks/demo/prod.json", b"{not json")  # a dead holder's
+    late = StackLock(store, "demo", "prod", "run 2", timeout=0, now=lambda: T0)
+    with pytest.raises(StackflowError, match=r"another deploy \(run 3\) holds"):
+        late.acquire()
+    assert holder(store) == "run 3"
