@@ -235,6 +235,8 @@ def _monitor_class() -> type:
             self.fatal: OfflineAnswerError | None = None
             self.missing: list[tuple[str, Any]] = []
             """(token, args) of each lookup with no answer, in call order."""
+            self.secret_args: dict[bytes, set[str]] = {}
+            """Invoke args (serialized) -> the names of those that held a secret."""
             self.missing_paths: list[str] = []
             """``PATH (NAME's PROPERTY`` of each asset or archive whose path is absent."""
 
@@ -402,8 +404,16 @@ def _monitor_class() -> type:
             if answer is None:
                 # Every unanswered lookup is reported at the end of the run, all at once; the
                 # program carries on with an empty answer (its fields are None) meanwhile.
-                if (token, args) not in self.missing:
-                    self.missing.append((token, args))
+                # An argument holding a secret is left out of the report (and so of the
+                # skeleton answer offline init writes, which then matches any value of it).
+                hidden = self.secret_args.get(request.args.SerializeToString(deterministic=True))
+                shown = {
+                    k: v
+                    for k, v in args.items()
+                    if k not in (hidden or ()) and not _holds_secret(request.args[k])
+                }
+                if (token, shown) not in self.missing:
+                    self.missing.append((token, shown))
                 answer = {}
             return invoke_response(**{"return": _to_struct(answer)})
 
@@ -592,6 +602,17 @@ def _plain(struct: Any) -> Any:
         return [value(x) for x in v]
 
     return value(struct)
+
+
+def _holds_secret(v: Any) -> bool:
+    """Whether a protobuf value (from ``Struct.items()``) is or contains a secret."""
+    if hasattr(v, "fields"):
+        if SIG_KEY in v.fields and v[SIG_KEY] == SECRET_SIG:
+            return True
+        return any(_holds_secret(x) for _, x in v.items())
+    if isinstance(v, str | bool | float) or v is None:
+        return False
+    return any(_holds_secret(x) for x in v)
 
 
 def _to_struct(value: dict[str, Any]) -> Any:
@@ -841,6 +862,29 @@ def per_output_stack_references(references: dict[str, dict[str, Any] | None]) ->
     StackReference.require_output = lambda self, name: pick(self, name, required=True)  # type: ignore[method-assign]
 
 
+def track_secret_invoke_args(secret_args: dict[bytes, set[str]]) -> None:
+    """The SDK unwraps the secrets of a lookup's arguments before it sends them: the engine
+    (and so the monitor) is never told which were secret. Which arguments held one is
+    recorded here, under the bytes of the arguments as sent, so that a lookup without an
+    answer is reported without them."""
+    from google.protobuf import struct_pb2
+    from pulumi.runtime import rpc
+
+    sdk_unwrap = getattr(rpc, "_unwrap_rpc_secret_struct_properties", None)
+    if sdk_unwrap is None:  # an older SDK sends the secrets as such: Invoke sees them
+        return
+
+    def unwrap(value: Any) -> tuple[Any, bool]:
+        plain, secret = sdk_unwrap(value)
+        if secret and isinstance(value, struct_pb2.Struct) and isinstance(plain, struct_pb2.Struct):
+            names = {k for k, v in value.items() if _holds_secret(v)}
+            key = plain.SerializeToString(deterministic=True)
+            secret_args.setdefault(key, set()).update(names)
+        return plain, secret
+
+    rpc._unwrap_rpc_secret_struct_properties = unwrap
+
+
 class SecretApplyError(Exception):
     """Raised instead of an exception from ``.apply()`` on a secret, whose text is withheld."""
 
@@ -942,6 +986,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     )
     monitor = _monitor_class()(ctx)
     per_output_stack_references(monitor.references)
+    track_secret_invoke_args(monitor.secret_args)
     refuse_network(ctx)
     features: dict[str, Any] = {}
     if hasattr(monitor, "GetDeploymentInfo"):
