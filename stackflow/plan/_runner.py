@@ -876,10 +876,11 @@ def track_secret_invoke_args(secret_args: dict[bytes, set[str]]) -> None:
 
     def unwrap(value: Any) -> tuple[Any, bool]:
         plain, secret = sdk_unwrap(value)
-        if secret and isinstance(value, struct_pb2.Struct) and isinstance(plain, struct_pb2.Struct):
+        if isinstance(value, struct_pb2.Struct) and isinstance(plain, struct_pb2.Struct):
             names = {k for k, v in value.items() if _holds_secret(v)}
-            key = plain.SerializeToString(deterministic=True)
-            secret_args.setdefault(key, set()).update(names)
+            if names:
+                key = plain.SerializeToString(deterministic=True)
+                secret_args.setdefault(key, set()).update(names)
         return plain, secret
 
     rpc._unwrap_rpc_secret_struct_properties = unwrap

@@ -94,11 +94,21 @@ pulumi.export("ip", server.public_ip)
 CONSUMER = """\
 import socket
 import sys
+from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 
 from helper import LABEL
+
+# Code from outside the repository: an installed library and a folder elsewhere.
+vendor = Path(__file__).resolve().parents[3] / "runner-vendor"
+sys.path[:0] = [str(vendor / "site-packages"), str(vendor / "elsewhere")]
+import outside_lib
+import vendored_lib
+
+vendored_lib.make("vendored")
+outside_lib.make("outside")
 
 ref = pulumi.StackReference("producer/dev")
 pulumi.export("label", LABEL)
@@ -142,9 +152,16 @@ sys.exit(0)
 """
 
 
+LIBRARY = "import pulumi_aws as aws\n\n\ndef make(name):\n    return aws.s3.Bucket(name)\n"
+
+
 @pytest.fixture(scope="module")
 def consumer(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
     root = tmp_path_factory.mktemp("repo")
+    vendor = root.parent / "runner-vendor"
+    for folder, module in (("site-packages", "vendored_lib"), ("elsewhere", "outside_lib")):
+        (vendor / folder).mkdir(parents=True, exist_ok=True)
+        (vendor / folder / f"{module}.py").write_text(LIBRARY)
     write(root, "producer", PRODUCER)
     project = write(
         root,
@@ -152,7 +169,10 @@ def consumer(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
         CONSUMER,
         '  aws:allowedAccountIds: ["210987654321", "111111111111"]\n',
         main="app/main.py",
-        **{"app/helper.py": "LABEL = 'from-the-main-folder'\n"},
+        **{
+            "app/helper.py": "LABEL = 'from-the-main-folder'\n",
+            "helper.py": "LABEL = 'from-the-project-folder'\n",
+        },
     )
     return synth(load_project(project), "dev", repo_root=root, digest_key=TEST_KEY)
 
@@ -343,3 +363,12 @@ def test_a_value_of_an_unknown_signature_is_converted_as_a_plain_map() -> None:
 def test_the_account_is_the_first_allowed_one_else_invented(allowed: str, account: str) -> None:
     invented = _mockcloud.invent(_mockcloud.DEFAULT_ACCOUNT, "account")
     assert _account({"aws:allowedAccountIds": allowed}) == (account or invented)
+
+
+def test_code_outside_the_repository_is_shown_where_a_reviewer_finds_it(
+    consumer: Manifest,
+) -> None:
+    """An installed library by its path inside site-packages; anything else in full."""
+    assert resource(consumer, "vendored")["sourcePosition"] == "vendored_lib.py:5"
+    outside = resource(consumer, "outside")["sourcePosition"]
+    assert outside.startswith("/") and outside.endswith("/runner-vendor/elsewhere/outside_lib.py:5")
