@@ -900,7 +900,7 @@ def guard_secret_applies() -> None:
     sdk_apply = Output.apply
 
     def apply(self: Any, func: Callable[[Any], Any], run_with_unknowns: bool = False) -> Any:
-        def guarded(value: Any) -> Any:
+        def secret_guarded(value: Any) -> Any:
             try:
                 return func(value)
             except Exception as err:
@@ -917,7 +917,7 @@ def guard_secret_applies() -> None:
                     "is withheld: it may contain the secret)"
                 ).with_traceback(err.__traceback__) from None
 
-        return sdk_apply(self, guarded, run_with_unknowns)
+        return sdk_apply(self, secret_guarded, run_with_unknowns)
 
     Output.apply = apply  # type: ignore[method-assign]
 
@@ -1278,6 +1278,10 @@ def _origin(err: BaseException) -> str:
         # failed assertion is the SDK's; anything else is the program's callback.
         return "sdk" if isinstance(err, AssertionError) else "program"
     last = frames[-1].filename
+    if frames[-1].name == "secret_guarded":
+        # Raised by what the program gave ``.apply()`` itself (a builtin: ``.apply(int)``),
+        # called from guard_secret_applies: the program's, not stackflow's.
+        return "program"
     if Path(last).is_relative_to(Path(__file__).parent.parent):
         return "stackflow"
     return "sdk" if _in_sdk(last) else "program"

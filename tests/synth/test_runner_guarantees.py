@@ -302,6 +302,7 @@ def test_an_apply_failing_on_a_secret_withholds_its_message_and_on_a_plain_value
     with pytest.raises(SynthError) as caught:
         synth_dev(tmp_path, "plainapply", on_plain)
     assert "ValueError: invalid literal for int() with base 10: 'shown-7'" in str(caught.value)
+    assert caught.value.origin == "program"  # the program's callback, not the SDK
 
 
 def test_missing_lookups_and_missing_config_are_reported_together(tmp_path: Path) -> None:
@@ -371,4 +372,36 @@ def test_code_outside_the_repository_is_shown_where_a_reviewer_finds_it(
     """An installed library by its path inside site-packages; anything else in full."""
     assert resource(consumer, "vendored")["sourcePosition"] == "vendored_lib.py:5"
     outside = resource(consumer, "outside")["sourcePosition"]
-    assert outside.startswith("/") and outside.endswith("/runner-vendor/elsewhere/outside_lib.py:5")
+    assert outside.startswith("/")
+    assert outside.endswith("/runner-vendor/elsewhere/outside_lib.py:5")
+
+
+def test_a_module_named_like_an_sdk_that_is_not_installed_is_the_programs_error(
+    tmp_path: Path,
+) -> None:
+    """A missing name of ``pulumi_something`` points at the SDK's version only when that
+    SDK is an installed distribution; a local module of that name is the program's own."""
+    program = "import pulumi_local\npulumi_local.absent_name\n"
+    with pytest.raises(SynthError) as caught:
+        synth_dev(tmp_path, "local", program, **{"pulumi_local.py": "PRESENT = 1\n"})
+    assert "has no attribute 'absent_name'" in str(caught.value)
+    assert caught.value.origin == "program"
+
+
+def test_the_bare_mock_runtime_runs_the_program_and_captures_nothing(tmp_path: Path) -> None:
+    """``capture=False`` (the benchmark's baseline): the SDK mock's ids, nothing recorded."""
+    program = (
+        "import pulumi, pulumi_aws as aws\n"
+        "bucket = aws.s3.Bucket('logs', acl='private')\n"
+        "group = pulumi.ComponentResource('acme:x:Group', 'group')\n"
+        "def check(values):\n"
+        "    assert values == ['logs_id', 'private', ''], values\n"
+        "pulumi.Output.all(bucket.id, bucket.acl, group.urn.apply(lambda _: '')).apply(check)\n"
+        "pulumi.export('id', bucket.id)\n"
+    )
+    project = write(tmp_path, "bare", program)
+    manifest = synth(
+        load_project(project), "dev", repo_root=tmp_path, digest_key=TEST_KEY, capture=False
+    )
+    assert manifest.to_dict()["resources"] == []
+    assert manifest.outputs == {}
