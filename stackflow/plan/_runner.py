@@ -766,13 +766,8 @@ def _fast_create_urn(sdk_create_urn: Callable[..., Any]) -> Callable[..., Any]:
     def create_urn(
         name: Any, type_: Any, parent: Any = None, project: Any = None, stack: Any = None
     ) -> Any:
-        if (
-            type(name) is str
-            and type(type_) is str
-            and type(parent) is str
-            and project is None
-            and stack is None
-        ):
+        # With a parent, the SDK ignores project and stack too.
+        if type(name) is str and type(type_) is str and type(parent) is str:
             return Output.from_input(f"{parent[0 : parent.rfind('::')]}${type_}::{name}")
         return sdk_create_urn(name, type_, parent, project, stack)
 

@@ -120,6 +120,8 @@ pulumi.export("plain", ref.require_output("plain"))
 pulumi.export("qualified", pulumi.StackReference("organization/producer/dev").get_output("plain"))
 read = pulumi.runtime.invoke("pulumi:pulumi:readStackOutputs", {"name": "producer/dev"})
 pulumi.export("read", read.value["outputs"]["plain"])
+elsewhere = pulumi.runtime.invoke("pulumi:pulumi:readStackOutputs", {"name": "web/dev"})
+pulumi.export("readElsewhere", type(elsewhere.value["outputs"]).__name__)
 
 aws.s3.BucketObject("page", bucket="b", source=pulumi.RemoteAsset("https://example.com/i.html"))
 aws.lambda_.Function(
@@ -163,6 +165,8 @@ def consumer(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
         (vendor / folder).mkdir(parents=True, exist_ok=True)
         (vendor / folder / f"{module}.py").write_text(LIBRARY)
     write(root, "producer", PRODUCER)
+    (root / "web").mkdir()
+    (root / "web" / "Pulumi.yaml").write_text("name: web\nruntime: nodejs\n")
     project = write(
         root,
         "consumer",
@@ -191,6 +195,7 @@ def test_a_referenced_output_is_read_one_at_a_time(consumer: Manifest) -> None:
     assert outputs["plain"] == "visible"
     assert outputs["read"] == "visible"
     assert outputs["qualified"] == "visible"
+    assert outputs["readElsewhere"] == "Unknown"  # a nodejs stack: known after deploy
 
 
 def test_assets_and_archives_by_uri_are_their_uri(consumer: Manifest) -> None:
@@ -389,19 +394,21 @@ def test_a_module_named_like_an_sdk_that_is_not_installed_is_the_programs_error(
 
 
 def test_the_bare_mock_runtime_runs_the_program_and_captures_nothing(tmp_path: Path) -> None:
-    """``capture=False`` (the benchmark's baseline): the SDK mock's ids, nothing recorded."""
+    """``capture=False`` (the benchmark's baseline): the SDK mock's ids and inputs echoed
+    back to the program, nothing recorded."""
     program = (
-        "import pulumi, pulumi_aws as aws\n"
+        "import json, pulumi, pulumi_aws as aws\n"
         "bucket = aws.s3.Bucket('logs', acl='private')\n"
-        "group = pulumi.ComponentResource('acme:x:Group', 'group')\n"
-        "def check(values):\n"
-        "    assert values == ['logs_id', 'private', ''], values\n"
-        "pulumi.Output.all(bucket.id, bucket.acl, group.urn.apply(lambda _: '')).apply(check)\n"
+        "def seen(values):\n"
+        "    with open('seen.json', 'w') as out:\n"
+        "        json.dump(values, out)\n"
+        "pulumi.Output.all(bucket.id, bucket.acl).apply(seen)\n"
         "pulumi.export('id', bucket.id)\n"
     )
     project = write(tmp_path, "bare", program)
     manifest = synth(
         load_project(project), "dev", repo_root=tmp_path, digest_key=TEST_KEY, capture=False
     )
+    assert json.loads((project / "seen.json").read_text()) == ["logs_id", "private"]
     assert manifest.to_dict()["resources"] == []
     assert manifest.outputs == {}
