@@ -371,6 +371,13 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         )
         for op in ops
     },
+    "converter": {
+        "stackflow/plan/_runner.py core/NumberReplacer 88": "`os._exit(0)` -> 1 in main: "
+        "synth reads the result file the runner wrote before exiting; the exit status is "
+        "read only when that file is missing (to quote it)",
+        "stackflow/plan/_runner.py core/NumberReplacer 89": "`os._exit(0)` -> -1 in main: "
+        "as `os._exit(1)`",
+    },
     "values": {
         "stackflow/plan/values.py core/ReplaceComparisonOperator_Lt_LtE 0": "`while i <= "
         "len(run)` in mark_invented: the one extra pass matches nothing, as every invented "
