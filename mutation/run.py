@@ -98,6 +98,7 @@ TARGETS: dict[str, Target] = {
             "tests/synth/test_offline.py",
             "tests/synth/test_programs.py",
             "tests/synth/test_project.py",
+            "tests/synth/test_runner_guarantees.py",
             "tests/synth/test_runtime_patches.py",
             "tests/synth/test_secret_guarantees.py",
             "tests/synth/test_secrets.py",
@@ -370,6 +371,13 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         )
         for op in ops
     },
+    "converter": {
+        "stackflow/plan/_runner.py core/NumberReplacer 88": "`os._exit(0)` -> 1 in main: "
+        "synth reads the result file the runner wrote before exiting; the exit status is "
+        "read only when that file is missing (to quote it)",
+        "stackflow/plan/_runner.py core/NumberReplacer 89": "`os._exit(0)` -> -1 in main: "
+        "as `os._exit(1)`",
+    },
     "values": {
         "stackflow/plan/values.py core/ReplaceComparisonOperator_Lt_LtE 0": "`while i <= "
         "len(run)` in mark_invented: the one extra pass matches nothing, as every invented "
@@ -577,13 +585,30 @@ def prepare(name: str, target: Target, copy: Path, fresh: bool) -> tuple[Path, d
     return session, json.loads(lines.read_text())
 
 
-def statement_lines(source: str, line: int, col: int) -> tuple[int, bool]:
-    """The line whose coverage says whether a mutant at (line, col) is executed (the first
-    line of the innermost statement around it), and whether it sits inside a function's
-    body. Anything else (module level, a decorator, a default argument, a class body)
-    runs at import, so every test of the module may depend on it."""
+def _header_end(node: ast.stmt) -> int:
+    """The last line of what a statement executes itself: the whole of a simple statement,
+    the condition of an ``if``/``while``, the iterable of a ``for``, the context managers
+    of a ``with``; the first line of anything else with a body (def, class, try)."""
+    for attr in ("test", "iter"):
+        part = getattr(node, attr, None)
+        if isinstance(part, ast.expr):
+            return part.end_lineno or node.lineno
+    if isinstance(node, ast.With | ast.AsyncWith):
+        return node.items[-1].context_expr.end_lineno or node.lineno
+    if hasattr(node, "body"):
+        return node.lineno
+    return node.end_lineno or node.lineno
+
+
+def statement_lines(source: str, line: int, col: int) -> tuple[range, bool]:
+    """The lines whose coverage says whether a mutant at (line, col) is executed (those
+    of the innermost statement around it: coverage records a multi-line condition on the
+    lines of its parts, not always on the line of its ``if (``), and whether it sits
+    inside a function's body. Anything else (module level, a decorator, a default
+    argument, a class body) runs at import, so every test of the module may depend on it."""
     position = (line, col)
     innermost = (0, 0)
+    lines = range(0)
     in_body = False
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.body:
@@ -594,9 +619,10 @@ def statement_lines(source: str, line: int, col: int) -> tuple[int, bool]:
         if isinstance(node, ast.stmt):
             start = (node.lineno, node.col_offset)
             end = (node.end_lineno or node.lineno, node.end_col_offset or 0)
-            if start <= position <= end:
-                innermost = max(innermost, start)
-    return innermost[0], in_body
+            if start <= position <= end and start > innermost:
+                innermost = start
+                lines = range(node.lineno, _header_end(node) + 1)
+    return lines, in_body
 
 
 def select(tests: dict[str, list[str]], source: str, start: tuple[int, int]) -> list[str] | None:
@@ -604,10 +630,10 @@ def select(tests: dict[str, list[str]], source: str, start: tuple[int, int]) -> 
     run whole); None for all of the module's tests (import-time code, or a statement run
     outside any test, as by a test module's import); an empty list when no test executes
     it, so none can notice the mutant."""
-    line, in_body = statement_lines(source, *start)
+    lines, in_body = statement_lines(source, *start)
     if not in_body:
         return None
-    found = set(tests.get(str(line), []))
+    found = {test for line in lines for test in tests.get(str(line), [])}
     if "" in found:
         return None
     return sorted({c.split("[", 1)[0] for c in found})

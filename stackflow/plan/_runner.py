@@ -235,6 +235,8 @@ def _monitor_class() -> type:
             self.fatal: OfflineAnswerError | None = None
             self.missing: list[tuple[str, Any]] = []
             """(token, args) of each lookup with no answer, in call order."""
+            self.secret_args: dict[bytes, set[str]] = {}
+            """Invoke args (serialized) -> the names of those that held a secret."""
             self.missing_paths: list[str] = []
             """``PATH (NAME's PROPERTY`` of each asset or archive whose path is absent."""
 
@@ -402,8 +404,16 @@ def _monitor_class() -> type:
             if answer is None:
                 # Every unanswered lookup is reported at the end of the run, all at once; the
                 # program carries on with an empty answer (its fields are None) meanwhile.
-                if (token, args) not in self.missing:
-                    self.missing.append((token, args))
+                # An argument holding a secret is left out of the report (and so of the
+                # skeleton answer offline init writes, which then matches any value of it).
+                hidden = self.secret_args.get(request.args.SerializeToString(deterministic=True))
+                shown = {
+                    k: v
+                    for k, v in args.items()
+                    if k not in (hidden or ()) and not _holds_secret(request.args[k])
+                }
+                if (token, shown) not in self.missing:
+                    self.missing.append((token, shown))
                 answer = {}
             return invoke_response(**{"return": _to_struct(answer)})
 
@@ -594,6 +604,17 @@ def _plain(struct: Any) -> Any:
     return value(struct)
 
 
+def _holds_secret(v: Any) -> bool:
+    """Whether a protobuf value (from ``Struct.items()``) is or contains a secret."""
+    if hasattr(v, "fields"):
+        if SIG_KEY in v.fields and v[SIG_KEY] == SECRET_SIG:
+            return True
+        return any(_holds_secret(x) for _, x in v.items())
+    if isinstance(v, str | bool | float) or v is None:
+        return False
+    return any(_holds_secret(x) for x in v)
+
+
 def _to_struct(value: dict[str, Any]) -> Any:
     """A Struct from manifest JSON: markers become the SDK's unknowns and secrets again.
 
@@ -745,13 +766,8 @@ def _fast_create_urn(sdk_create_urn: Callable[..., Any]) -> Callable[..., Any]:
     def create_urn(
         name: Any, type_: Any, parent: Any = None, project: Any = None, stack: Any = None
     ) -> Any:
-        if (
-            type(name) is str
-            and type(type_) is str
-            and type(parent) is str
-            and project is None
-            and stack is None
-        ):
+        # With a parent, the SDK ignores project and stack too.
+        if type(name) is str and type(type_) is str and type(parent) is str:
             return Output.from_input(f"{parent[0 : parent.rfind('::')]}${type_}::{name}")
         return sdk_create_urn(name, type_, parent, project, stack)
 
@@ -841,6 +857,30 @@ def per_output_stack_references(references: dict[str, dict[str, Any] | None]) ->
     StackReference.require_output = lambda self, name: pick(self, name, required=True)  # type: ignore[method-assign]
 
 
+def track_secret_invoke_args(secret_args: dict[bytes, set[str]]) -> None:
+    """The SDK unwraps the secrets of a lookup's arguments before it sends them: the engine
+    (and so the monitor) is never told which were secret. Which arguments held one is
+    recorded here, under the bytes of the arguments as sent, so that a lookup without an
+    answer is reported without them."""
+    from google.protobuf import struct_pb2
+    from pulumi.runtime import rpc
+
+    sdk_unwrap = getattr(rpc, "_unwrap_rpc_secret_struct_properties", None)
+    if sdk_unwrap is None:  # an older SDK sends the secrets as such: Invoke sees them
+        return
+
+    def unwrap(value: Any) -> tuple[Any, bool]:
+        plain, secret = sdk_unwrap(value)
+        if isinstance(value, struct_pb2.Struct) and isinstance(plain, struct_pb2.Struct):
+            names = {k for k, v in value.items() if _holds_secret(v)}
+            if names:
+                key = plain.SerializeToString(deterministic=True)
+                secret_args.setdefault(key, set()).update(names)
+        return plain, secret
+
+    rpc._unwrap_rpc_secret_struct_properties = unwrap
+
+
 class SecretApplyError(Exception):
     """Raised instead of an exception from ``.apply()`` on a secret, whose text is withheld."""
 
@@ -855,7 +895,7 @@ def guard_secret_applies() -> None:
     sdk_apply = Output.apply
 
     def apply(self: Any, func: Callable[[Any], Any], run_with_unknowns: bool = False) -> Any:
-        def guarded(value: Any) -> Any:
+        def secret_guarded(value: Any) -> Any:
             try:
                 return func(value)
             except Exception as err:
@@ -872,7 +912,7 @@ def guard_secret_applies() -> None:
                     "is withheld: it may contain the secret)"
                 ).with_traceback(err.__traceback__) from None
 
-        return sdk_apply(self, guarded, run_with_unknowns)
+        return sdk_apply(self, secret_guarded, run_with_unknowns)
 
     Output.apply = apply  # type: ignore[method-assign]
 
@@ -942,6 +982,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     )
     monitor = _monitor_class()(ctx)
     per_output_stack_references(monitor.references)
+    track_secret_invoke_args(monitor.secret_args)
     refuse_network(ctx)
     features: dict[str, Any] = {}
     if hasattr(monitor, "GetDeploymentInfo"):
@@ -1232,6 +1273,10 @@ def _origin(err: BaseException) -> str:
         # failed assertion is the SDK's; anything else is the program's callback.
         return "sdk" if isinstance(err, AssertionError) else "program"
     last = frames[-1].filename
+    if frames[-1].name == "secret_guarded":
+        # Raised by what the program gave ``.apply()`` itself (a builtin: ``.apply(int)``),
+        # called from guard_secret_applies: the program's, not stackflow's.
+        return "program"
     if Path(last).is_relative_to(Path(__file__).parent.parent):
         return "stackflow"
     return "sdk" if _in_sdk(last) else "program"

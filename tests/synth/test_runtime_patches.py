@@ -74,6 +74,33 @@ def test_fast_create_urn_matches_the_sdk(name: str, type_: str, parent: str) -> 
     assert actual == expected
 
 
+@pytest.mark.parametrize("wrapped", ["name", "type_", "parent", "no parent"])
+def test_fast_create_urn_leaves_outputs_and_a_missing_parent_to_the_sdk(wrapped: str) -> None:
+    sdk = resource_module.create_urn
+    fast = _runner._fast_create_urn(sdk)
+
+    async def both() -> tuple[str, str]:
+        args: dict[str, Any] = {
+            "name": "logs",
+            "type_": "aws:s3/bucket:Bucket",
+            "parent": "urn:pulumi:dev::app::pulumi:pulumi:Stack::app-dev",
+        }
+        if wrapped == "no parent":
+            args.update(parent=None, project="app", stack="dev")
+        else:
+            args[wrapped] = pulumi.Output.from_input(args[wrapped])
+        return await sdk(**args).future(), await fast(**args).future()
+
+    expected, actual = asyncio.run(both())
+    assert actual == expected
+    chain = (
+        "aws:s3/bucket:Bucket"
+        if wrapped == "no parent"
+        else "pulumi:pulumi:Stack$aws:s3/bucket:Bucket"
+    )
+    assert actual == f"urn:pulumi:dev::app::{chain}::logs"
+
+
 def test_speed_up_sdk_patches_only_what_it_says(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(resource_module, "_get_stack_trace", resource_module._get_stack_trace)
     monkeypatch.setattr(resource_module, "create_urn", resource_module.create_urn)

@@ -1,0 +1,414 @@
+"""The synth runner at its seams, one small program each: secrets handed to lookups,
+assets and archives by URI, the engine's own functions, aliases, stack references whose
+outputs are missing or unknown, secrets in a failing ``.apply()``, the refused network,
+the error documents, and the account the offline cloud answers with.
+
+Each program is written for this test and synthesized for real (a subprocess under the
+mock runtime); the pure converter is tested directly beside them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from google.protobuf import struct_pb2
+
+from stackflow.errors import StackflowError
+from stackflow.plan import _mockcloud
+from stackflow.plan._runner import ARCHIVE_SIG, ASSET_SIG, SECRET_SIG, SIG_KEY, Converter, _account
+from stackflow.plan.manifest import Manifest
+from stackflow.plan.synth import MissingAnswersError, ProgramNeedsError, SynthError, synth
+from stackflow.plan.values import is_secret
+from stackflow.project import load_project
+
+from .conftest import TEST_KEY
+
+
+def write(
+    root: Path, name: str, program: str, config: str = "", main: str = "", **files: str
+) -> Path:
+    """A Python project ``name`` under ``root`` with a ``dev`` stack; ``main`` is the
+    program's file, when not ``__main__.py``."""
+    project = root / name
+    project.mkdir(parents=True, exist_ok=True)
+    (project / "Pulumi.yaml").write_text(
+        f"name: {name}\nruntime: python\n" + (f"main: {main}\n" if main else "")
+    )
+    (project / "Pulumi.dev.yaml").write_text(f"config:\n  aws:region: eu-west-1\n{config}")
+    for path, text in {main or "__main__.py": program, **files}.items():
+        (project / path).parent.mkdir(parents=True, exist_ok=True)
+        (project / path).write_text(text)
+    return project
+
+
+def synth_dev(root: Path, name: str, program: str, config: str = "", **files: str) -> Manifest:
+    project = write(root, name, program, config, **files)
+    return synth(load_project(project), "dev", repo_root=root, digest_key=TEST_KEY)
+
+
+def resource(manifest: Manifest, name: str) -> dict[str, Any]:
+    (found,) = [r for r in manifest.to_dict()["resources"] if r["name"] == name]
+    return found
+
+
+# ---- secrets -------------------------------------------------------------------------
+
+
+def test_a_secret_argument_of_a_lookup_without_an_answer_is_never_reported(
+    tmp_path: Path,
+) -> None:
+    """A lookup with no offline answer is reported with its arguments, for offline init to
+    write a skeleton answer; an argument holding a secret is left out (an answer without
+    it matches any value), never written as plaintext into the error or offline.yaml."""
+    program = (
+        "import pulumi, pulumi_aws as aws\n"
+        "secret = pulumi.Output.secret('planted-key-4471')\n"
+        "aws.kms.get_key_output(key_id=secret)\n"
+        "aws.kms.get_key_output(key_id='alias/plain', grant_tokens=[secret])\n"
+    )
+    with pytest.raises(MissingAnswersError) as caught:
+        synth_dev(tmp_path, "lookups", program)
+    assert "planted-key-4471" not in str(caught.value)
+    assert "planted-key-4471" not in json.dumps(caught.value.missing)
+    assert caught.value.missing == [
+        {"token": "aws:kms/getKey:getKey", "args": {}},
+        {"token": "aws:kms/getKey:getKey", "args": {"keyId": "alias/plain"}},
+    ]
+
+
+# ---- one program reaching much of the runner -----------------------------------------
+
+PRODUCER = """\
+import pulumi, pulumi_aws as aws
+
+server = aws.ec2.Instance("server", ami="ami-1", instance_type="t3.micro")
+pulumi.export("plain", "visible")
+pulumi.export("nested", {"token": pulumi.Output.secret("planted-nested-5512"), "n": 1})
+pulumi.export("listed", ["x", pulumi.Output.secret("planted-listed-5513")])
+pulumi.export("ip", server.public_ip)
+"""
+
+CONSUMER = """\
+import socket
+import sys
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from helper import LABEL
+
+# Code from outside the repository: an installed library and a folder elsewhere.
+vendor = Path(__file__).resolve().parents[3] / "runner-vendor"
+sys.path[:0] = [str(vendor / "site-packages"), str(vendor / "elsewhere")]
+import outside_lib
+import vendored_lib
+
+vendored_lib.make("vendored")
+outside_lib.make("outside")
+
+ref = pulumi.StackReference("producer/dev")
+pulumi.export("label", LABEL)
+pulumi.export("nested", ref.get_output("nested"))
+pulumi.export("listed", ref.get_output("listed"))
+pulumi.export("absent", ref.get_output("absent").apply(lambda v: "none" if v is None else v))
+pulumi.export("ip", ref.get_output("ip"))
+pulumi.export("plain", ref.require_output("plain"))
+pulumi.export("qualified", pulumi.StackReference("organization/producer/dev").get_output("plain"))
+read = pulumi.runtime.invoke("pulumi:pulumi:readStackOutputs", {"name": "producer/dev"})
+pulumi.export("read", read.value["outputs"]["plain"])
+elsewhere = pulumi.runtime.invoke("pulumi:pulumi:readStackOutputs", {"name": "web/dev"})
+pulumi.export("readElsewhere", type(elsewhere.value["outputs"]).__name__)
+
+aws.s3.BucketObject("page", bucket="b", source=pulumi.RemoteAsset("https://example.com/i.html"))
+aws.lambda_.Function(
+    "fn", role="arn:aws:iam::1:role/r", runtime="python3.12", handler="h.main",
+    code=pulumi.RemoteArchive("https://example.com/fn.zip"),
+)
+role = aws.iam.Role("role", assume_role_policy="{}", opts=pulumi.ResourceOptions(
+    aliases=["urn:pulumi:dev::consumer::aws:iam/role:Role::by-urn", pulumi.Alias(name="by-spec")],
+    additional_secret_outputs=["id", "arn"],
+))
+pulumi.export("roleArn", role.arn)
+
+listener = socket.socket()
+listener.bind(("127.0.0.1", 0))
+listener.listen()
+port = listener.getsockname()[1]
+socket.getaddrinfo("localhost", port)
+socket.create_connection(("127.0.0.1", port)).close()
+refused = []
+try:
+    socket.socket().connect(("192.0.2.7", 443))
+except OSError as err:
+    refused.append(str(err))
+try:
+    socket.socket().connect_ex(("192.0.2.8", 8443))
+except OSError as err:
+    refused.append(str(err))
+pulumi.export("refused", len(refused))
+sys.exit(0)
+"""
+
+
+LIBRARY = "import pulumi_aws as aws\n\n\ndef make(name):\n    return aws.s3.Bucket(name)\n"
+
+
+@pytest.fixture(scope="module")
+def consumer(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
+    root = tmp_path_factory.mktemp("repo")
+    vendor = root.parent / "runner-vendor"
+    for folder, module in (("site-packages", "vendored_lib"), ("elsewhere", "outside_lib")):
+        (vendor / folder).mkdir(parents=True, exist_ok=True)
+        (vendor / folder / f"{module}.py").write_text(LIBRARY)
+    write(root, "producer", PRODUCER)
+    (root / "web").mkdir()
+    (root / "web" / "Pulumi.yaml").write_text("name: web\nruntime: nodejs\n")
+    project = write(
+        root,
+        "consumer",
+        CONSUMER,
+        '  aws:allowedAccountIds: ["210987654321", "111111111111"]\n',
+        main="app/main.py",
+        **{
+            "app/helper.py": "LABEL = 'from-the-main-folder'\n",
+            "helper.py": "LABEL = 'from-the-project-folder'\n",
+        },
+    )
+    return synth(load_project(project), "dev", repo_root=root, digest_key=TEST_KEY)
+
+
+def test_a_referenced_output_holding_a_secret_anywhere_stays_secret(consumer: Manifest) -> None:
+    outputs = consumer.outputs
+    assert is_secret(outputs["nested"]), outputs["nested"]
+    assert is_secret(outputs["listed"]), outputs["listed"]
+    assert "planted-" not in consumer.to_json()
+
+
+def test_a_referenced_output_is_read_one_at_a_time(consumer: Manifest) -> None:
+    outputs = consumer.outputs
+    assert outputs["absent"] == "none"
+    assert outputs["ip"] == {"$unknown": True}
+    assert outputs["plain"] == "visible"
+    assert outputs["read"] == "visible"
+    assert outputs["qualified"] == "visible"
+    assert outputs["readElsewhere"] == "Unknown"  # a nodejs stack: known after deploy
+
+
+def test_assets_and_archives_by_uri_are_their_uri(consumer: Manifest) -> None:
+    assert resource(consumer, "page")["inputs"]["source"] == {
+        "$asset": {"uri": "https://example.com/i.html"}
+    }
+    assert resource(consumer, "fn")["inputs"]["code"] == {
+        "$archive": {"uri": "https://example.com/fn.zip"}
+    }
+
+
+def test_aliases_given_as_urns_and_specs_are_both_kept(consumer: Manifest) -> None:
+    assert resource(consumer, "role")["options"]["aliases"] == [
+        "urn:pulumi:dev::consumer::aws:iam/role:Role::by-spec",
+        "urn:pulumi:dev::consumer::aws:iam/role:Role::by-urn",
+    ]
+
+
+def test_additional_secret_outputs_skip_the_id_and_keep_the_rest(consumer: Manifest) -> None:
+    role = resource(consumer, "role")
+    assert is_secret(role["outputs"]["arn"])
+    assert not is_secret(role["outputs"]["id"])
+    assert is_secret(consumer.outputs["roleArn"])
+
+
+def test_the_account_is_the_first_allowed_account_id(consumer: Manifest) -> None:
+    assert ":210987654321:" in json.dumps(resource(consumer, "fn")["outputs"])
+
+
+def test_the_network_is_refused_but_this_machine_is_not(consumer: Manifest) -> None:
+    assert consumer.outputs["refused"] == 2
+    notes = " ".join(consumer.notes)
+    assert "192.0.2.7:443 at app/main.py:" in notes
+    assert "192.0.2.8:8443 at app/main.py:" in notes
+    assert "127.0.0.1" not in notes
+    assert "localhost" not in notes
+
+
+def test_a_program_ending_with_exit_0_plans_and_imports_beside_its_main(
+    consumer: Manifest,
+) -> None:
+    assert consumer.outputs["label"] == "from-the-main-folder"
+    assert resource(consumer, "fn")["type"] == "aws:lambda/function:Function"
+
+
+# ---- programs the offline plan refuses, each saying why -------------------------------
+
+REFUSED = {
+    "unregistered": (
+        "import pulumi, pulumi_aws as aws\n"
+        "urn = 'urn:pulumi:dev::refused::aws:s3/bucket:Bucket::elsewhere'\n"
+        "aws.s3.Bucket('again', opts=pulumi.ResourceOptions(urn=urn))\n",
+        "the program looks up resource urn:pulumi:dev::refused::aws:s3/bucket:Bucket::"
+        "elsewhere, which it did not register",
+    ),
+    "engine-function": (
+        "import pulumi\npulumi.runtime.invoke('pulumi:pulumi:getStackTags', {})\n",
+        "calls the engine function pulumi:pulumi:getStackTags, which the offline plan does "
+        "not model",
+    ),
+    "bad-reference": (
+        "import pulumi\npulumi.StackReference('org/project/stack/extra')\n",
+        "stack reference 'org/project/stack/extra' is not org/project/stack",
+    ),
+    "empty-reference-part": (
+        "import pulumi\npulumi.StackReference('org//stack')\n",
+        "stack reference 'org//stack' is not org/project/stack",
+    ),
+    "required-output": (
+        "import pulumi\n"
+        "pulumi.export('x', pulumi.StackReference('producer/dev').require_output('absent'))\n",
+        "KeyError: \"stack producer/dev has no output 'absent'\"",
+    ),
+    "not-the-sdk": (
+        "import pulumi\npulumi.export('x', 'text'.no_such_method())\n",
+        "AttributeError: 'str' object has no attribute 'no_such_method'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_what_the_offline_plan_cannot_answer_is_an_error_saying_so(
+    tmp_path: Path, case: str
+) -> None:
+    program, message = REFUSED[case]
+    write(tmp_path, "producer", "import pulumi\npulumi.export('plain', 'visible')\n")
+    with pytest.raises(StackflowError) as caught:
+        synth_dev(tmp_path, "refused", program)
+    assert message in str(caught.value)
+    assert not isinstance(caught.value, ProgramNeedsError)
+    if isinstance(caught.value, SynthError):
+        assert caught.value.origin == "program"
+
+
+def test_an_apply_failing_on_a_secret_withholds_its_message_and_on_a_plain_value_not(
+    tmp_path: Path,
+) -> None:
+    on_secret = (
+        "import pulumi\n"
+        "pulumi.export('n', pulumi.Config().require_secret('pin').apply(lambda s: int(s)))\n"
+    )
+    with pytest.raises(SynthError) as caught:
+        synth_dev(tmp_path, "secretapply", on_secret, "  secretapply:pin: planted-apply-8812\n")
+    text = f"{caught.value} {caught.value.detail}"
+    assert "planted-apply-8812" not in text
+    assert "ValueError raised in .apply() on a secret value" in text
+    assert "__main__.py:2" in caught.value.detail  # the program's own line still shows
+    on_plain = "import pulumi\npulumi.export('n', pulumi.Output.from_input('shown-7').apply(int))\n"
+    with pytest.raises(SynthError) as caught:
+        synth_dev(tmp_path, "plainapply", on_plain)
+    assert "ValueError: invalid literal for int() with base 10: 'shown-7'" in str(caught.value)
+    assert caught.value.origin == "program"  # the program's callback, not the SDK
+
+
+def test_missing_lookups_and_missing_config_are_reported_together(tmp_path: Path) -> None:
+    program = (
+        "import pulumi, pulumi_aws as aws\n"
+        "aws.kms.get_key(key_id='alias/a')\n"
+        "pulumi.Config().require('size')\n"
+    )
+    with pytest.raises(MissingAnswersError) as caught:
+        synth_dev(tmp_path, "both", program)
+    assert "aws:kms/getKey:getKey" in str(caught.value)
+    assert "required config both:size is missing" in str(caught.value)
+
+
+def test_a_program_exiting_with_an_error_code_fails(tmp_path: Path) -> None:
+    with pytest.raises(SynthError, match="SystemExit: 3"):
+        synth_dev(tmp_path, "exits", "import sys\nsys.exit(3)\n")
+
+
+# ---- the converter, directly ----------------------------------------------------------
+
+
+def struct(value: dict[str, Any]) -> struct_pb2.Struct:
+    s = struct_pb2.Struct()
+    s.update(value)
+    return s
+
+
+def test_none_valued_properties_are_dropped_and_the_rest_kept() -> None:
+    convert = Converter(TEST_KEY)
+    value = {f"k{i}": (None if i % 2 else i) for i in range(6)}
+    assert convert.struct(struct(value)) == {"k0": 0, "k2": 2, "k4": 4}
+
+
+def test_assets_and_archives_without_text_path_or_assets_keep_only_their_uri() -> None:
+    convert = Converter(TEST_KEY)
+    for sig, marker in ((ASSET_SIG, "$asset"), (ARCHIVE_SIG, "$archive")):
+        by_uri = struct({SIG_KEY: sig, "uri": "s3://bucket/key", "extra": "dropped"})
+        assert convert.struct(by_uri) == {marker: {"uri": "s3://bucket/key"}}
+        assert convert.struct(struct({SIG_KEY: sig})) == {marker: {}}
+
+
+def test_a_value_of_an_unknown_signature_is_converted_as_a_plain_map() -> None:
+    convert = Converter(TEST_KEY)
+    odd = struct({SIG_KEY: "not-a-signature", "n": 1.0, "s": SECRET_SIG})
+    assert convert.struct(odd) == {SIG_KEY: "not-a-signature", "n": 1, "s": SECRET_SIG}
+
+
+@pytest.mark.parametrize(
+    ("allowed", "account"),
+    [
+        ('["210987654321", "111111111111"]', "210987654321"),
+        ("[]", None),
+        ('"210987654321"', None),
+        ("not json", None),
+        ("", None),
+    ],
+)
+def test_the_account_is_the_first_allowed_one_else_invented(allowed: str, account: str) -> None:
+    invented = _mockcloud.invent(_mockcloud.DEFAULT_ACCOUNT, "account")
+    assert _account({"aws:allowedAccountIds": allowed}) == (account or invented)
+
+
+def test_code_outside_the_repository_is_shown_where_a_reviewer_finds_it(
+    consumer: Manifest,
+) -> None:
+    """An installed library by its path inside site-packages; anything else in full."""
+    assert resource(consumer, "vendored")["sourcePosition"] == "vendored_lib.py:5"
+    outside = resource(consumer, "outside")["sourcePosition"]
+    assert outside.startswith("/")
+    assert outside.endswith("/runner-vendor/elsewhere/outside_lib.py:5")
+
+
+def test_a_module_named_like_an_sdk_that_is_not_installed_is_the_programs_error(
+    tmp_path: Path,
+) -> None:
+    """A missing name of ``pulumi_something`` points at the SDK's version only when that
+    SDK is an installed distribution; a local module of that name is the program's own."""
+    program = "import pulumi_local\npulumi_local.absent_name\n"
+    with pytest.raises(SynthError) as caught:
+        synth_dev(tmp_path, "local", program, **{"pulumi_local.py": "PRESENT = 1\n"})
+    assert "has no attribute 'absent_name'" in str(caught.value)
+    assert caught.value.origin == "program"
+
+
+def test_the_bare_mock_runtime_runs_the_program_and_captures_nothing(tmp_path: Path) -> None:
+    """``capture=False`` (the benchmark's baseline): the SDK mock's ids and inputs echoed
+    back to the program, nothing recorded."""
+    program = (
+        "import json, pulumi, pulumi_aws as aws\n"
+        "bucket = aws.s3.Bucket('logs', acl='private')\n"
+        "def seen(values):\n"
+        "    with open('seen.json', 'w') as out:\n"
+        "        json.dump(values, out)\n"
+        "pulumi.Output.all(bucket.id, bucket.acl).apply(seen)\n"
+        "pulumi.export('id', bucket.id)\n"
+    )
+    project = write(tmp_path, "bare", program)
+    manifest = synth(
+        load_project(project), "dev", repo_root=tmp_path, digest_key=TEST_KEY, capture=False
+    )
+    assert json.loads((project / "seen.json").read_text()) == ["logs_id", "private"]
+    assert manifest.to_dict()["resources"] == []
+    assert manifest.outputs == {}
