@@ -528,7 +528,11 @@ def change_parts_plan(extra: int) -> Plan:
         part("t", 120),
         part("n", 120),
         Op.UPDATE,
-        (PropertyDiff(part("p", 120), DiffKind.UPDATE, old="a", new="b"),),
+        (
+            PropertyDiff(part("p", 120), DiffKind.UPDATE, old="a", new="b"),
+            # an embedded document's path, shown on the line above its own diff
+            PropertyDiff(part("q", 120), DiffKind.UPDATE, old='{"v": "1"}', new='{"v": "2"}'),
+        ),
         old_urn=urn("dev", "aws:s3/bucket:Bucket", part("o", 120)),
         source_position=part("s", 160),
     )
@@ -551,11 +555,11 @@ def change_parts_plan(extra: int) -> Plan:
 def test_each_part_of_a_change_is_shortened_past_its_own_width(
     render: Callable[[Plan], str],
 ) -> None:
-    """Type, name, former name, path and output name at 120 characters, the source
-    position at 160, a diagnostic's detail at 40 lines of 1,000: whole at their widths,
-    shortened one past them."""
+    """Type, name, former name, path, a document's path and output name at 120
+    characters, the source position at 160, a diagnostic's detail at 40 lines of 1,000:
+    whole at their widths, shortened one past them."""
     at = render(change_parts_plan(0))
-    for letter, width in (("t", 120), ("n", 120), ("o", 120), ("p", 120), ("u", 120)):
+    for letter, width in (("t", 120), ("n", 120), ("o", 120), ("p", 120), ("q", 120), ("u", 120)):
         assert re.search(rf"(?<!{letter}){letter}{{{width}}}(?!{letter})", at), letter
     assert "s" * 160 + "\n" in at
     renamed = Change(
@@ -570,7 +574,7 @@ def test_each_part_of_a_change_is_shortened_past_its_own_width(
     assert "! aws:s3/bucket:Bucket  b  (was legacy-b)\n" in render(plan)  # no `::`: whole
     assert "line 39 " + "d" * 992 + "\n" in at
     past = render(change_parts_plan(1))
-    for letter, width in (("t", 120), ("n", 120), ("o", 120), ("p", 120), ("u", 120)):
+    for letter, width in (("t", 120), ("n", 120), ("o", 120), ("p", 120), ("q", 120), ("u", 120)):
         assert re.search(rf"(?<!{letter}){letter}{{100}}… \({width + 1:,} chars\)", past), letter
     assert "s" * 140 + "… (161 chars)\n" in past
     assert "line 39 " + "d" * 972 + "… (1,001 chars)\n" in past
