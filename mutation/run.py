@@ -549,7 +549,7 @@ def prepare(name: str, target: Target, copy: Path, fresh: bool) -> tuple[Path, d
         clean = subprocess.run(
             ["nice", "-n", "10", *command, "--", *target.tests],
             cwd=copy,
-            env=tree_env(copy),
+            env={**tree_env(copy), "STACKFLOW_TESTS_PER_TEST_WORK": "1"},
             check=False,
             stdout=out,
             stderr=subprocess.STDOUT,

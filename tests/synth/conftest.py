@@ -6,6 +6,7 @@ test process); manifests are cached per session because a synth costs about a se
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,6 +36,15 @@ def program(name: str) -> Project:
 
 
 _CACHE: dict[tuple[str, str], Manifest] = {}
+PER_TEST = bool(os.environ.get("STACKFLOW_TESTS_PER_TEST_WORK"))
+"""Set by the mutation tool while it measures which tests run which lines: work shared
+between tests is done again for each, so a test's coverage shows all it depends on
+(else the runner's lines count only for the first test that synthesized a program)."""
+
+
+def broad_scope(fixture_name: str, config: pytest.Config) -> str:
+    """A module-scoped fixture's scope, ``function`` under :data:`PER_TEST`."""
+    return "function" if PER_TEST else "module"
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +53,7 @@ def synthesized() -> Callable[[str, str], Manifest]:
 
     def get(name: str, stack: str) -> Manifest:
         key = (name, stack)
-        if key not in _CACHE:
+        if PER_TEST or key not in _CACHE:
             _CACHE[key] = synth(program(name), stack, repo_root=PROGRAMS, digest_key=TEST_KEY)
         return _CACHE[key]
 

@@ -24,7 +24,7 @@ from stackflow.plan.synth import MissingAnswersError, ProgramNeedsError, SynthEr
 from stackflow.plan.values import is_secret
 from stackflow.project import load_project
 
-from .conftest import TEST_KEY
+from .conftest import TEST_KEY, broad_scope
 
 
 def write(
@@ -157,7 +157,7 @@ sys.exit(0)
 LIBRARY = "import pulumi_aws as aws\n\n\ndef make(name):\n    return aws.s3.Bucket(name)\n"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=broad_scope)
 def consumer(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
     root = tmp_path_factory.mktemp("repo")
     vendor = root.parent / "runner-vendor"
