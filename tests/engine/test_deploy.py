@@ -608,13 +608,17 @@ def blocked_plan(stack: str, *, mandatory: bool) -> StackPlan:
     return StackPlan.build(project="demo", stack=stack, source=Source.OFFLINE, diagnostics=(error,))
 
 
-@pytest.mark.parametrize(
+BLOCKED = pytest.mark.parametrize(
     ("mandatory", "why", "code"),
     [
         (True, "a mandatory policy is violated", ExitCode.POLICY_VIOLATION),
         (False, "the plan has errors", ExitCode.ERROR),
     ],
 )
+"""A plan blocked by a mandatory policy, or by errors: what the deploy says and exits with."""
+
+
+@BLOCKED
 def test_a_blocked_replan_of_a_deployed_stack_fails_it_and_skips_the_stages_after(
     repo: RepoConfig, log: DeploymentLog, mandatory: bool, why: str, code: ExitCode
 ) -> None:
@@ -654,13 +658,7 @@ def test_a_blocked_replan_of_a_deployed_stack_fails_it_and_skips_the_stages_afte
     assert not result.ok
 
 
-@pytest.mark.parametrize(
-    ("mandatory", "why", "code"),
-    [
-        (True, "a mandatory policy is violated", ExitCode.POLICY_VIOLATION),
-        (False, "the plan has errors", ExitCode.ERROR),
-    ],
-)
+@BLOCKED
 def test_a_blocked_engine_preview_stops_before_up(
     repo: RepoConfig, log: DeploymentLog, mandatory: bool, why: str, code: ExitCode
 ) -> None:
