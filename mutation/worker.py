@@ -84,7 +84,11 @@ def _measure_subprocesses(out: Path, files: list[str]) -> Path:
     the context of the test that started it: coverage's ``.pth`` hook starts coverage in
     any interpreter of this venv that sees ``COVERAGE_PROCESS_START``, whose config takes
     the static context from the environment. The warm zygote is turned off, as a process
-    forked from it would keep the context of the test that started the zygote."""
+    forked from it would keep the context of the test that started the zygote: in the
+    module itself, not through ``STACKFLOW_WARM``, which the suite's autouse fixture
+    removes from every test's environment."""
+    from stackflow.plan import warm
+
     folder = out.parent / f"{out.name}.sub"
     if folder.exists():
         for stale in folder.iterdir():
@@ -100,7 +104,7 @@ def _measure_subprocesses(out: Path, files: list[str]) -> Path:
     )
     os.environ["COVERAGE_PROCESS_START"] = str(rc)
     os.environ[CONTEXT_ENV] = ""
-    os.environ["STACKFLOW_WARM"] = "0"
+    warm.available = lambda: False
     return folder
 
 
