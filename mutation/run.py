@@ -642,6 +642,18 @@ def select(tests: dict[str, list[str]], source: str, start: tuple[int, int]) -> 
 NOT_EXECUTED = "no test executes this statement"
 
 
+def timeout(data: dict[str, Any], chosen: list[str] | None) -> float:
+    """How long a mutant's tests may run before it counts as killed (timed out): four times
+    what those tests took in the clean run (which measured coverage and ran every synth
+    cold, so it is the slower), at least a minute. A mutant that makes the synth runner
+    wait forever costs that, not four times the module's whole run."""
+    if chosen is None:
+        return max(60.0, 4 * float(data["seconds"]))
+    tests = set(chosen)
+    took = sum(float(s) for test, s in data["durations"].items() if test.split("[", 1)[0] in tests)
+    return max(60.0, 4 * took)
+
+
 @dataclass
 class Job:
     name: str
@@ -670,7 +682,6 @@ def jobs_of(
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
 
-    timeout = max(60.0, 4 * data["seconds"])
     jobs = []
     sources: dict[str, str] = {}
     with use_db(str(session), WorkDB.Mode.open) as db:
@@ -719,7 +730,7 @@ def jobs_of(
                     diff,
                     chosen or list(target.tests),
                     chosen is not None,
-                    timeout,
+                    timeout(data, chosen),
                 )
             )
     return jobs

@@ -44,13 +44,16 @@ def collect(out: Path, modules: list[str], tests: list[str]) -> int:
     files = [str((HERE / m).resolve()) for m in modules]
     cov = coverage.Coverage(data_file=None, include=files, branch=False)
     sub = _measure_subprocesses(out, files)
+    durations: dict[str, float] = {}
 
     class Contexts:
         @pytest.hookimpl(hookwrapper=True)
         def pytest_runtest_protocol(self, item: Any, nextitem: Any) -> Any:
             cov.switch_context(item.nodeid)
             os.environ[CONTEXT_ENV] = item.nodeid  # the static context of its subprocesses
+            began = time.monotonic()
             yield
+            durations[item.nodeid] = time.monotonic() - began
             os.environ[CONTEXT_ENV] = ""
             cov.switch_context("")
 
@@ -72,7 +75,9 @@ def collect(out: Path, modules: list[str], tests: list[str]) -> int:
         if name not in before and not _ours(mod) and not name.startswith("coverage")
     ]
     found = {m: {n: sorted(c) for n, c in by_line.items()} for m, by_line in lines.items()}
-    out.write_text(json.dumps({"lines": found, "seconds": seconds, "warm": warm}))
+    out.write_text(
+        json.dumps({"lines": found, "seconds": seconds, "durations": durations, "warm": warm})
+    )
     return int(code)
 
 
