@@ -10,15 +10,25 @@ mock runtime); the pure converter is tested directly beside them.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 from google.protobuf import struct_pb2
 
 from stackflow.errors import StackflowError
 from stackflow.plan import _mockcloud
-from stackflow.plan._runner import ARCHIVE_SIG, ASSET_SIG, SECRET_SIG, SIG_KEY, Converter, _account
+from stackflow.plan._runner import (
+    ARCHIVE_SIG,
+    ASSET_SIG,
+    SECRET_SIG,
+    SIG_KEY,
+    Converter,
+    _account,
+    _missing_sdk_attribute,
+)
 from stackflow.plan.manifest import Manifest
 from stackflow.plan.synth import MissingAnswersError, ProgramNeedsError, SynthError, synth
 from stackflow.plan.values import is_secret
@@ -269,6 +279,13 @@ REFUSED = {
         "pulumi.export('x', pulumi.StackReference('producer/dev').require_output('absent'))\n",
         "KeyError: \"stack producer/dev has no output 'absent'\"",
     ),
+    "not-the-environment": (
+        "class Settings(dict):\n"
+        "    def __getitem__(self, key):\n"
+        "        return dict.__getitem__(self, key)\n"
+        "Settings()['TEAM']\n",
+        "KeyError: 'TEAM'",
+    ),
     "not-the-sdk": (
         "import pulumi\npulumi.export('x', 'text'.no_such_method())\n",
         "AttributeError: 'str' object has no attribute 'no_such_method'",
@@ -412,3 +429,141 @@ def test_the_bare_mock_runtime_runs_the_program_and_captures_nothing(tmp_path: P
     assert json.loads((project / "seen.json").read_text()) == ["logs_id", "private"]
     assert manifest.to_dict()["resources"] == []
     assert manifest.outputs == {}
+
+
+# ---- where an error is blamed, and the line a need names ------------------------------
+
+
+def test_a_need_names_the_programs_innermost_line_and_nothing_else(tmp_path: Path) -> None:
+    program = "import keys\nkeys.read()\n"
+    library = "def read():\n    return open('deploy-key.pub').read()\n"
+    with pytest.raises(ProgramNeedsError) as caught:
+        synth_dev(tmp_path, "needs", program, **{"keys.py": library})
+    assert str(caught.value).endswith("it is not in the repository) (at needs/keys.py:2)")
+
+
+def test_one_missing_packaged_path_is_named_in_the_singular(tmp_path: Path) -> None:
+    program = (
+        "import pulumi, pulumi_aws as aws\n"
+        "aws.s3.BucketObject('notes', bucket='b', source=pulumi.FileAsset('RELEASE.md'))\n"
+    )
+    with pytest.raises(ProgramNeedsError) as caught:
+        synth_dev(tmp_path, "packages", program)
+    assert "RELEASE.md (notes's source), which does not exist: add it (" in str(caught.value)
+
+
+def test_an_error_raised_inside_the_sdk_is_blamed_on_the_sdk(tmp_path: Path) -> None:
+    program = "import pulumi\npulumi.ResourceOptions.merge(pulumi.Config('x'), None)\n"
+    with pytest.raises(SynthError) as caught:
+        synth_dev(tmp_path, "sdkraise", program)
+    assert "Expected opts1 to be a ResourceOptions instance" in str(caught.value)
+    assert caught.value.origin == "sdk"
+
+
+def test_a_name_missing_inside_the_sdk_is_not_the_programs_sdk_version() -> None:
+    """An AttributeError on a Pulumi object raised by the SDK's own code (its last frame)
+    is not a name the program used: no "pin that version" advice."""
+    sdk_code = compile("def touch(o):\n    return o.no_such_name\n", pulumi.__file__, "exec")
+    namespace: dict[str, Any] = {}
+    exec(sdk_code, namespace)  # noqa: S102 -- a function whose frame is the SDK's file
+
+    def program() -> None:
+        namespace["touch"](pulumi.Config("x"))
+
+    with pytest.raises(AttributeError) as caught:
+        program()
+    assert _missing_sdk_attribute(caught.value) is None
+    with pytest.raises(AttributeError) as caught:
+        pulumi.Config("x").no_such_name  # noqa: B018 -- the program's own line
+    assert "pulumi.Config.no_such_name" in str(_missing_sdk_attribute(caught.value))
+
+
+def test_stackflows_own_frames_never_show_even_when_it_lives_in_the_repository(
+    tmp_path: Path,
+) -> None:
+    """A repository that vendors stackflow (this one: stacks/ beside stackflow/): the
+    runner's own frames are inside the repository root, and still left out."""
+    project = write(tmp_path, "vendored", "raise ValueError('bad size')\n")
+    root = Path(__file__).resolve().parents[2]
+    with pytest.raises(SynthError) as caught:
+        synth(load_project(project), "dev", repo_root=root, digest_key=TEST_KEY)
+    assert caught.value.detail.startswith("ValueError: bad size\n  at ")
+    assert "__main__.py:1 in <module>" in caught.value.detail
+    assert "_runner.py" not in caught.value.detail
+
+
+def test_the_programs_own_packages_come_before_any_other_on_the_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The repository's own packages (components/ beside stacks/) are the ones a program
+    imports, even where another copy is earlier on the path (another checkout on
+    PYTHONPATH, an installed one): a base revision is planned with its own code."""
+    other = tmp_path / "other"
+    (other / "components").mkdir(parents=True)
+    (other / "components" / "__init__.py").write_text("WHERE = 'another checkout'\n")
+    path = os.pathsep.join(filter(None, (str(other), os.environ.get("PYTHONPATH"))))
+    monkeypatch.setenv("PYTHONPATH", path)
+    repo = tmp_path / "repo"
+    (repo / "components").mkdir(parents=True)
+    (repo / "components" / "__init__.py").write_text("WHERE = 'this checkout'\n")
+    program = "import pulumi, components\npulumi.export('where', components.WHERE)\n"
+    project = write(repo / "stacks", "own", program)
+    # Cold (a timeout), so the subprocess starts with this PYTHONPATH.
+    manifest = synth(load_project(project), "dev", repo_root=repo, digest_key=TEST_KEY, timeout=120)
+    assert manifest.outputs["where"] == "this checkout"
+
+
+# ---- reads, lookups and references ---------------------------------------------------
+
+
+def test_a_read_resource_keeps_its_parent_and_its_inputs(tmp_path: Path) -> None:
+    program = (
+        "import pulumi, pulumi_aws as aws\n"
+        "class Net(pulumi.ComponentResource):\n"
+        "    def __init__(self, name):\n"
+        "        super().__init__('acme:net:Net', name)\n"
+        "        aws.ec2.Vpc.get(f'{name}-vpc', 'vpc-0abc', cidr_block='10.0.0.0/16',\n"
+        "                        opts=pulumi.ResourceOptions(parent=self))\n"
+        "Net('core')\n"
+        "aws.ec2.Vpc.get('shared', 'vpc-0def', cidr_block='10.1.0.0/16')\n"
+    )
+    manifest = synth_dev(tmp_path, "reads", program)
+    inner, top = resource(manifest, "core-vpc"), resource(manifest, "shared")
+    assert inner["read"]
+    assert top["read"]
+    assert inner["parent"] == "urn:pulumi:dev::reads::acme:net:Net::core"
+    assert inner["urn"] == "urn:pulumi:dev::reads::acme:net:Net$aws:ec2/vpc:Vpc::core-vpc"
+    assert inner["inputs"] == {"cidrBlock": "10.0.0.0/16"}
+    assert top["parent"] is None
+    assert top["urn"] == "urn:pulumi:dev::reads::aws:ec2/vpc:Vpc::shared"
+
+
+def test_a_resource_looked_up_by_its_urn_has_the_id_it_was_registered_with(
+    tmp_path: Path,
+) -> None:
+    program = (
+        "import pulumi, pulumi_aws as aws\n"
+        "logs = aws.s3.Bucket('logs')\n"
+        "urn = 'urn:pulumi:dev::lookup::aws:s3/bucket:Bucket::logs'\n"
+        "again = aws.s3.Bucket('again', opts=pulumi.ResourceOptions(urn=urn))\n"
+        "pulumi.export('again', again.id)\n"
+        "pulumi.export('logs', logs.id)\n"
+    )
+    manifest = synth_dev(tmp_path, "lookup", program)
+    assert manifest.outputs["again"] == manifest.outputs["logs"]
+    assert manifest.outputs["logs"]
+
+
+def test_a_stack_reference_by_stack_name_alone_is_a_stack_of_the_same_project(
+    tmp_path: Path,
+) -> None:
+    program = (
+        "import pulumi\n"
+        "if pulumi.get_stack() == 'dev':\n"
+        "    pulumi.export('fromProd', pulumi.StackReference('prod').get_output('size'))\n"
+        "else:\n"
+        "    pulumi.export('size', 'large')\n"
+    )
+    prod = "config:\n  aws:region: eu-west-1\n"
+    manifest = synth_dev(tmp_path, "sibling", program, **{"Pulumi.prod.yaml": prod})
+    assert manifest.outputs["fromProd"] == "large"

@@ -81,3 +81,12 @@ def test_the_secure_placeholder_is_keyed(tmp_path: Path) -> None:
     assert placeholder(b"a" * 32) != placeholder(b"b" * 32)
     unkeyed = hashlib.sha256(b"v1:abc").hexdigest()
     assert unkeyed[:16] not in placeholder(b"a" * 32)
+
+
+def test_a_secret_objects_digest_does_not_depend_on_its_key_order() -> None:
+    """The same secret object built in another order (base and head, two programs) has the
+    same digest, so the plan shows no change where there is none."""
+    assert secret_digest(TEST_KEY, {"user": "u", "password": "p"}) == secret_digest(
+        TEST_KEY, {"password": "p", "user": "u"}
+    )
+    assert secret_digest(TEST_KEY, {"user": "u"}) != secret_digest(TEST_KEY, {"user": "v"})
