@@ -479,8 +479,10 @@ def _monitor_class() -> type:
                     own.add(alias.urn)
                     continue
                 spec = alias.spec
-                which = spec.WhichOneof("parent")
-                alias_parent = spec.parentUrn if which == "parentUrn" else None if which else parent
+                # As the engine reads a spec: no parent only when noParent is true; the empty
+                # parent URN the Python and Node.js SDKs send for Alias(name=...) means the
+                # resource's own parent, as does no parent field at all.
+                alias_parent = None if spec.noParent else spec.parentUrn or parent
                 own.add(
                     make_urn(
                         spec.stack or ctx.stack,
@@ -936,6 +938,13 @@ def _user_frames(err: BaseException, ctx: RunContext) -> str:
         where = os.path.relpath(path, ctx.repo_root or ctx.project_dir)
         code = f": {frame.line.strip()}" if frame.line else ""
         lines.append(f"  at {where}:{frame.lineno} in {frame.name}{code}\n")
+    if isinstance(err, SyntaxError) and err.filename and err.lineno:
+        # The line that does not parse is no frame of the traceback: name it last.
+        path = Path(err.filename)
+        if any(path.is_relative_to(r) for r in roots) and "site-packages" not in path.parts:
+            where = os.path.relpath(path, ctx.repo_root or ctx.project_dir)
+            code = f": {err.text.strip()}" if err.text else ""
+            lines.append(f"  at {where}:{err.lineno}{code}\n")
     return "".join(lines).rstrip("\n")
 
 

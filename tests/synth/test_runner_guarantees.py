@@ -9,6 +9,7 @@ mock runtime); the pure converter is tested directly beside them.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from pathlib import Path
@@ -28,6 +29,7 @@ from stackflow.plan._runner import (
     Converter,
     _account,
     _missing_sdk_attribute,
+    _plain,
 )
 from stackflow.plan.manifest import Manifest
 from stackflow.plan.synth import MissingAnswersError, ProgramNeedsError, SynthError, synth
@@ -476,6 +478,9 @@ def test_a_name_missing_inside_the_sdk_is_not_the_programs_sdk_version() -> None
     with pytest.raises(AttributeError) as caught:
         pulumi.Config("x").no_such_name  # noqa: B018 -- the program's own line
     assert "pulumi.Config.no_such_name" in str(_missing_sdk_attribute(caught.value))
+    with pytest.raises(AttributeError) as caught:
+        raise AttributeError("no name given", obj=pulumi.Config("x"))
+    assert _missing_sdk_attribute(caught.value) is None  # no name: nothing to advise on
 
 
 def test_stackflows_own_frames_never_show_even_when_it_lives_in_the_repository(
@@ -525,12 +530,16 @@ def test_a_read_resource_keeps_its_parent_and_its_inputs(tmp_path: Path) -> None
         "        aws.ec2.Vpc.get(f'{name}-vpc', 'vpc-0abc', cidr_block='10.0.0.0/16',\n"
         "                        opts=pulumi.ResourceOptions(parent=self))\n"
         "Net('core')\n"
-        "aws.ec2.Vpc.get('shared', 'vpc-0def', cidr_block='10.1.0.0/16')\n"
+        "west = aws.Provider('west', region='us-west-2')\n"
+        "aws.ec2.Vpc.get('shared', 'vpc-0def', cidr_block='10.1.0.0/16',\n"
+        "                opts=pulumi.ResourceOptions(provider=west))\n"
     )
     manifest = synth_dev(tmp_path, "reads", program)
     inner, top = resource(manifest, "core-vpc"), resource(manifest, "shared")
     assert inner["read"]
     assert top["read"]
+    assert inner["custom"]
+    assert top["provider"].startswith("urn:pulumi:dev::reads::pulumi:providers:aws::west::")
     assert inner["parent"] == "urn:pulumi:dev::reads::acme:net:Net::core"
     assert inner["urn"] == "urn:pulumi:dev::reads::acme:net:Net$aws:ec2/vpc:Vpc::core-vpc"
     assert inner["inputs"] == {"cidrBlock": "10.0.0.0/16"}
@@ -567,3 +576,69 @@ def test_a_stack_reference_by_stack_name_alone_is_a_stack_of_the_same_project(
     prod = "config:\n  aws:region: eu-west-1\n"
     manifest = synth_dev(tmp_path, "sibling", program, **{"Pulumi.prod.yaml": prod})
     assert manifest.outputs["fromProd"] == "large"
+
+
+def test_a_syntax_error_names_its_line_without_the_machines_paths(tmp_path: Path) -> None:
+    program = "import lib\n"
+    with pytest.raises(SynthError) as caught:
+        synth_dev(tmp_path, "syntax", program, **{"lib.py": "size = 1\nname = = 'x'\n"})
+    detail = caught.value.detail
+    assert detail.startswith("SyntaxError: invalid syntax\n")
+    assert detail.endswith("  at syntax/lib.py:2: name = = 'x'")
+    assert str(tmp_path) not in detail
+
+
+def test_a_remote_component_is_marked_remote(tmp_path: Path) -> None:
+    program = (
+        "import pulumi\n"
+        "pulumi.ComponentResource('acme:index:Remote', 'mlc', {}, None, remote=True)\n"
+        "pulumi.ComponentResource('acme:index:Local', 'here')\n"
+    )
+    manifest = synth_dev(tmp_path, "remote", program)
+    assert resource(manifest, "mlc")["remote"] is True
+    assert "remote" not in resource(manifest, "here")
+
+
+def test_an_alias_without_a_parent_keeps_the_resources_own_parent(tmp_path: Path) -> None:
+    """``Alias(name=...)`` names the resource's former name under its current parent: the
+    SDK sends an empty parent URN, which the engine reads as the current parent (the
+    offline plan read it as no parent, so the alias matched nothing in the base)."""
+    program = (
+        "import pulumi, pulumi_aws as aws\n"
+        "class Net(pulumi.ComponentResource):\n"
+        "    def __init__(self, name):\n"
+        "        super().__init__('acme:net:Net', name)\n"
+        "        aws.s3.Bucket(f'{name}-logs', opts=pulumi.ResourceOptions(\n"
+        "            parent=self, aliases=[pulumi.Alias(name=f'{name}-old'),\n"
+        "                                  pulumi.Alias(name=f'{name}-top', parent=None)]))\n"
+        "Net('core')\n"
+    )
+    manifest = synth_dev(tmp_path, "aliases", program)
+    assert resource(manifest, "core-logs")["options"]["aliases"] == [
+        "urn:pulumi:dev::aliases::acme:net:Net$aws:s3/bucket:Bucket::core-old",
+        # pulumi-aws's own alias of Bucket to its former type, also without a parent
+        "urn:pulumi:dev::aliases::acme:net:Net$aws:s3/bucketV2:BucketV2::core-logs",
+        "urn:pulumi:dev::aliases::aws:s3/bucket:Bucket::core-top",  # parent=None: none
+    ]
+
+
+def test_a_refused_connection_is_network_unreachable(tmp_path: Path) -> None:
+    """What a library sees is "network unreachable" (ENETUNREACH): it fails at once
+    instead of retrying a host that might answer later."""
+    program = (
+        "import socket, pulumi\n"
+        "try:\n"
+        "    socket.create_connection(('192.0.2.1', 80), timeout=5)\n"
+        "except OSError as err:\n"
+        "    pulumi.export('errno', err.errno)\n"
+    )
+    manifest = synth_dev(tmp_path, "unreachable", program)
+    assert manifest.outputs["errno"] == errno.ENETUNREACH
+
+
+def test_secret_lookup_arguments_are_unwrapped_as_an_older_sdk_sends_them() -> None:
+    args = struct_pb2.Struct()
+    args.update(
+        {"keyId": {SIG_KEY: SECRET_SIG, "value": "alias/k"}, "grants": ["a"], "n": 1, "x": None}
+    )
+    assert _plain(args) == {"keyId": "alias/k", "grants": ["a"], "n": 1.0, "x": None}
