@@ -642,3 +642,38 @@ def test_secret_lookup_arguments_are_unwrapped_as_an_older_sdk_sends_them() -> N
         {"keyId": {SIG_KEY: SECRET_SIG, "value": "alias/k"}, "grants": ["a"], "n": 1, "x": None}
     )
     assert _plain(args) == {"keyId": "alias/k", "grants": ["a"], "n": 1.0, "x": None}
+
+
+def test_a_need_is_found_in_the_exception_the_error_was_raised_while_handling(
+    tmp_path: Path,
+) -> None:
+    program = (
+        "try:\n"
+        "    open('deploy-key.pub')\n"
+        "except OSError:\n"
+        "    raise RuntimeError('no deploy key')\n"
+    )
+    with pytest.raises(ProgramNeedsError) as caught:
+        synth_dev(tmp_path, "handled", program)
+    assert caught.value.need == "file"
+
+
+def test_a_child_named_apart_from_its_aliased_parent_keeps_its_name_in_the_inherited_alias(
+    tmp_path: Path,
+) -> None:
+    """A child inherits an alias under each of its parent's aliases; its name is rewritten
+    only where it starts with the parent's name (as the SDK's inherited_child_alias). A URN
+    holds its parent's type, not its name: the other child's alias is its own URN, none."""
+    program = (
+        "import pulumi, pulumi_aws as aws\n"
+        "class Net(pulumi.ComponentResource):\n"
+        "    def __init__(self, name, opts=None):\n"
+        "        super().__init__('acme:net:Net', name, None, opts)\n"
+        "        aws.sqs.Queue(f'{name}-jobs', opts=pulumi.ResourceOptions(parent=self))\n"
+        "        aws.sqs.Queue('events', opts=pulumi.ResourceOptions(parent=self))\n"
+        "Net('core', pulumi.ResourceOptions(aliases=[pulumi.Alias(name='old')]))\n"
+    )
+    manifest = synth_dev(tmp_path, "inherit", program)
+    old = "urn:pulumi:dev::inherit::acme:net:Net$aws:sqs/queue:Queue::"
+    assert f"{old}old-jobs" in resource(manifest, "core-jobs")["options"]["aliases"]
+    assert resource(manifest, "events")["options"]["aliases"] == []
