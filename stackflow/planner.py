@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -287,7 +288,17 @@ def plan_stacks(
     # A change to the pack itself needs the base's pack: its findings at the base are what
     # the new rules are compared with, so the base tree is checked out even when cached.
     pack_changed = pack is not None and changed is not None and _inside_any(changed, pack, root)
-    need_tree = base_sha is not None and (len(cached) < len(targets) or pack_changed)
+    removed = (
+        [
+            Target(project, name, relative_dir(project.dir, root))
+            for project, name in _removed_stacks(root, config, changed, project_dir)
+        ]
+        if stack is None and changed
+        else []
+    )
+    need_tree = base_sha is not None and (
+        len(cached) < len(targets) or pack_changed or bool(removed)
+    )
 
     workers = max(1, min(os.cpu_count() or 1, 2 * len(targets)))
     pool = ThreadPoolExecutor(max_workers=workers)
@@ -313,9 +324,18 @@ def plan_stacks(
                 )
                 if tree is not None and i not in cached:
                     bases[i] = pool.submit(_base_manifest, target, tree, key=key, scrub=scrub)
+            # What a deleted stack file leaves deployed: its program at the base.
+            left: list[_Outcome | None] = [None] * len(removed)
+            if tree is not None:
+                left_futures = [
+                    pool.submit(_base_manifest, target, tree, key=key, scrub=scrub)
+                    for target in removed
+                ]
             if progress is not None:
                 _report_progress(progress, targets, heads, bases)
             head_outcomes = [f.result() for f in heads]
+            if tree is not None:
+                left = [f.result() for f in left_futures]
             base_outcomes = {i: f.result() for i, f in bases.items()}
             base_findings: dict[int, list[PolicyFinding] | None] = {}
             if pack is not None and not config.policy_block_existing:
@@ -366,20 +386,43 @@ def plan_stacks(
         )
         new = base_sha is not None and base_outcome.manifest is None and not base_outcome.error
         stacks.append(replace(planned, labels=_labels(config, target.stack, new=new)))
-    if stack is None and changed:
-        stacks.extend(
-            StackPlan.build(
-                project=project.name,
-                stack=name,
-                source=Source.OFFLINE,
-                base=base_sha,
-                head=head_rev,
-                labels=("removed", *_labels(config, name, new=False)),
-            )
-            for project, name in _removed_stacks(root, config, changed, project_dir)
+    stacks.extend(
+        StackPlan.build(
+            project=target.project.name,
+            stack=target.stack,
+            source=Source.OFFLINE,
+            base=base_sha,
+            head=head_rev,
+            labels=("removed", *_labels(config, target.stack, new=False)),
+            diagnostics=(_left_deployed(outcome),),
         )
+        for target, outcome in zip(removed, left, strict=True)
+    )
     stacks = [p if "removed" in p.labels else _unpromoted_note(p, config) for p in stacks]
     return Plan(stacks=tuple(sorted(stacks, key=lambda s: (s.project, s.stack))))
+
+
+def _left_deployed(base: _Outcome | None) -> Diagnostic:
+    """What a removed stack leaves deployed, as its program at the base declares it."""
+    if base is None or base.manifest is None:
+        why = (
+            f": its program at the base fails offline ({base.error})" if base and base.error else ""
+        )
+        return Diagnostic("warning", f"what it leaves deployed is not known{why}")
+    kinds = Counter(
+        r.type
+        for r in base.manifest.resources
+        if r.custom and not r.read and not r.type.startswith("pulumi:providers:")
+    )
+    if not kinds:
+        return Diagnostic("info", "its program at the base declares no cloud resources")
+    listed = ", ".join(f"{n} {t}" for t, n in sorted(kinds.items(), key=lambda k: (-k[1], k[0])))
+    total = sum(kinds.values())
+    return Diagnostic(
+        "info",
+        f"it leaves {total} cloud resource{'s' if total != 1 else ''} deployed (its program "
+        f"at the base declares {listed}); nothing destroys them",
+    )
 
 
 def _unpromoted_note(plan: StackPlan, config: RepoConfig) -> StackPlan:

@@ -216,6 +216,12 @@ def test_new_removed_and_unpromoted_stacks_are_labelled(
     assert code == ExitCode.OK
     labels = {s["stack"]: s["labels"] for s in data["stacks"]}
     assert labels == {"local": ["removed", "not-in-promotion"], "staging": ["new"]}
+    (local,) = [s for s in data["stacks"] if s["stack"] == "local"]
+    left = "it leaves 1 cloud resource deployed (its program at the base declares 1 "
+    assert [d["message"] for d in local["diagnostics"]] == [
+        f"{left}aws:sqs/queue:Queue); nothing destroys them"
+    ]
+    assert "it leaves 1 cloud resource deployed" in markdown
     assert "No stacks are affected" not in markdown
     fold = markdown.split("<details")[0]
     assert "stackflow destroy --stack local" in fold
