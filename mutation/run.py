@@ -642,16 +642,17 @@ def select(tests: dict[str, list[str]], source: str, start: tuple[int, int]) -> 
 NOT_EXECUTED = "no test executes this statement"
 
 
-def timeout(data: dict[str, Any], chosen: list[str] | None) -> float:
-    """How long a mutant's tests may run before it counts as killed (timed out): four times
-    what those tests took in the clean run (which measured coverage and ran every synth
-    cold, so it is the slower), at least a minute. A mutant that makes the synth runner
-    wait forever costs that, not four times the module's whole run."""
-    if chosen is None:
-        return max(60.0, 4 * float(data["seconds"]))
-    tests = set(chosen)
-    took = sum(float(s) for test, s in data["durations"].items() if test.split("[", 1)[0] in tests)
-    return max(60.0, 4 * took)
+def timeouts(data: dict[str, Any], chosen: list[str] | None) -> tuple[float, float]:
+    """How long a mutant's tests may run, in all and each, before it counts as killed: four
+    times what those tests took in the clean run (which measured coverage and ran every
+    synth cold, so it is the slower), at least a minute in all and 30 s each. A mutant that
+    makes the synth runner wait forever fails its first test after that test's limit
+    (pytest-timeout), not after the whole selection's."""
+    durations = data["durations"]
+    tests = set(chosen) if chosen is not None else None
+    took = [float(s) for t, s in durations.items() if tests is None or t.split("[", 1)[0] in tests]
+    whole = float(data["seconds"]) if chosen is None else sum(took)
+    return max(60.0, 4 * whole), max(30.0, 4 * max(took, default=0.0))
 
 
 @dataclass
@@ -664,6 +665,7 @@ class Job:
     tests: list[str]
     selected: bool
     timeout: float
+    test_timeout: float
 
 
 def jobs_of(
@@ -730,7 +732,7 @@ def jobs_of(
                     diff,
                     chosen or list(target.tests),
                     chosen is not None,
-                    timeout(data, chosen),
+                    *timeouts(data, chosen),
                 )
             )
     return jobs
@@ -761,6 +763,7 @@ class Worker:
             "code": job.code,
             "tests": tests,
             "timeout": job.timeout,
+            "test_timeout": job.test_timeout,
             "seq": self.seq,
         }
         self.proc.stdin.write(json.dumps(request) + "\n")

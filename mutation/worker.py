@@ -141,7 +141,9 @@ def warm_up(names: list[str]) -> None:
         except Exception:  # noqa: S112 - a module that cannot be imported alone is just not warmed
             continue
     for name, mod in list(sys.modules.items()):
-        if _ours(mod):  # imported by a third-party module's import; the child must re-import
+        # Imported by a third-party module's import: the child must re-import it. Not
+        # __main__ (this script, in the copy): dill, which pulumi.dynamic imports, imports it.
+        if name != "__main__" and _ours(mod):
             del sys.modules[name]
 
 
@@ -166,7 +168,10 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
             try:
                 import pytest
 
-                code = int(pytest.main([*job["tests"], "-x", "-q", "-p", "no:cacheprovider"]))
+                limit = ["--timeout", str(job["test_timeout"]), "--timeout-method", "signal"]
+                code = int(
+                    pytest.main([*job["tests"], "-x", "-q", "-p", "no:cacheprovider", *limit])
+                )
             finally:
                 sys.stdout.flush()
                 sys.stderr.flush()
