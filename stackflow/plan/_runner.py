@@ -1221,7 +1221,7 @@ def refuse_network(ctx: RunContext) -> None:
             return True
         text = host.decode() if isinstance(host, bytes) else str(host)
         try:
-            return ipaddress.ip_address(text.split("%", 1)[0]).is_loopback
+            return ipaddress.ip_address(text).is_loopback  # an IPv6 zone (::1%1) parses too
         except ValueError:
             return False
 

@@ -24,10 +24,12 @@ from stackflow.plan import _mockcloud
 from stackflow.plan._runner import (
     ARCHIVE_SIG,
     ASSET_SIG,
+    RESOURCE_SIG,
     SECRET_SIG,
     SIG_KEY,
     Converter,
     _account,
+    _missing_paths,
     _missing_sdk_attribute,
     _plain,
 )
@@ -369,6 +371,26 @@ def test_assets_and_archives_without_text_path_or_assets_keep_only_their_uri() -
         assert convert.struct(struct({SIG_KEY: sig})) == {marker: {}}
 
 
+def test_a_resource_reference_is_its_id_once_known_else_known_after_deploy() -> None:
+    """What the engine hands a provider for a resource input: the custom resource's id;
+    unknown while it has none (not created yet), and for a component (no id at all)."""
+    convert = Converter(TEST_KEY)
+    urn = "urn:pulumi:dev::p::aws:ec2/vpc:Vpc::main"
+    assert convert.struct(struct({SIG_KEY: RESOURCE_SIG, "urn": urn, "id": "vpc-1"})) == "vpc-1"
+    pending = struct({SIG_KEY: RESOURCE_SIG, "urn": urn, "id": ""})
+    assert convert.struct(pending) == {"$unknown": True}
+    component = struct({SIG_KEY: RESOURCE_SIG, "urn": "urn:pulumi:dev::p::acme:x:Net::n"})
+    assert convert.struct(component) == {"$unknown": True}
+
+
+def test_a_missing_packaged_path_is_found_inside_a_list() -> None:
+    missing = {"$asset": {"path": "dist/a.js", "missing": True}}
+    present = {"$asset": {"path": "dist/b.js"}}
+    assert _missing_paths("fn", {"files": [present, {"nested": missing}]}) == [
+        "dist/a.js (fn's files"
+    ]
+
+
 def test_a_value_of_an_unknown_signature_is_converted_as_a_plain_map() -> None:
     convert = Converter(TEST_KEY)
     odd = struct({SIG_KEY: "not-a-signature", "n": 1.0, "s": SECRET_SIG})
@@ -677,3 +699,28 @@ def test_a_child_named_apart_from_its_aliased_parent_keeps_its_name_in_the_inher
     old = "urn:pulumi:dev::inherit::acme:net:Net$aws:sqs/queue:Queue::"
     assert f"{old}old-jobs" in resource(manifest, "core-jobs")["options"]["aliases"]
     assert resource(manifest, "events")["options"]["aliases"] == []
+
+
+def test_a_syntax_error_in_code_outside_the_repository_is_not_shown_as_its_line(
+    tmp_path: Path,
+) -> None:
+    """Like any frame outside the repository: the message names the file already."""
+    program = "exec(compile('x = = 1', '/opt/templates/generated.py', 'exec'))\n"
+    with pytest.raises(SynthError) as caught:
+        synth_dev(tmp_path, "generated", program)
+    assert "generated.py:1" not in caught.value.detail
+    assert "SyntaxError: invalid syntax (generated.py, line 1)" in str(caught.value)
+
+
+def test_a_loopback_address_with_a_zone_is_this_machine(tmp_path: Path) -> None:
+    program = (
+        "import socket, pulumi\n"
+        "try:\n"
+        "    socket.getaddrinfo('::1%1', 80)\n"
+        "    pulumi.export('looked_up', 'yes')\n"
+        "except OSError as err:\n"
+        "    pulumi.export('looked_up', str(err))\n"
+    )
+    manifest = synth_dev(tmp_path, "zone", program)
+    assert manifest.outputs["looked_up"] == "yes"
+    assert not any("network" in note for note in manifest.notes)
