@@ -1013,11 +1013,13 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
 
     main = Path(request["main"])
     os.chdir(main if main.is_dir() else main.parent)
-    for path in (repo_root, project_dir):
+    for path in filter(None, (repo_root, project_dir)):
         # The program's own packages (components/ beside stacks/) come from this checkout,
-        # not from an editable install of another one: a base revision synthesizes its code.
-        if path is not None and str(path) not in sys.path:
-            sys.path.insert(0, str(path))
+        # not from an editable install or another checkout: a base revision synthesizes
+        # its code. First, even when it is on the path already behind another.
+        if str(path) in sys.path:
+            sys.path.remove(str(path))
+        sys.path.insert(0, str(path))
     if main.is_file():
         sys.path.insert(0, str(main.parent))
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import errno
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -464,6 +466,7 @@ def test_a_need_names_the_programs_innermost_line_and_nothing_else(tmp_path: Pat
     with pytest.raises(ProgramNeedsError) as caught:
         synth_dev(tmp_path, "needs", program, **{"keys.py": library})
     assert str(caught.value).endswith("it is not in the repository) (at needs/keys.py:2)")
+    assert "add needs/deploy-key.pub (" in str(caught.value)  # from the repository's root
 
 
 def test_one_missing_packaged_path_is_named_in_the_singular(tmp_path: Path) -> None:
@@ -528,9 +531,10 @@ def test_the_programs_own_packages_come_before_any_other_on_the_path(
     other = tmp_path / "other"
     (other / "components").mkdir(parents=True)
     (other / "components" / "__init__.py").write_text("WHERE = 'another checkout'\n")
-    path = os.pathsep.join(filter(None, (str(other), os.environ.get("PYTHONPATH"))))
-    monkeypatch.setenv("PYTHONPATH", path)
     repo = tmp_path / "repo"
+    # The other copy first, this checkout behind it (as a PYTHONPATH listing both would).
+    path = os.pathsep.join(filter(None, (str(other), str(repo), os.environ.get("PYTHONPATH"))))
+    monkeypatch.setenv("PYTHONPATH", path)
     (repo / "components").mkdir(parents=True)
     (repo / "components" / "__init__.py").write_text("WHERE = 'this checkout'\n")
     program = "import pulumi, components\npulumi.export('where', components.WHERE)\n"
@@ -724,3 +728,53 @@ def test_a_loopback_address_with_a_zone_is_this_machine(tmp_path: Path) -> None:
     manifest = synth_dev(tmp_path, "zone", program)
     assert manifest.outputs["looked_up"] == "yes"
     assert not any("network" in note for note in manifest.notes)
+
+
+def test_a_need_met_in_an_apply_callback_is_still_a_need_naming_the_callbacks_line(
+    tmp_path: Path,
+) -> None:
+    program = (
+        "import pulumi\n"
+        "pulumi.export('key', pulumi.Output.from_input('x').apply(\n"
+        "    lambda _: open('deploy-key.pub').read()))\n"
+    )
+    with pytest.raises(ProgramNeedsError) as caught:
+        synth_dev(tmp_path, "callback", program)
+    assert caught.value.need == "file"
+    assert str(caught.value).endswith("(at callback/__main__.py:3)")
+
+
+def test_a_network_need_lists_its_calls_once_and_no_line_after_them(tmp_path: Path) -> None:
+    program = "import urllib.request\nurllib.request.urlopen('http://192.0.2.9/owner')\n"
+    with pytest.raises(ProgramNeedsError) as caught:
+        synth_dev(tmp_path, "calls", program)
+    message = str(caught.value)
+    assert caught.value.need == "network"
+    assert "192.0.2.9:80 at __main__.py:2; the offline plan has no network" in message
+    assert message.endswith("or plan this stack with the engine (stackflow preview)")
+
+
+def test_a_reference_to_a_stack_of_another_runtime_reads_as_known_after_deploy(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "Pulumi.yaml").write_text("name: web\nruntime: nodejs\n")
+    manifest = synth_dev(tmp_path, "reader", "import pulumi\npulumi.StackReference('web/dev')\n")
+    assert resource(manifest, "web/dev")["outputs"]["outputs"] == {"$unknown": True}
+
+
+def test_a_bug_in_the_runner_is_an_internal_error_with_its_traceback(tmp_path: Path) -> None:
+    """Not the program's: a request the runner cannot read (here, one without a program)."""
+    result = tmp_path / "result.json"
+    request = {"resultFile": str(result), "fast": False}
+    subprocess.run(
+        [sys.executable, "-P", "-m", "stackflow.plan._runner"],
+        input=json.dumps(request),
+        text=True,
+        capture_output=True,
+        check=False,
+    )
+    error = json.loads(result.read_text())["error"]
+    assert error["kind"] == "internal"
+    assert error["message"] == "KeyError: 'projectDir'"
+    assert error["traceback"].startswith("Traceback (most recent call last):")
