@@ -26,6 +26,7 @@ from stackflow.plan import _mockcloud
 from stackflow.plan._runner import (
     ARCHIVE_SIG,
     ASSET_SIG,
+    OUTPUT_SIG,
     RESOURCE_SIG,
     SECRET_SIG,
     SIG_KEY,
@@ -34,6 +35,7 @@ from stackflow.plan._runner import (
     _missing_paths,
     _missing_sdk_attribute,
     _plain,
+    normalize,
 )
 from stackflow.plan.manifest import Manifest
 from stackflow.plan.synth import MissingAnswersError, ProgramNeedsError, SynthError, synth
@@ -383,6 +385,21 @@ def test_a_resource_reference_is_its_id_once_known_else_known_after_deploy() -> 
     assert convert.struct(pending) == {"$unknown": True}
     component = struct({SIG_KEY: RESOURCE_SIG, "urn": "urn:pulumi:dev::p::acme:x:Net::n"})
     assert convert.struct(component) == {"$unknown": True}
+
+
+def test_an_output_value_without_its_value_is_known_after_deploy() -> None:
+    convert = Converter(TEST_KEY)
+    assert convert.struct(struct({SIG_KEY: OUTPUT_SIG})) == {"$unknown": True}
+    assert convert.struct(struct({SIG_KEY: OUTPUT_SIG, "value": "v"})) == "v"
+
+
+def test_lookup_arguments_and_answers_are_normalized_at_every_depth() -> None:
+    """Whole floats (protobuf has no integers) become ints at every depth, so a lookup's
+    arguments print and match as the program wrote them (``80``, never ``80.0``)."""
+    value = {"port": 80.0, "rules": [{"from": 443.0, "ratio": 0.5}], "name": "web"}
+    assert json.dumps(normalize(value)) == json.dumps(
+        {"port": 80, "rules": [{"from": 443, "ratio": 0.5}], "name": "web"}
+    )
 
 
 def test_a_missing_packaged_path_is_found_inside_a_list() -> None:
