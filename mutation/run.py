@@ -372,11 +372,46 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         for op in ops
     },
     "converter": {
-        "stackflow/plan/_runner.py core/NumberReplacer 88": "`os._exit(0)` -> 1 in main: "
-        "synth reads the result file the runner wrote before exiting; the exit status is "
-        "read only when that file is missing (to quote it)",
-        "stackflow/plan/_runner.py core/NumberReplacer 89": "`os._exit(0)` -> -1 in main: "
-        "as `os._exit(1)`",
+        f"stackflow/plan/_runner.py core/{op}": why
+        for op, why in {
+            "NumberReplacer 84": "`os._exit(0)` -> 1 in main: synth reads the result file "
+            "the runner wrote before exiting; the exit status is read only when that file is "
+            "missing (to quote it)",
+            "NumberReplacer 85": "`os._exit(0)` -> -1 in main: as `os._exit(1)`",
+            "ReplaceTrueWithFalse 4": "RunContext's `capture` default: the one RunContext, "
+            "built in run(), is always given `capture`",
+            "ReplaceTrueWithFalse 17": "`request.get('fast', True)` default: synth always "
+            "sends `fast`",
+            "ReplaceTrueWithFalse 20": "the other `request.get('fast', True)` default: as 17",
+            "ReplaceTrueWithFalse 18": "`request.get('capture', True)` default: synth always "
+            "sends `capture`",
+            "AddNot 123": "the inline executor and garbage collection off only when not "
+            "`fast`: speed, not results (the same resources are registered; the suite passes "
+            "under the mutant; benchmarks/ measure the difference)",
+            "ReplaceFalseWithTrue 0": "`ensure_ascii=True` in secret_digest: the one place "
+            "digests are made; escaped or not, equal plaintexts give equal digests",
+            "ReplaceFalseWithTrue 8": "`ensure_ascii=True` for the result file: synth parses "
+            "the JSON, the same document",
+            "NumberReplacer 6": "`split(':', 2)[0]` of a type token: the first part is the "
+            "same for any maxsplit >= 1",
+            "NumberReplacer 46": "`split(' in ', 2)[0]` of a frame line: as NumberReplacer 6",
+            "NumberReplacer 29": "fast_stack_trace starts at its own frame (0) instead of its "
+            "caller's: its own frame is no `__init__`, the walk finds the same one",
+            "NumberReplacer 72": "_program_line's walk starts a frame farther (3): the frames "
+            "skipped are stackflow's own (the patched socket function) or the program's "
+            "first frame itself, which the walk returns either way",
+            "NumberReplacer 73": "_program_line's walk starts a frame nearer (1): that frame "
+            "is stackflow's `refuse`, which the walk skips",
+            "NumberReplacer 53": "`cause.args[-1]`: os.environ's KeyError carries the one "
+            "name it was asked for",
+            "AddNot 119": "whether the SDK reads the monitor's features once "
+            "(GetDeploymentInfo) or asks SupportsFeature per call, it learns the same features",
+            "ReplaceAndWithOr 1": "a region recorded for a resource that is no aws provider: "
+            "regions are looked up by a resource's provider URN only",
+            "ExceptionReplacer 2": "the inline executor raising at submit instead of through "
+            "the future: the SDK awaits run_in_executor at once, the same coroutine gets the "
+            "same exception",
+        }.items()
     },
     "values": {
         "stackflow/plan/values.py core/ReplaceComparisonOperator_Lt_LtE 0": "`while i <= "
