@@ -98,8 +98,8 @@ class Risk:
     stack: str
     change: Change
     reason: str
-    stateful: bool = False
-    security: bool = False
+    stateful: bool
+    security: bool
 
 
 def _replace_reason(change: Change) -> str:
