@@ -674,6 +674,37 @@ def select(tests: dict[str, list[str]], source: str, start: tuple[int, int]) -> 
     return sorted({c.split("[", 1)[0] for c in found})
 
 
+def _functions(durations: dict[str, float]) -> set[str]:
+    return {test.split("[", 1)[0] for test in durations}
+
+
+def by_cost(tests: list[str], durations: dict[str, float]) -> list[str]:
+    """``tests`` (pytest ids of whole test functions), the quickest first: a mutant runs
+    with ``-x``, so a killed one costs the tests run until the first that fails, and a
+    cheap test that fails first spares the expensive ones (in the alphabetical order the
+    synth-heavy test modules of ``tests/engine`` and ``tests/plan`` came before the
+    quick ones of ``tests/render``)."""
+    cost: dict[str, float] = {}
+    for test, seconds in durations.items():
+        function = test.split("[", 1)[0]
+        cost[function] = cost.get(function, 0.0) + float(seconds)
+    return sorted(tests, key=lambda t: (cost.get(t, 0.0), t))
+
+
+def killer_first(tests: list[str], killer: str | None) -> list[str]:
+    """``tests`` with the one that killed an earlier mutant of the same statement first:
+    mutants of one statement are mostly noticed by the same test."""
+    if killer is None or killer not in tests:
+        return tests
+    return [killer, *(t for t in tests if t != killer)]
+
+
+def failed_test(output: str) -> str | None:
+    """The test function whose failure stopped a ``-x`` run, from pytest's summary."""
+    found = re.search(r"^FAILED (\S+?)(?:\[|\s|$)", output, re.MULTILINE)
+    return found.group(1) if found else None
+
+
 NOT_EXECUTED = "no test executes this statement"
 
 
@@ -701,6 +732,7 @@ class Job:
     selected: bool
     timeout: float
     test_timeout: float
+    statement: int  # the first line of the mutated statement: mutants there share a killer
 
 
 def jobs_of(
@@ -758,6 +790,11 @@ def jobs_of(
                     ),
                 )
                 continue
+            if every_test:
+                tests = list(target.tests)
+            else:  # all the module's test functions when import-time code is mutated
+                tests = by_cost(chosen or sorted(_functions(data["durations"])), data["durations"])
+            lines, _ = statement_lines(source, *mutation.start_pos)
             jobs.append(
                 Job(
                     name,
@@ -765,9 +802,10 @@ def jobs_of(
                     path,
                     code,
                     diff,
-                    chosen or list(target.tests),
+                    tests,
                     chosen is not None,
                     *timeouts(data, chosen),
+                    lines.start,
                 )
             )
     return jobs
@@ -856,10 +894,14 @@ def execute(
             for _ in copies:
                 pending.put(None)
 
+    killers: dict[tuple[str, str, int], str] = {}  # (module, file, statement) -> test
+
     def work(k: int, copy: Path) -> None:
         worker = Worker(k, copy, warm)
         try:
             while not stop.is_set() and (job := pending.get()) is not None:
+                killer = killers.get((job.name, job.path, job.statement))
+                job.tests = killer_first(job.tests, killer)
                 results.put((job, judge(worker, job)))
         finally:
             worker.close()
@@ -879,6 +921,12 @@ def execute(
             continue
         job, (result, seconds) = got
         spent[job.name] = spent.get(job.name, 0.0) + seconds
+        killer = failed_test(result.output or "")
+        if killer is not None:
+            killers[(job.name, job.path, job.statement)] = killer
+        with (WORK / f"{job.name}.times.jsonl").open("a") as times:  # where the time goes
+            record = {"job": job.job_id, "seconds": round(seconds, 2), "tests": len(job.tests)}
+            times.write(json.dumps({**record, "outcome": result.test_outcome.value}) + "\n")
         with use_db(str(WORK / f"{job.name}.sqlite"), WorkDB.Mode.open) as db:
             db.set_result(job.job_id, result)
         done += 1
