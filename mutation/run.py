@@ -28,7 +28,8 @@ again (``--fresh`` judges all); a finished module costs nothing.
 The per-module table (killed, survived, timed out, score) is written between the markers
 in docs/TESTING.md with the date and the tools' versions; rows of modules not run keep
 their earlier figures and date. Mutants argued equivalent are listed there by hand and
-subtracted from the score (see EQUIVALENT). Each run's wall and CPU time and the load
+subtracted from the score (``mutation/equivalent.json``; never run, see ``equivalents``).
+Each run's wall and CPU time and the load
 average are appended to ``.mutation/runs.log``.
 """
 
@@ -60,6 +61,8 @@ ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / ".mutation"
 DOC = ROOT / "docs" / "TESTING.md"
 BEGIN, END = "<!-- mutation:begin -->", "<!-- mutation:end -->"
+ARGUED_BEGIN, ARGUED_END = "<!-- equivalent:begin -->", "<!-- equivalent:end -->"
+EQUIVALENT = ROOT / "mutation" / "equivalent.json"
 BIN = Path(sys.executable).parent
 
 
@@ -281,218 +284,22 @@ def skip_filtered(session: Path, base: Path) -> None:
                 )
 
 
-EQUIVALENT: dict[str, dict[str, str]] = {
-    "github": {
-        "stackflow/adapters/github.py core/ExceptionReplacer 4": "`except Timeout` in "
-        "_calling: never reached, as urllib3's retry turns a timeout into MaxRetryError, "
-        "raised by requests as a ConnectionError (ConnectTimeout is one too); a safety net",
-        "stackflow/adapters/github.py core/NumberReplacer 36": "`per_page=101`: GitHub "
-        "caps a page at 100 items, so the same pages come back",
-    },
-    "markdown": {
-        f"stackflow/render/markdown.py {op}": why
-        for ops, why in (
-            (
-                tuple(f"core/NumberReplacer {n}" for n in (11, 12, 14, 15, 17, 20)),
-                "a tier constant moved without changing which leaves come first: _ESSENTIAL "
-                "-1, _TABLE 2, _MANDATORY 1 or 3, _RISK 2, _ADVISORY 6; in every document the "
-                "table's leaves precede the mandatory tier's, which precede the risk tier's, "
-                "so merging neighbouring tiers gives room in the same order",
-            ),
-            (
-                ("core/ReplaceComparisonOperator_Gt_GtE 3",),
-                "_counts' `n >= counts[op]`: when equal, the count is set to the same value",
-            ),
-            (
-                ("core/RemoveDecorator 2",),
-                "@dataclass removed from _Note (no fields): a plain class; its instances are "
-                "only made and matched by isinstance",
-            ),
-            (
-                tuple(f"core/ReplaceTrueWithFalse {n}" for n in (2, 3, 4)),
-                "`slots=False` on _Leaf, _Block, _Note: nothing sets an undeclared attribute; "
-                "the same fields and values",
-            ),
-            (
-                ("core/NumberReplacer 64", "core/NumberReplacer 76"),
-                "`rsplit('::', 2)[-1]` for a URN's last segment: the last part is the same "
-                "for any maxsplit >= 1",
-            ),
-        )
-        for op in ops
-    },
-    "diff": {
-        f"stackflow/plan/diff.py {op}": why
-        for ops, why in (
-            (
-                ("core/ReplaceAndWithOr 3",),
-                "_same_scalar's number test with `or`: a number never equals a str, list "
-                "or dict (a bool is handled before), as the type test says",
-            ),
-            (
-                ("core/NumberReplacer 19",),
-                "an input diff's sort key 0 -> -1: still before the options' 1",
-            ),
-            (
-                ("core/NumberReplacer 5", "core/NumberReplacer 6"),
-                "_path_key's markers 0/1 -> -1/1 or 0/2: an index still sorts before a key",
-            ),
-            (
-                ("core/NumberReplacer 4", "core/NumberReplacer 7"),
-                "_path_key's index and key markers made equal (1/1 or 0/0): only two paths "
-                "holding an index and a key at one position could tell, and none do (as "
-                "AddNot 6)",
-            ),
-            (
-                ("core/NumberReplacer 16",),
-                "the options' sort key 1 -> 2: still after the inputs' 0",
-            ),
-            (
-                (
-                    "core/ReplaceComparisonOperator_Lt_LtE 4",
-                    "core/ReplaceAndWithOr 25",
-                    "core/ReplaceAndWithOr 26",
-                    "core/ReplaceAndWithOr 27",
-                ),
-                "_unknown_at's guards: every path it is given was found by walking that same "
-                "value (_fresh_paths), so a key always meets a mapping and an index a list "
-                "within its bounds; the guards never decide",
-            ),
-            (
-                ("core/ReplaceTrueWithFalse 0",),
-                "_Leaf not frozen: a private record that nothing assigns to or hashes",
-            ),
-            (
-                ("core/AddNot 6",),
-                "_path_key's int/str order swapped: no two paths of one change hold an "
-                "index and a key at one position (a value is a list or a mapping; a type "
-                "change is one leaf)",
-            ),
-        )
-        for op in ops
-    },
-    "converter": {
-        f"stackflow/plan/_runner.py core/{op}": why
-        for op, why in {
-            "NumberReplacer 84": "`os._exit(0)` -> 1 in main: synth reads the result file "
-            "the runner wrote before exiting; the exit status is read only when that file is "
-            "missing (to quote it)",
-            "NumberReplacer 85": "`os._exit(0)` -> -1 in main: as `os._exit(1)`",
-            "ReplaceTrueWithFalse 4": "RunContext's `capture` default: the one RunContext, "
-            "built in run(), is always given `capture`",
-            "ReplaceTrueWithFalse 17": "`request.get('fast', True)` default: synth always "
-            "sends `fast`",
-            "ReplaceTrueWithFalse 20": "the other `request.get('fast', True)` default: as 17",
-            "ReplaceTrueWithFalse 18": "`request.get('capture', True)` default: synth always "
-            "sends `capture`",
-            "AddNot 123": "the inline executor and garbage collection off only when not "
-            "`fast`: speed, not results (the same resources are registered; the suite passes "
-            "under the mutant; benchmarks/ measure the difference)",
-            "ReplaceFalseWithTrue 0": "`ensure_ascii=True` in secret_digest: the one place "
-            "digests are made; escaped or not, equal plaintexts give equal digests",
-            "ReplaceFalseWithTrue 8": "`ensure_ascii=True` for the result file: synth parses "
-            "the JSON, the same document",
-            "NumberReplacer 6": "`split(':', 2)[0]` of a type token: the first part is the "
-            "same for any maxsplit >= 1",
-            "NumberReplacer 46": "`split(' in ', 2)[0]` of a frame line: as NumberReplacer 6",
-            "NumberReplacer 29": "fast_stack_trace starts at its own frame (0) instead of its "
-            "caller's: its own frame is no `__init__`, the walk finds the same one",
-            "NumberReplacer 72": "_program_line's walk starts a frame farther (3): the frames "
-            "skipped are stackflow's own (the patched socket function) or the program's "
-            "first frame itself, which the walk returns either way",
-            "NumberReplacer 73": "_program_line's walk starts a frame nearer (1): that frame "
-            "is stackflow's `refuse`, which the walk skips",
-            "NumberReplacer 53": "`cause.args[-1]`: os.environ's KeyError carries the one "
-            "name it was asked for",
-            "AddNot 119": "whether the SDK reads the monitor's features once "
-            "(GetDeploymentInfo) or asks SupportsFeature per call, it learns the same features",
-            "ReplaceAndWithOr 1": "a region recorded for a resource that is no aws provider: "
-            "regions are looked up by a resource's provider URN only",
-            "ExceptionReplacer 2": "the inline executor raising at submit instead of through "
-            "the future: the SDK awaits run_in_executor at once, the same coroutine gets the "
-            "same exception",
-        }.items()
-    },
-    "values": {
-        "stackflow/plan/values.py core/ReplaceComparisonOperator_Lt_LtE 0": "`while i <= "
-        "len(run)` in mark_invented: the one extra pass matches nothing, as every invented "
-        "text is non-empty",
-        "stackflow/plan/values.py core/NumberReplacer 7": "`i = -1` in mark_invented: the "
-        "extra first pass looks up at most the run's last character, and no one-character "
-        "text is ever invented (they are generated ids, suffixes and UUIDs)",
-    },
-    # module name -> {"<file> <operator> <occurrence>": why no test can tell}. Occurrence
-    # numbers move when the file changes: re-check the entries after editing a module.
-    "naming": {
-        "stackflow/naming.py core/NumberReplacer 8": "`slug.rsplit('-', 1)[-1]` -> "
-        "`rsplit('-', 2)[-1]`: the last part is the same for any maxsplit >= 1",
-    },
-    "lifecycle": {
-        "stackflow/ephemeral/lifecycle.py core/ReplaceFalseWithTrue 0": "`created = True` "
-        "before up's register(): mutate calls register (which sets it) before returning, "
-        "or raises and up never reads it",
-        "stackflow/ephemeral/lifecycle.py core/ReplaceFalseWithTrue 1": "`torn_down = True` "
-        "before up's record_outputs(): mutate calls it (which sets it) before returning, or "
-        "raises and up never reads it",
-        "stackflow/ephemeral/lifecycle.py core/ReplaceFalseWithTrue 2": "`changed = True` "
-        "before teardown's doom(): doom sets it on every call and mutate calls it before "
-        "returning; a refused stack returns before it is read",
-    },
-    "reaper": {
-        f"stackflow/ephemeral/reaper.py {op}": "`stack_hours` / `committed_hours` rounded "
-        "to 2 digits instead of 1: they sum hours _hours already rounded to tenths, so "
-        "both roundings give the float nearest the same tenth"
-        for op in ("core/NumberReplacer 4", "core/NumberReplacer 6")
-    },
-    "policy-runner": {
-        "stackflow/policy.py core/ReplaceOrWithAnd 6": "`spec is None and spec.loader is "
-        "None` in _import_rules: spec_from_file_location of an existing rules/__init__.py "
-        "always gives a spec with a loader, so both sides are false either way",
-    },
-    "registry": {
-        f"stackflow/ephemeral/registry.py {op}": why
-        for ops, why in (
-            (
-                ("core/ReplaceTrueWithFalse 2", "core/NumberReplacer 12", "core/NumberReplacer 13"),
-                "`sort_keys`/`indent` of the stored JSON: readers parse it; the same record",
-            ),
-            (
-                ("core/NumberReplacer 4", "core/NumberReplacer 5"),
-                "READ_WORKERS 16 -> 15/17: a concurrency bound; the listing is the same",
-            ),
-            (
-                (
-                    "core/ReplaceComparisonOperator_LtE_Lt 0",
-                    "core/ReplaceComparisonOperator_LtE_Lt 1",
-                    "core/ReplaceComparisonOperator_LtE_Gt 1",
-                    "core/NumberReplacer 16",
-                    "core/NumberReplacer 17",
-                    "core/NumberReplacer 18",
-                    "core/NumberReplacer 19",
-                ),
-                "parallel()'s serial/threaded threshold: both give the same list in order "
-                "(every caller passes a constant >= 1 workers)",
-            ),
-        )
-        for op in ops
-    },
-    "risk": {
-        "stackflow/plan/risk.py core/NumberReplacer 11": "review()'s sort key for a delete "
-        "0 -> -1: deletes still sort before replacements (1) and the rest (2)",
-        "stackflow/plan/risk.py core/NumberReplacer 14": "review()'s sort key for a change "
-        "that is neither delete nor replace 2 -> 3: still after both",
-    },
-    "graph": {
-        "stackflow/graph.py core/NumberReplacer 3": "reference_key's `parts[0]` -> "
-        "`parts[-1]` where there is one part: the same part",
-        "stackflow/graph.py core/ReplaceTrueWithFalse 4": "`zip(..., strict=False)` over "
-        "the targets and pool.map's results of them: always the same length",
-        "stackflow/graph.py core/NumberReplacer 14": "the synth pool's max_workers 2 -> 3: a "
-        "concurrency bound; pool.map returns the same results in order",
-        "stackflow/graph.py core/NumberReplacer 15": "the synth pool's max_workers 2 -> 1: a "
-        "concurrency bound; pool.map returns the same results in order",
-    },
-}
+def equivalents(name: str) -> dict[str, tuple[str, str]]:
+    """The mutants of ``name`` argued equivalent (no observable difference), from
+    ``mutation/equivalent.json``: ``"<file> <operator> <occurrence>"`` -> (the source it
+    removes, why no test can tell). They are never run; they count as equivalent while the
+    mutant with that key removes that same source: occurrence numbers move when a module
+    changes, and an entry left pointing at another mutant is judged like any other (and
+    named as stale) until it is argued again."""
+    argued = json.loads(EQUIVALENT.read_text("utf-8")).get(name, [])
+    return {key: (line, group["why"]) for group in argued for key, line in group["mutants"].items()}
+
+
+def removed(diff: str) -> str:
+    """The source lines a mutant's diff removes, stripped: what an equivalence is about."""
+    lines = diff.splitlines()
+    gone = (line[1:].strip() for line in lines if line[:1] == "-" and line[:3] != "---")
+    return " / ".join(line for line in gone if line)
 
 
 def version() -> str:
@@ -706,6 +513,7 @@ def failed_test(output: str) -> str | None:
 
 
 NOT_EXECUTED = "no test executes this statement"
+ARGUED = "argued equivalent, not run: "
 
 
 def timeouts(data: dict[str, Any], chosen: list[str] | None) -> tuple[float, float]:
@@ -753,6 +561,7 @@ def jobs_of(
 
     jobs = []
     sources: dict[str, str] = {}
+    argued = equivalents(name)
     with use_db(str(session), WorkDB.Mode.open) as db:
         for item in db.pending_work_items:
             (mutation,) = item.mutations
@@ -779,6 +588,18 @@ def jobs_of(
                 else select(data["lines"][path], source, tuple(mutation.start_pos))
             )
             diff = "\n".join(_make_diff(source, code, path))
+            key = f"{path} {mutation.operator_name} {mutation.occurrence}"
+            if key in argued and argued[key][0] == removed(diff):  # nothing to run
+                db.set_result(
+                    item.job_id,
+                    WorkResult(
+                        output=f"{ARGUED}{argued[key][1]}",
+                        diff=diff,
+                        test_outcome=TestOutcome.SURVIVED,
+                        worker_outcome=WorkerOutcome.NORMAL,
+                    ),
+                )
+                continue
             if chosen == []:  # no test executes it: nothing to run (--confirm runs them all)
                 db.set_result(
                     item.job_id,
@@ -965,7 +786,7 @@ def tally(name: str, session: Path) -> tuple[Tally, list[str]]:
 
     result = Tally()
     survivors: list[str] = []
-    equivalent = EQUIVALENT.get(name, {})
+    argued = equivalents(name)
     with use_db(str(session), WorkDB.Mode.open) as db:
         result.total = db.num_work_items
         result.pending = db.num_work_items - db.num_results
@@ -976,11 +797,13 @@ def tally(name: str, session: Path) -> tuple[Tally, list[str]]:
                 result.filtered += 1
             elif outcome.test_outcome == TestOutcome.INCOMPETENT or outcome.test_outcome is None:
                 result.incompetent += 1
-            elif key in equivalent:
+            elif key in argued and argued[key][0] == removed(outcome.diff or ""):
                 result.equivalent += 1
             elif outcome.test_outcome == TestOutcome.SURVIVED:
                 result.survived += 1
                 unexecuted = " (no test executes it)" if outcome.output == NOT_EXECUTED else ""
+                if key in argued:
+                    unexecuted += f" (argued equivalent when it removed `{argued[key][0]}`: stale)"
                 survivors.append(f"{key}{unexecuted}\n{outcome.diff}")
             elif outcome.output == "timeout":
                 result.timed_out += 1
@@ -1005,7 +828,27 @@ def write_doc(rows: dict[str, str]) -> None:
         "| :-- | :-- | --: | --: | --: | --: | --: | --: | --: | --: | --: | :-- |\n"
     )
     body = "".join(kept[n] + "\n" for n in TARGETS if n in kept)
-    DOC.write_text(head + BEGIN + header + body + END + tail, "utf-8")
+    text = head + BEGIN + header + body + END + tail
+    head, rest = text.split(ARGUED_BEGIN, 1)
+    _, tail = rest.split(ARGUED_END, 1)
+    DOC.write_text(head + ARGUED_BEGIN + argued_table() + ARGUED_END + tail, "utf-8")
+
+
+def argued_table() -> str:
+    """The equivalent mutants of ``mutation/equivalent.json`` as a Markdown table."""
+    rows = ["", "| Module | Mutants | The source they change | Why no test can tell |"]
+    rows.append("| :-- | :-- | :-- | :-- |")
+    for name, groups in json.loads(EQUIVALENT.read_text("utf-8")).items():
+        for group in groups:
+            keys = [key.split(" ", 1) for key in group["mutants"]]
+            files = sorted({Path(path).name for path, _ in keys})
+            operators = ", ".join(op.removeprefix("core/") for _, op in keys)
+            lines = "; ".join(
+                f"`{line}`".replace("|", "\\|") for line in dict.fromkeys(group["mutants"].values())
+            )
+            why = group["why"].replace("|", "\\|")
+            rows.append(f"| `{name}` | `{', '.join(files)}` {operators} | {lines} | {why} |")
+    return "\n".join(rows) + "\n"
 
 
 def row(name: str, target: Target, t: Tally) -> str:

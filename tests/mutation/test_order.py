@@ -4,9 +4,14 @@ neighbour go first."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+from cosmic_ray import work_item
+from cosmic_ray.work_db import WorkDB, use_db
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "mutation"))
 
@@ -59,3 +64,60 @@ def test_the_killer_is_read_from_what_pytest_prints_when_a_case_fails(tmp_path: 
     ).stdout
     assert run.failed_test(printed) == "test_it.py::test_fails_on_two"
     assert run.failed_test("3 passed in 0.1s") is None
+
+
+def _session(tmp_path: Path, source: str) -> Path:
+    (tmp_path / "pkg").mkdir(exist_ok=True)
+    (tmp_path / "pkg" / "mod.py").write_text(source)
+    config = tmp_path / "demo.toml"
+    config.write_text(
+        '[cosmic-ray]\nmodule-path = ["pkg/mod.py"]\ntimeout = 60\nexcluded-modules = []\n'
+        'test-command = "unused"\n[cosmic-ray.distributor]\nname = "local"\n'
+    )
+    session = tmp_path / "demo.sqlite"
+    session.unlink(missing_ok=True)
+    subprocess.run(
+        [str(run.BIN / "cosmic-ray"), "init", str(config), str(session)],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
+    return session
+
+
+def _argue(path: Path, line: str) -> None:
+    why = {"why": "test", "mutants": {"pkg/mod.py core/NumberReplacer 0": line}}
+    path.write_text(json.dumps({"demo": [why]}))
+
+
+def test_an_argued_equivalent_is_not_run_while_it_changes_the_line_it_was_argued_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(run, "EQUIVALENT", tmp_path / "equivalent.json")
+    data = {"lines": {"pkg/mod.py": {"2": ["t.py::test"]}}, "durations": {"t.py::test": 1.0}}
+    target = run.Target(("pkg/mod.py",), ("t.py",))
+
+    _argue(tmp_path / "equivalent.json", "return x + 1")
+    session = _session(tmp_path, "def f(x):\n    return x + 1\n")
+    jobs = run.jobs_of("demo", target, session, data, tmp_path)
+    assert "x + 2" not in "".join(job.diff for job in jobs)  # NumberReplacer 0: 1 -> 2
+    assert [job.diff for job in jobs if "x + 0" in job.diff]  # NumberReplacer 1 runs
+    result, survivors = run.tally("demo", session)
+    assert (result.equivalent, result.pending, survivors) == (1, len(jobs), [])
+
+    # The module changed: occurrence 0 is now another mutant, and the entry is stale.
+    session = _session(tmp_path, "def f(x):\n    return x * 3 + 1\n")
+    jobs = run.jobs_of("demo", target, session, data, tmp_path)
+    (stale,) = [job for job in jobs if "x * 4" in job.diff]
+    with use_db(str(session), WorkDB.Mode.open) as db:  # judged: the tests did not notice it
+        db.set_result(
+            stale.job_id,
+            work_item.WorkResult(
+                diff=stale.diff,
+                test_outcome=work_item.TestOutcome.SURVIVED,
+                worker_outcome=work_item.WorkerOutcome.NORMAL,
+            ),
+        )
+    result, survivors = run.tally("demo", session)
+    assert (result.equivalent, result.survived) == (0, 1)
+    assert "argued equivalent when it removed `return x + 1`: stale" in survivors[0]
