@@ -671,6 +671,22 @@ class Worker:
         self.proc.wait()
 
 
+def verdict(code: int, output: str) -> str:
+    """What pytest's exit ``code`` and ``output`` say about a mutant: ``"killed"``,
+    ``"survived"`` or ``"incompetent"`` (pytest could not run the selection at all: the
+    runner's fault, not a verdict)."""
+    if code == 0:
+        return "survived"
+    if code in (1, 2):  # tests failed, or collecting them did
+        return "killed"
+    # Exit 4 when the mutant broke an import: a conftest's, or a test module's (given as
+    # test ids, pytest then finds no test to run: "found no collectors").
+    broken = re.search(r"^ERROR tests/\S+\.py - ", output, re.MULTILINE)
+    if code == 4 and ("while loading conftest" in output or broken):
+        return "killed"
+    return "incompetent"
+
+
 def judge(worker: Worker, job: Job) -> tuple[Any, float]:
     """Run one mutant against its tests (those that execute its statement, or all)."""
     from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
@@ -679,14 +695,8 @@ def judge(worker: Worker, job: Job) -> tuple[Any, float]:
     seconds = float(answer["seconds"])
     if answer["timed_out"]:
         outcome, output = TestOutcome.KILLED, "timeout"
-    elif answer["code"] == 0:
-        outcome, output = TestOutcome.SURVIVED, answer["output"]
-    elif answer["code"] in (1, 2) or (
-        answer["code"] == 4 and "while loading conftest" in answer["output"]
-    ):  # tests failed, or collection or a conftest's imports failed (the mutant broke them)
-        outcome, output = TestOutcome.KILLED, answer["output"]
-    else:  # pytest could not run the selection at all: the runner's fault, not a verdict
-        outcome, output = TestOutcome.INCOMPETENT, answer["output"]
+    else:
+        outcome, output = TestOutcome(verdict(answer["code"], answer["output"])), answer["output"]
     result = WorkResult(
         output=output, diff=job.diff, test_outcome=outcome, worker_outcome=WorkerOutcome.NORMAL
     )

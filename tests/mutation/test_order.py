@@ -121,3 +121,33 @@ def test_an_argued_equivalent_is_not_run_while_it_changes_the_line_it_was_argued
     result, survivors = run.tally("demo", session)
     assert (result.equivalent, result.survived) == (0, 1)
     assert "argued equivalent when it removed `return x + 1`: stale" in survivors[0]
+
+
+def _pytest(folder: Path, *tests: str) -> tuple[int, str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_a_mutant_that_breaks_a_test_modules_import_is_killed_a_missing_test_is_not(
+    tmp_path: Path,
+) -> None:
+    """Test ids of a module whose import fails find no collectors (exit 4): the mutant
+    broke the import, so it is killed; a test id that names no test is the runner's fault."""
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "broken.py").write_text("Alias = int | 'None'\n")  # a mutated annotation
+    (tmp_path / "tests" / "test_it.py").write_text(
+        "import broken\n\ndef test_one():\n    pass\n\ndef test_two():\n    pass\n"
+    )
+    code, output = _pytest(tmp_path, "tests/test_it.py::test_one", "tests/test_it.py::test_two")
+    assert code == 4
+    assert run.verdict(code, output) == "killed"
+
+    (tmp_path / "broken.py").write_text("Alias = int\n")
+    code, output = _pytest(tmp_path, "tests/test_it.py::test_one", "tests/test_it.py::test_gone")
+    assert (code, run.verdict(code, output)) == (4, "incompetent")
