@@ -207,6 +207,34 @@ def test_a_record_changed_by_someone_else_is_not_overwritten(store: BlobStore) -
     assert [r.result for r in log.records()] == ["failed"]
 
 
+class Racing:
+    """A store where another writer creates the very key we are about to create, just
+    before our write (two runners picking the same name: the clash ``if_none_match``
+    exists to refuse)."""
+
+    def __init__(self, store: BlobStore, theirs: bytes) -> None:
+        self.store, self.theirs = store, theirs
+
+    def put(
+        self, key: str, data: bytes, *, if_match: str | None = None, if_none_match: bool = False
+    ) -> str:
+        self.store.put(key, self.theirs)
+        return self.store.put(key, data, if_match=if_match, if_none_match=if_none_match)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.store, name)
+
+
+def test_a_record_another_writer_created_under_the_same_key_is_never_overwritten(
+    store: BlobStore,
+) -> None:
+    theirs = record("dev", "2026-11-22T10:00:00Z", "failed", message="theirs")
+    log = DeploymentLog(Racing(store, theirs.to_json_line().encode()))  # type: ignore[arg-type]
+    with pytest.raises(PreconditionFailedError):
+        log.append(record("dev", "2026-11-22T10:00:00Z"))
+    assert DeploymentLog(store).records() == [theirs]
+
+
 # -------------------------------------------------------------------- the stack lock
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
