@@ -22,7 +22,7 @@ from stackflow.affected import AffectedStack
 from stackflow.engine.api import EngineTarget, UpResult
 from stackflow.errors import StackflowError
 from stackflow.gitops.deploy import GitHistory, deploy
-from stackflow.gitops.deploylog import DeploymentLog
+from stackflow.gitops.deploylog import DeploymentLog, DeployRecord
 from stackflow.graph import StackGraph
 from stackflow.plan.model import Change, Op, Source, StackPlan
 from stackflow.plan.reports import DeployStatus
@@ -135,15 +135,25 @@ def test_independent_stacks_run_at_once(repo: RepoConfig, tmp_path: Path) -> Non
     assert engine.ran[2] == "app"
 
 
+@pytest.mark.parametrize(
+    ("graph", "search"),
+    [
+        (APP_READS_NETWORK, DeployStatus.SUCCEEDED),
+        # Both stacks app reads fail: the message names the first of them.
+        (StackGraph(reads={"app/dev": ("network/dev", "search/dev")}), DeployStatus.FAILED),
+    ],
+    ids=["one-read", "both-reads-fail"],
+)
 def test_a_failed_stack_skips_the_stacks_that_read_it_not_the_others(
-    repo: RepoConfig, tmp_path: Path
+    repo: RepoConfig, tmp_path: Path, graph: StackGraph, search: DeployStatus
 ) -> None:
-    engine = Engine(failing={"network"})
-    result = run(engine, repo, tmp_path, APP_READS_NETWORK)
+    failing = {"network"} if search is DeployStatus.SUCCEEDED else {"network", "search"}
+    engine = Engine(failing=failing)
+    result = run(engine, repo, tmp_path, graph)
     assert sorted(engine.ran) == ["network", "search"]
     assert statuses(result) == {
         "network": DeployStatus.FAILED,
-        "search": DeployStatus.SUCCEEDED,
+        "search": search,
         "app": DeployStatus.SKIPPED,
     }
     [app] = [o for o in result.outcomes if o.project == "app"]
@@ -205,3 +215,79 @@ def test_the_graph_is_asked_about_the_stacks_to_deploy_only(
     assert asked == [["app/dev", "network/dev"]]
     assert engine.ran == ["network", "app"]
     assert statuses(result)["search"] is DeployStatus.SKIPPED
+
+
+C1, C2 = "1" * 40, "2" * 40
+
+
+@dataclass
+class Touching:
+    """git's history as data (the History seam): C1 then C2; a change since C1 touches
+    the ``touched`` projects' stacks."""
+
+    stacks: tuple[AffectedStack, ...]
+    touched: set[str]
+
+    def is_ancestor(self, older: str, newer: str) -> bool:
+        return (older, newer) in {(C1, C1), (C1, C2), (C2, C2)}
+
+    def affected(self, base: str | None, head: str) -> frozenset[AffectedStack]:
+        return frozenset(i for i in self.stacks if i.project in self.touched)
+
+
+@pytest.mark.parametrize(
+    ("touched", "app"),
+    [
+        # app's deployed commit is current: nothing it runs changed, no outcome.
+        ({"network", "search"}, []),
+        # app changed, but its offline re-plan is empty: skipped, saying since what.
+        (
+            {"app", "network", "search"},
+            [
+                (
+                    DeployStatus.SKIPPED,
+                    "unchanged: its offline plan since 111111111111 is empty; not deployed",
+                )
+            ],
+        ),
+    ],
+    ids=["current", "unchanged"],
+)
+def test_a_stack_with_nothing_to_do_does_not_end_its_wave(
+    repo: RepoConfig, tmp_path: Path, touched: set[str], app: list[Any]
+) -> None:
+    """app, network and search read nothing: one wave, app first in it. app runs C1
+    already; network and search are still judged and deployed after it."""
+    log = DeploymentLog(FileStore(tmp_path / "records"))
+    log.append(DeployRecord("app", "dev", C1, "succeeded", "2026-11-22T09:00:00Z", None, "b"))
+    stacks = GitHistory(repo.root).every()
+
+    def replan(todo: Any, since: Any) -> dict[AffectedStack, StackPlan]:
+        change = Change(urn="urn:x", type="t", name="n", op=Op.UPDATE)
+        return {
+            i: StackPlan.build(
+                project=i.project,
+                stack=i.stack,
+                source=Source.OFFLINE,
+                changes=[] if i.project == "app" else [change],
+            )
+            for i in todo
+        }
+
+    engine = Engine()
+    result = deploy(
+        engine,  # type: ignore[arg-type]
+        repo,
+        stacks,
+        log=log,
+        history=Touching(stacks, touched),
+        commit=C2,
+        actor="alice",
+        replan=replan,
+    )
+    assert sorted(engine.ran) == ["network", "search"]
+    assert [(o.status, o.message) for o in result.outcomes if o.project == "app"] == app
+    assert [(o.project, o.status) for o in result.outcomes if o.project != "app"] == [
+        ("network", DeployStatus.SUCCEEDED),
+        ("search", DeployStatus.SUCCEEDED),
+    ]
