@@ -415,10 +415,14 @@ def test_the_deploy_command_skips_a_stack_whose_replan_is_empty(
     first = git.commit("program")
     root = str(repo.root)
     assert main(["deploy", "--head", first, "--stage", "dev", "--root", root]) == 0
-    assert "succeeded demo/dev" in capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert "succeeded demo/dev" in out
+    assert "re-planning offline against nothing: demo/dev ...\n" in err
     comment = git.commit("a comment", **{"stacks____main__.py": "# the export\n" + program})
     assert main(["deploy", "--head", comment, "--stage", "dev", "--root", root]) == 0
-    assert "skipped   demo/dev: unchanged: its offline plan since" in capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert f"skipped   demo/dev: unchanged: its offline plan since {first[:12]} is empty" in out
+    assert f"re-planning offline since {first[:12]}: demo/dev ...\n" in err
     assert [a[0] for a in fake_on_path.argvs() if a[:1] in (["up"], ["preview"])] == [
         "preview",
         "up",
