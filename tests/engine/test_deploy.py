@@ -5,7 +5,10 @@ the lifecycle tier."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -808,7 +811,6 @@ def test_stages_match_promotion_whatever_the_case(repo: RepoConfig, log: Deploym
 
 
 def test_sigterm_cancels_the_deploy_only_inside_the_block() -> None:
-    import signal
     import threading
 
     before = signal.getsignal(signal.SIGTERM)
@@ -827,6 +829,44 @@ def test_sigterm_cancels_the_deploy_only_inside_the_block() -> None:
     thread.start()
     thread.join()
     assert seen == [before]  # only the main thread can install handlers: left alone
+
+
+@dataclass
+class Cancelling(InMemoryEngine):
+    """GitHub cancelling the run while ``up`` runs: the process receives ``signum``, and
+    ``up`` (a pulumi process, here a second's wait) goes on until something interrupts it."""
+
+    signum: int = signal.SIGINT
+
+    def up(self, target: EngineTarget) -> UpResult:
+        os.kill(os.getpid(), self.signum)
+        deadline = time.monotonic() + 1
+        while time.monotonic() < deadline:
+            time.sleep(0.01)
+        return super().up(target)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_lone_stack_cancelled_while_it_deploys_is_logged_cancelled(
+    repo: RepoConfig, log: DeploymentLog, signum: int
+) -> None:
+    """A stage of one stack runs its ``up`` on the main thread whatever the workers, so
+    the signal interrupts that ``up`` and the log says ``cancelled``, not ``succeeded``."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt), cancellable():
+            deploy(
+                Cancelling(signum=signum),  # type: ignore[arg-type]
+                repo,
+                affected("dev"),
+                log=log,
+                history=Linear(),
+                commit=C2,
+                actor="alice",
+            )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert [(r.stack, r.result) for r in log.records()] == [("dev", "cancelled")]
 
 
 def test_git_history_without_the_deployed_commit_is_one_error(repo: RepoConfig, git: Git) -> None:
