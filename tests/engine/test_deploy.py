@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +24,7 @@ from stackflow.errors import ExitCode, StackflowError
 from stackflow.gitops.deploy import (
     NO_COMMIT,
     Cancelled,
+    DeployResult,
     GitHistory,
     Verdict,
     cancellable,
@@ -308,24 +310,6 @@ def test_a_blocked_replan_stops_that_stage_before_any_up(
     assert "blocked at merge" in (result.outcomes[1].message or "")
 
 
-def test_a_cancelled_deploy_is_logged_cancelled_and_frees_the_lock(
-    repo: RepoConfig, git: Git, tmp_path: Path
-) -> None:
-    engine = InMemoryEngine(interrupt={"staging"})
-    store = FileStore(tmp_path / "records")
-    log = DeploymentLog(store)
-    head = git.commit("x", **{"stacks__program.py": "1"})
-    with pytest.raises(KeyboardInterrupt):
-        run_deploy(
-            engine, repo, log, head, lock=lambda i: StackLock(store, i.project, i.stack, "t")
-        )
-    assert [(r.stack, r.result) for r in log.records()] == [
-        ("dev", "succeeded"),
-        ("staging", "cancelled"),
-    ]
-    assert list(store.list("locks/")) == []
-
-
 def test_the_lock_serialises_deploys_of_a_stack(tmp_path: Path) -> None:
     store = FileStore(tmp_path / "records")
     now = [datetime(2026, 11, 22, 10, 0, tzinfo=UTC)]
@@ -354,15 +338,19 @@ def test_the_lock_serialises_deploys_of_a_stack(tmp_path: Path) -> None:
     assert b"run 3" in store.get("locks/demo/prod.json").data  # type: ignore[union-attr]
 
 
-def test_the_deploy_command_reconciles_a_stage_from_the_log(
+PROGRAM = "import pulumi\n\npulumi.export('x', 1)\n"
+
+
+@pytest.fixture
+def deploy_dev(
     repo: RepoConfig,
-    git: Git,
     fake_on_path: Any,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """`stackflow deploy --stage` as the deploy workflow runs it: re-planned offline, then
-    up; a second run of the same commit has nothing to do; an older commit is superseded."""
+) -> Callable[..., tuple[int, str, str]]:
+    """`stackflow deploy --head H --stage dev [flags]` as the deploy workflow runs it, on
+    the scripted pulumi (stacks dev, staging and prod; previews and ups create), with
+    PROGRAM as the stacks' program and no policy pack: (exit code, stdout, stderr)."""
     from stackflow.cli import main
 
     fake_on_path.stacks("dev", "staging", "prod")
@@ -374,62 +362,58 @@ def test_the_deploy_command_reconciles_a_stage_from_the_log(
     )
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "x")
     (repo.root / "policies" / "PulumiPolicy.yaml").unlink()
-    (repo.root / "stacks" / "__main__.py").write_text("import pulumi\n\npulumi.export('x', 1)\n")
+    (repo.root / "stacks" / "__main__.py").write_text(PROGRAM)
+
+    def run(head: str, *flags: str) -> tuple[int, str, str]:
+        code = main(["deploy", "--head", head, "--stage", "dev", *flags, "--root", str(repo.root)])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def engine_verbs(fake_on_path: Any) -> list[str]:
+    """The previews and ups the scripted pulumi ran, in order."""
+    return [a[0] for a in fake_on_path.argvs() if a[:1] in (["up"], ["preview"])]
+
+
+def test_the_deploy_command_reconciles_a_stage_from_the_log(
+    git: Git, fake_on_path: Any, deploy_dev: Callable[..., tuple[int, str, str]]
+) -> None:
+    """`stackflow deploy --stage` as the deploy workflow runs it: re-planned offline, then
+    up; a second run of the same commit has nothing to do; an older commit is superseded."""
     older = git.commit("program")
     newer = git.commit("dev", **stack_file("dev", "tweak"))
-    root = str(repo.root)
-    assert main(["deploy", "--head", newer, "--stage", "dev", "--pr", "", "--root", root]) == 0
-    out = capsys.readouterr().out
+    code, out, _ = deploy_dev(newer, "--pr", "")
+    assert code == 0
     assert "succeeded demo/dev" in out
-    assert main(["deploy", "--head", newer, "--stage", "dev", "--root", root]) == 0
-    assert "Nothing to deploy" in capsys.readouterr().out
+    code, out, _ = deploy_dev(newer)
+    assert code == 0
+    assert "Nothing to deploy" in out
     git.run("checkout", "-q", older)
-    assert main(["deploy", "--head", older, "--stage", "dev", "--root", root]) == 0
-    assert "superseded" in capsys.readouterr().out
-    assert [a[0] for a in fake_on_path.argvs() if a[:1] in (["up"], ["preview"])] == [
-        "preview",
-        "up",
-    ]
+    code, out, _ = deploy_dev(older)
+    assert code == 0
+    assert "superseded" in out
+    assert engine_verbs(fake_on_path) == ["preview", "up"]
 
 
 def test_the_deploy_command_skips_a_stack_whose_replan_is_empty(
-    repo: RepoConfig,
-    git: Git,
-    fake_on_path: Any,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    git: Git, fake_on_path: Any, deploy_dev: Callable[..., tuple[int, str, str]]
 ) -> None:
     """The merge deploy decides by impact, as the deploy workflow runs it: a comment-only
     edit to the program touches the program's path but not its plan, so nothing is
     previewed or deployed, and the output says why."""
-    from stackflow.cli import main
-
-    fake_on_path.stacks("dev", "staging", "prod")
-    fake_on_path.script(
-        responses={
-            "preview": [{"events": "up_create.jsonl"}],
-            "up": [{"events": "up_create.jsonl"}],
-        }
-    )
-    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "x")
-    (repo.root / "policies" / "PulumiPolicy.yaml").unlink()
-    program = "import pulumi\n\npulumi.export('x', 1)\n"
-    (repo.root / "stacks" / "__main__.py").write_text(program)
     first = git.commit("program")
-    root = str(repo.root)
-    assert main(["deploy", "--head", first, "--stage", "dev", "--root", root]) == 0
-    out, err = capsys.readouterr()
+    code, out, err = deploy_dev(first)
+    assert code == 0
     assert "succeeded demo/dev" in out
     assert "re-planning offline against nothing: demo/dev ...\n" in err
-    comment = git.commit("a comment", **{"stacks____main__.py": "# the export\n" + program})
-    assert main(["deploy", "--head", comment, "--stage", "dev", "--root", root]) == 0
-    out, err = capsys.readouterr()
+    comment = git.commit("a comment", **{"stacks____main__.py": "# the export\n" + PROGRAM})
+    code, out, err = deploy_dev(comment)
+    assert code == 0
     assert f"skipped   demo/dev: unchanged: its offline plan since {first[:12]} is empty" in out
     assert f"re-planning offline since {first[:12]}: demo/dev ...\n" in err
-    assert [a[0] for a in fake_on_path.argvs() if a[:1] in (["up"], ["preview"])] == [
-        "preview",
-        "up",
-    ]
+    assert engine_verbs(fake_on_path) == ["preview", "up"]
 
 
 def test_an_empty_replan_skips_only_stacks_known_to_run_its_base(
@@ -489,6 +473,23 @@ def deployed(log: DeploymentLog, stack: str, commit: str, result: str = "succeed
             finished_at="2026-11-22T09:01:00Z",
             actor="bob",
         )
+    )
+
+
+def deploy_linear(
+    engine: InMemoryEngine, repo: RepoConfig, log: DeploymentLog, *stacks: str, **kw: Any
+) -> DeployResult:
+    """``deploy`` of ``stacks`` (dev, staging and prod if none) by alice, to C2 over
+    :class:`Linear` history unless ``commit`` or ``history`` say otherwise."""
+    kw.setdefault("commit", C2)
+    kw.setdefault("history", Linear())
+    return deploy(
+        engine,  # type: ignore[arg-type]
+        repo,
+        affected(*(stacks or ("dev", "staging", "prod"))),
+        log=log,
+        actor="alice",
+        **kw,
     )
 
 
@@ -563,15 +564,14 @@ def test_the_decision_is_taken_again_once_the_stacks_lock_is_held(
     events: list[str] = []
     others = {"dev": None, "staging": C2, "prod": C3}
     told: list[str] = []
-    result = deploy(
-        engine,  # type: ignore[arg-type]
+    result = deploy_linear(
+        engine,
         repo,
-        affected("prod", "staging", "dev"),
-        log=log,
-        history=Linear(),
-        commit=C2,
-        actor="alice",
-        lock=lambda i: Racing(log, i.stack, others[i.stack], events),  # type: ignore[arg-type,return-value]
+        log,
+        "prod",
+        "staging",
+        "dev",
+        lock=lambda i: Racing(log, i.stack, others[i.stack], events),
         on_stack=lambda i: events.append(f"deploying {i.stack}"),
         on_wait=told.append,
     )
@@ -644,14 +644,14 @@ def test_a_blocked_replan_of_a_deployed_stack_fails_it_and_skips_the_stages_afte
             for i in todo
         }
 
-    result = deploy(
-        engine,  # type: ignore[arg-type]
+    result = deploy_linear(
+        engine,
         repo,
-        affected("prod", "staging", "dev"),
-        log=log,
+        log,
+        "prod",
+        "staging",
+        "dev",
         history=Linear(touched={"dev", "staging"}),
-        commit=C2,
-        actor="alice",
         replan=replan,
     )
     assert engine.ran == []
@@ -671,16 +671,7 @@ def test_a_blocked_engine_preview_stops_before_up(
 ) -> None:
     preview = blocked_plan("staging", mandatory=mandatory)
     engine = InMemoryEngine(previews={"staging": preview})
-    result = deploy(
-        engine,  # type: ignore[arg-type]
-        repo,
-        affected("dev", "staging", "prod"),
-        log=log,
-        history=Linear(),
-        commit=C2,
-        actor="alice",
-        clock=clock(),  # type: ignore[arg-type]
-    )
+    result = deploy_linear(engine, repo, log, clock=clock())
     assert engine.previewed == ["dev", "staging"]
     assert engine.ran == ["dev"]
     message = (
@@ -698,58 +689,65 @@ def test_a_blocked_engine_preview_stops_before_up(
     assert result.outcomes[2].message == "not run: demo/staging failed"
     # Without preview_first, the engine's own plan is not asked for.
     again = InMemoryEngine(previews={"staging": preview})
-    deploy(
-        again,  # type: ignore[arg-type]
-        repo,
-        affected("staging"),
-        log=log,
-        history=Linear(),
-        commit=C3,
-        actor="alice",
-        preview_first=False,
-    )
+    deploy_linear(again, repo, log, "staging", commit=C3, preview_first=False)
     assert (again.previewed, again.ran) == ([], ["staging"])
 
 
-def test_a_bug_in_the_engine_is_logged_failed_and_raised(
-    repo: RepoConfig, log: DeploymentLog
+@pytest.mark.parametrize(
+    ("fault", "raised", "match", "result", "message"),
+    [
+        (
+            {"interrupt": {"staging"}},
+            KeyboardInterrupt,
+            None,
+            "cancelled",
+            "the run was cancelled (SIGINT/SIGTERM) while deploying",
+        ),
+        (
+            {"crash": {"staging"}},
+            RuntimeError,
+            "boom in staging",
+            "failed",
+            "RuntimeError('boom in staging')",
+        ),
+    ],
+    ids=["cancelled", "bug"],
+)
+def test_an_up_that_raises_is_logged_raised_and_frees_the_lock(
+    repo: RepoConfig,
+    log: DeploymentLog,
+    fault: dict[str, set[str]],
+    raised: type[BaseException],
+    match: str | None,
+    result: str,
+    message: str,
 ) -> None:
-    engine = InMemoryEngine(crash={"staging"})
-    with pytest.raises(RuntimeError, match="boom in staging"):
-        deploy(
-            engine,  # type: ignore[arg-type]
+    """A cancellation, or a bug in the engine (not a StackflowError), while staging
+    deploys: it propagates, staging's record says so with its times, its lock is freed."""
+    engine = InMemoryEngine(**fault)  # type: ignore[arg-type]
+    with pytest.raises(raised, match=match):
+        deploy_linear(
+            engine,
             repo,
-            affected("dev", "staging", "prod"),
-            log=log,
-            history=Linear(),
-            commit=C2,
-            actor="alice",
-            clock=clock(),  # type: ignore[arg-type]
+            log,
+            clock=clock(),
+            lock=lambda i: StackLock(log.store, i.project, i.stack, "t"),
         )
     assert [(r.stack, r.result, r.message) for r in log.records()] == [
         ("dev", "succeeded", None),
-        ("staging", "failed", "RuntimeError('boom in staging')"),
+        ("staging", result, message),
     ]
     staging = log.records()[1]
     assert (staging.started_at, staging.finished_at) == (
         "2026-11-22T10:00:10Z",
         "2026-11-22T10:00:15Z",
     )
+    assert list(log.store.list("locks/")) == []
 
 
 def test_the_result_says_what_each_stack_did(repo: RepoConfig, log: DeploymentLog) -> None:
     engine = InMemoryEngine(failing={"staging"})
-    result = deploy(
-        engine,  # type: ignore[arg-type]
-        repo,
-        affected("dev", "staging", "prod"),
-        log=log,
-        history=Linear(),
-        commit=C2,
-        actor="alice",
-        pull_request=7,
-        clock=clock(),  # type: ignore[arg-type]
-    )
+    result = deploy_linear(engine, repo, log, pull_request=7, clock=clock())
     data = result.to_dict()
     assert (data["commit"], data["pull_request"], data["ok"]) == (C2, 7, False)
     dev, staging, prod = data["stacks"]
@@ -855,15 +853,7 @@ def test_a_lone_stack_cancelled_while_it_deploys_is_logged_cancelled(
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with pytest.raises(KeyboardInterrupt), cancellable():
-            deploy(
-                Cancelling(signum=signum),  # type: ignore[arg-type]
-                repo,
-                affected("dev"),
-                log=log,
-                history=Linear(),
-                commit=C2,
-                actor="alice",
-            )
+            deploy_linear(Cancelling(signum=signum), repo, log, "dev")
     finally:
         signal.signal(signal.SIGINT, previous)
     assert [(r.stack, r.result) for r in log.records()] == [("dev", "cancelled")]
