@@ -524,12 +524,17 @@ def _run_wave(
 ) -> list[StackOutcome | None]:
     """``run`` over independent stacks, up to ``workers`` at once, results in ``items``'
     order. One stack runs on this thread (so SIGINT reaches it as before); with several, a
-    cancellation waits for the running ones to finish their records, then propagates."""
+    cancellation (or a bug) waits for the running ones to finish their records, starts
+    none of the others, then propagates."""
     if len(items) <= 1 or workers <= 1:
         return [run(i) for i in items]
     with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
-        futures = [pool.submit(run, i) for i in items]
-        return [f.result() for f in futures]
+        try:
+            futures = [pool.submit(run, i) for i in items]
+            return [f.result() for f in futures]
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
 
 
 def _stage(item: AffectedStack, promotion: Sequence[str]) -> str:

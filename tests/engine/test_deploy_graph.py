@@ -9,8 +9,11 @@ graph is given as data here (test_deploy_fixture.py builds it from real synths).
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -291,3 +294,46 @@ def test_a_stack_with_nothing_to_do_does_not_end_its_wave(
         ("network", DeployStatus.SUCCEEDED),
         ("search", DeployStatus.SUCCEEDED),
     ]
+
+
+@dataclass
+class CancelledDuringApp(Engine):
+    """GitHub cancelling the run while app deploys: a tenth of a second into app's
+    ``up``, the process receives SIGINT. Every ``up`` takes half a second (a pulumi
+    process), unless interrupted."""
+
+    def up(self, target: EngineTarget) -> UpResult:
+        start = time.monotonic()
+        signalled = target.project_dir.name != "app"
+        while time.monotonic() < start + 0.5:
+            time.sleep(0.01)
+            if not signalled and time.monotonic() >= start + 0.1:
+                signalled = True
+                os.kill(os.getpid(), signal.SIGINT)
+        return super().up(target)
+
+
+@pytest.mark.parametrize(
+    ("workers", "ran", "logged"),
+    [
+        # One at a time, on this thread: app's up is interrupted and logged cancelled.
+        (1, [], [("app", "cancelled")]),
+        # Two at once: app and network finish their records; search, not started when
+        # the signal came, is never started (the fake's ups are not interrupted off the
+        # main thread; a pulumi process would get the signal itself).
+        (2, ["app", "network"], [("app", "succeeded"), ("network", "succeeded")]),
+    ],
+)
+def test_a_cancelled_wave_starts_no_other_stack(
+    repo: RepoConfig, tmp_path: Path, workers: int, ran: list[str], logged: list[Any]
+) -> None:
+    engine = CancelledDuringApp()
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run(engine, repo, tmp_path, StackGraph(reads={}), workers=workers)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert sorted(engine.ran) == ran
+    records = DeploymentLog(FileStore(tmp_path / "records")).records()
+    assert sorted((r.project, r.result) for r in records) == logged
