@@ -72,11 +72,45 @@ class Target:
     tests: tuple[str, ...]
 
 
+# In the order a run takes them: a module's mutants are queued once its clean run under
+# coverage is done, so the modules whose clean runs are quick and whose mutants are many
+# come first, and the slow clean runs (converter, graph) are made while the workers have
+# a queue (in the old order the converter's, 2.5 minutes, began with only values' 74
+# mutants queued, and the workers then waited for it).
+# risk, reconcile, graph and deploy are the guarantees issues 10, 11 and 14 added: what a
+# plan calls destructive or protected, code diff vs state diff, the stack graph, and
+# deploy in promotion order (stop at the first failure, one deploy per stack, reconcile
+# from the last success).
 TARGETS: dict[str, Target] = {
     "naming": Target(
         ("stackflow/naming.py",),
         ("tests/ephemeral/test_naming.py", "tests/ephemeral/test_cli_naming.py"),
     ),
+    "policy-rules": Target(
+        tuple(
+            f"policies/rules/{m}.py"
+            for m in ("_common", "cost", "database", "identity", "kubernetes", "network")
+        )
+        + tuple(f"policies/rules/{m}.py" for m in ("stack", "storage", "tagging")),
+        ("tests/policies/test_rules.py", "tests/policies/test_runner.py"),
+    ),
+    "registry": Target(
+        ("stackflow/ephemeral/registry.py",),
+        (
+            "tests/ephemeral/test_registry.py",
+            "tests/ephemeral/test_guarantees.py",
+            "tests/ephemeral/test_lifecycle.py",
+        ),
+    ),
+    "diff": Target(
+        ("stackflow/plan/diff.py",),
+        ("tests/plan/test_diff.py", "tests/plan/test_diff_guarantees.py"),
+    ),
+    "reconcile": Target(("stackflow/plan/reconcile.py",), ("tests/engine/test_reconcile.py",)),
+    "risk": Target(("stackflow/plan/risk.py",), ("tests/plan/test_risk.py",)),
+    "github": Target(("stackflow/adapters/github.py",), ("tests/github",)),
+    "reaper": Target(("stackflow/ephemeral/reaper.py",), ("tests/ephemeral",)),
+    "policy-runner": Target(("stackflow/policy.py",), ("tests/policies",)),
     "values": Target(
         ("stackflow/plan/values.py",),
         (
@@ -88,11 +122,37 @@ TARGETS: dict[str, Target] = {
             "tests/engine/test_events.py",
         ),
     ),
+    "lifecycle": Target(
+        ("stackflow/ephemeral/lifecycle.py",),
+        ("tests/ephemeral", "tests/engine/test_ephemeral_secrets.py"),
+    ),
+    "markdown": Target(
+        ("stackflow/render/markdown.py",),
+        (
+            "tests/render",
+            # The comment's review, policy-delta and reconciliation sections, tested where
+            # the plans that carry them are made.
+            "tests/plan/test_risk.py",
+            "tests/plan/test_policy_delta.py",
+            "tests/plan/test_planner_policy_errors.py",
+            "tests/engine/test_reconcile.py",
+        ),
+    ),
+    "deploy": Target(
+        ("stackflow/gitops/deploy.py", "stackflow/gitops/deploylog.py"),
+        (
+            "tests/engine/test_deploy.py",
+            "tests/engine/test_deploy_graph.py",
+            "tests/engine/test_deploy_stage.py",
+            "tests/engine/test_deploylog.py",
+            "tests/engine/test_confirm.py",
+        ),
+    ),
     # The synth runner: its tests (and the real programs' ones) run it in subprocesses,
     # which the coverage collection measures, so a mutant runs only the tests that reach
-    # its statement. Not
-    # test_warm.py: the zygote's own tests (processes forked from it keep the context of
-    # the test that started it, and its Ctrl-C test is timed against process start-up).
+    # its statement. Not test_warm.py: the zygote's own tests (processes forked from it
+    # keep the context of the test that started it, and its Ctrl-C test is timed against
+    # process start-up).
     "converter": Target(
         ("stackflow/plan/_runner.py",),
         (
@@ -109,62 +169,8 @@ TARGETS: dict[str, Target] = {
             "tests/plan/test_real_programs.py",
         ),
     ),
-    "diff": Target(
-        ("stackflow/plan/diff.py",),
-        ("tests/plan/test_diff.py", "tests/plan/test_diff_guarantees.py"),
-    ),
-    "markdown": Target(
-        ("stackflow/render/markdown.py",),
-        (
-            "tests/render",
-            # The comment's review, policy-delta and reconciliation sections, tested where
-            # the plans that carry them are made.
-            "tests/plan/test_risk.py",
-            "tests/plan/test_policy_delta.py",
-            "tests/plan/test_planner_policy_errors.py",
-            "tests/engine/test_reconcile.py",
-        ),
-    ),
-    "github": Target(("stackflow/adapters/github.py",), ("tests/github",)),
-    "registry": Target(
-        ("stackflow/ephemeral/registry.py",),
-        (
-            "tests/ephemeral/test_registry.py",
-            "tests/ephemeral/test_guarantees.py",
-            "tests/ephemeral/test_lifecycle.py",
-        ),
-    ),
-    "lifecycle": Target(
-        ("stackflow/ephemeral/lifecycle.py",),
-        ("tests/ephemeral", "tests/engine/test_ephemeral_secrets.py"),
-    ),
-    "reaper": Target(("stackflow/ephemeral/reaper.py",), ("tests/ephemeral",)),
-    "policy-rules": Target(
-        tuple(
-            f"policies/rules/{m}.py"
-            for m in ("_common", "cost", "database", "identity", "kubernetes", "network")
-        )
-        + tuple(f"policies/rules/{m}.py" for m in ("stack", "storage", "tagging")),
-        ("tests/policies/test_rules.py", "tests/policies/test_runner.py"),
-    ),
-    "policy-runner": Target(("stackflow/policy.py",), ("tests/policies",)),
-    # The guarantees issues 10, 11 and 14 added: what a plan calls destructive or
-    # protected, code diff vs state diff, the stack graph, and deploy in promotion order
-    # (stop at the first failure, one deploy per stack, reconcile from the last success).
-    "risk": Target(("stackflow/plan/risk.py",), ("tests/plan/test_risk.py",)),
-    "reconcile": Target(("stackflow/plan/reconcile.py",), ("tests/engine/test_reconcile.py",)),
     "graph": Target(
         ("stackflow/graph.py",), ("tests/plan/test_graph.py", "tests/engine/test_deploy_graph.py")
-    ),
-    "deploy": Target(
-        ("stackflow/gitops/deploy.py", "stackflow/gitops/deploylog.py"),
-        (
-            "tests/engine/test_deploy.py",
-            "tests/engine/test_deploy_graph.py",
-            "tests/engine/test_deploy_stage.py",
-            "tests/engine/test_deploylog.py",
-            "tests/engine/test_confirm.py",
-        ),
     ),
 }
 
