@@ -334,13 +334,23 @@ def fingerprint(target: Target, base: Path) -> dict[str, str]:
 def reopen_survivors(session: Path) -> None:
     """Tests changed, the code did not: a killed mutant is not re-run (a new test does not
     revive it), every other verdict is judged again. ``--fresh`` re-runs everything."""
+    _forget(
+        session,
+        "DELETE FROM work_results WHERE worker_outcome != 'SKIPPED' "
+        "AND (test_outcome IS NULL OR test_outcome != 'KILLED')",
+    )
+
+
+def reopen_incompetent(session: Path) -> None:
+    """A mutant pytest could not run is the runner's fault, not a verdict: judged again."""
+    _forget(session, "DELETE FROM work_results WHERE test_outcome = 'INCOMPETENT'")
+
+
+def _forget(session: Path, query: str) -> None:
     import sqlite3
 
     with contextlib.closing(sqlite3.connect(session)) as db, db:
-        db.execute(
-            "DELETE FROM work_results WHERE worker_outcome != 'SKIPPED' "
-            "AND (test_outcome IS NULL OR test_outcome != 'KILLED')"
-        )
+        db.execute(query)
 
 
 def tree(label: str) -> Path:
@@ -389,6 +399,7 @@ def prepare(name: str, target: Target, copy: Path, fresh: bool) -> tuple[Path, d
         previous = {}
     same_source = not fresh and session.exists() and previous.get("source") == current["source"]
     if same_source and lines.exists() and previous.get("tests") == current["tests"]:
+        reopen_incompetent(session)
         return session, json.loads(lines.read_text())
     started = time.monotonic()
     command = [str(BIN / "python"), *WORKER, "collect", str(lines), *target.modules]
@@ -686,9 +697,10 @@ def verdict(code: int, output: str) -> str:
     if code in (1, 2):  # tests failed, or collecting them did
         return "killed"
     # Exit 4 when the mutant broke an import: a conftest's, or a test module's (given as
-    # test ids, pytest then finds no test to run: "found no collectors").
-    broken = re.search(r"^ERROR tests/\S+\.py - ", output, re.MULTILINE)
-    if code == 4 and ("while loading conftest" in output or broken):
+    # test ids, which the clean run collected, pytest then "found no collectors" for
+    # them; a test id that names no test is "not found" instead).
+    broken = ("while loading conftest", "found no collectors for")
+    if code == 4 and any(sign in output for sign in broken):
         return "killed"
     return "incompetent"
 

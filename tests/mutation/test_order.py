@@ -147,7 +147,34 @@ def test_a_mutant_that_breaks_a_test_modules_import_is_killed_a_missing_test_is_
     code, output = _pytest(tmp_path, "tests/test_it.py::test_one", "tests/test_it.py::test_two")
     assert code == 4
     assert run.verdict(code, output) == "killed"
+    # The runner keeps the last 3,000 characters: with many test ids, only their
+    # "found no collectors" lines, not pytest's summary of the import error.
+    assert run.verdict(code, output[output.rindex("ERROR: found no collectors") :]) == "killed"
+    (tmp_path / "broken.py").write_text("def f(x, *, *args): pass\n")  # a syntax error
+    code, output = _pytest(tmp_path, "tests/test_it.py::test_one", "tests/test_it.py::test_two")
+    assert (code, run.verdict(code, output)) == (4, "killed")
 
     (tmp_path / "broken.py").write_text("Alias = int\n")
     code, output = _pytest(tmp_path, "tests/test_it.py::test_one", "tests/test_it.py::test_gone")
     assert (code, run.verdict(code, output)) == (4, "incompetent")
+
+
+def test_a_mutant_pytest_could_not_run_is_judged_again_and_a_verdict_is_kept(
+    tmp_path: Path,
+) -> None:
+    session = _session(tmp_path, "def f(x):\n    return x + 1\n")
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        first, second, *_ = list(db.pending_work_items)
+        for item, outcome in ((first, "KILLED"), (second, "INCOMPETENT")):
+            db.set_result(
+                item.job_id,
+                work_item.WorkResult(
+                    test_outcome=work_item.TestOutcome[outcome],
+                    worker_outcome=work_item.WorkerOutcome.NORMAL,
+                ),
+            )
+    run.reopen_incompetent(session)
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        pending = {item.job_id for item in db.pending_work_items}
+    assert second.job_id in pending
+    assert first.job_id not in pending
