@@ -539,6 +539,22 @@ def test_stackflows_own_frames_never_show_even_when_it_lives_in_the_repository(
     assert "_runner.py" not in caught.value.detail
 
 
+def test_a_syntax_error_in_stackflows_own_files_is_not_shown_as_the_programs_line(
+    tmp_path: Path,
+) -> None:
+    """The line that does not parse is named by the same test as every frame: stackflow's
+    own files are no program's, even inside the repository that vendors it."""
+    root = Path(__file__).resolve().parents[2]
+    inside = root / "stackflow" / "generated.py"
+    program = f"exec(compile('x = = 1', {str(inside)!r}, 'exec'))\n"
+    project = write(tmp_path, "vendored", program)
+    with pytest.raises(SynthError) as caught:
+        synth(load_project(project), "dev", repo_root=root, digest_key=TEST_KEY)
+    assert caught.value.detail.startswith("SyntaxError: invalid syntax\n  at ")
+    assert "__main__.py:1 in <module>" in caught.value.detail
+    assert "generated.py:1" not in caught.value.detail
+
+
 def test_the_programs_own_packages_come_before_any_other_on_the_path(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
