@@ -703,18 +703,37 @@ def test_secret_lookup_arguments_are_unwrapped_as_an_older_sdk_sends_them() -> N
     assert _plain(args) == {"keyId": "alias/k", "grants": ["a"], "n": 1.0, "x": None}
 
 
-def test_a_need_is_found_in_the_exception_the_error_was_raised_while_handling(
-    tmp_path: Path,
+@pytest.mark.parametrize(
+    ("name", "program", "line"),
+    [
+        # found in the exception the error was raised while handling; the line named is
+        # the one the program stopped on (the raise), not the read
+        (
+            "handled",
+            "try:\n"
+            "    open('deploy-key.pub')\n"
+            "except OSError:\n"
+            "    raise RuntimeError('no deploy key')\n",
+            4,
+        ),
+        # met in an apply callback: still a need, naming the callback's line
+        (
+            "callback",
+            "import pulumi\n"
+            "pulumi.export('key', pulumi.Output.from_input('x').apply(\n"
+            "    lambda _: open('deploy-key.pub').read()))\n",
+            3,
+        ),
+    ],
+    ids=["handled", "callback"],
+)
+def test_a_file_need_is_found_where_the_program_meets_it(
+    tmp_path: Path, name: str, program: str, line: int
 ) -> None:
-    program = (
-        "try:\n"
-        "    open('deploy-key.pub')\n"
-        "except OSError:\n"
-        "    raise RuntimeError('no deploy key')\n"
-    )
     with pytest.raises(ProgramNeedsError) as caught:
-        synth_dev(tmp_path, "handled", program)
+        synth_dev(tmp_path, name, program)
     assert caught.value.need == "file"
+    assert str(caught.value).endswith(f"(at {name}/__main__.py:{line})")
 
 
 def test_a_child_named_apart_from_its_aliased_parent_keeps_its_name_in_the_inherited_alias(
@@ -761,20 +780,6 @@ def test_a_loopback_address_with_a_zone_is_this_machine(tmp_path: Path) -> None:
     manifest = synth_dev(tmp_path, "zone", program)
     assert manifest.outputs["looked_up"] == "yes"
     assert not any("network" in note for note in manifest.notes)
-
-
-def test_a_need_met_in_an_apply_callback_is_still_a_need_naming_the_callbacks_line(
-    tmp_path: Path,
-) -> None:
-    program = (
-        "import pulumi\n"
-        "pulumi.export('key', pulumi.Output.from_input('x').apply(\n"
-        "    lambda _: open('deploy-key.pub').read()))\n"
-    )
-    with pytest.raises(ProgramNeedsError) as caught:
-        synth_dev(tmp_path, "callback", program)
-    assert caught.value.need == "file"
-    assert str(caught.value).endswith("(at callback/__main__.py:3)")
 
 
 def test_a_network_need_lists_its_calls_once_and_no_line_after_them(tmp_path: Path) -> None:
