@@ -324,18 +324,18 @@ def plan_stacks(
                 )
                 if tree is not None and i not in cached:
                     bases[i] = pool.submit(_base_manifest, target, tree, key=key, scrub=scrub)
-            # What a deleted stack file leaves deployed: its program at the base.
-            left: list[_Outcome | None] = [None] * len(removed)
-            if tree is not None:
-                left_futures = [
-                    pool.submit(_base_manifest, target, tree, key=key, scrub=scrub)
-                    for target in removed
-                ]
+            # What a deleted stack file leaves deployed: its program at the base (unknown
+            # without a base tree).
+            left_futures = [
+                pool.submit(_base_manifest, target, tree, key=key, scrub=scrub)
+                if tree is not None
+                else None
+                for target in removed
+            ]
             if progress is not None:
                 _report_progress(progress, targets, heads, bases)
             head_outcomes = [f.result() for f in heads]
-            if tree is not None:
-                left = [f.result() for f in left_futures]
+            left = [f.result() if f is not None else None for f in left_futures]
             base_outcomes = {i: f.result() for i, f in bases.items()}
             base_findings: dict[int, list[PolicyFinding] | None] = {}
             if pack is not None and not config.policy_block_existing:

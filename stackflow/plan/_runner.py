@@ -919,21 +919,28 @@ def guard_secret_applies() -> None:
     Output.apply = apply  # type: ignore[method-assign]
 
 
+def _program_file(path: Path, ctx: RunContext) -> bool:
+    """Whether a file is the program's own code, the one test behind every line the author
+    is shown: inside the project or the repository, and neither an installed package
+    (site-packages, a virtualenv kept in the repository included) nor stackflow itself
+    (whose repository may be the program's)."""
+    roots = [p for p in (ctx.project_dir, ctx.repo_root) if p is not None]
+    return (
+        any(path.is_relative_to(r) for r in roots)
+        and "site-packages" not in path.parts
+        and not path.is_relative_to(Path(__file__).parent.parent)
+    )
+
+
 def _user_frames(err: BaseException, ctx: RunContext) -> str:
     """The exception and the program's own frames, outermost first, one line each:
     ``at app/naming.py:2 in bucket_name: raise ValueError(...)``. Frames of the SDKs,
     of stackflow and of the interpreter (runpy, asyncio) are left out: they say nothing
     the author can act on, and their absolute paths differ on every machine."""
-    roots = [p for p in (ctx.project_dir, ctx.repo_root) if p is not None]
-    own = Path(__file__).parent.parent
     lines = traceback.format_exception_only(type(err), err)[-1:]
     for frame in traceback.extract_tb(err.__traceback__):
         path = Path(frame.filename)
-        if (
-            not any(path.is_relative_to(r) for r in roots)
-            or "site-packages" in path.parts
-            or path.is_relative_to(own)
-        ):
+        if not _program_file(path, ctx):
             continue
         where = os.path.relpath(path, ctx.repo_root or ctx.project_dir)
         code = f": {frame.line.strip()}" if frame.line else ""
@@ -941,7 +948,7 @@ def _user_frames(err: BaseException, ctx: RunContext) -> str:
     if isinstance(err, SyntaxError) and err.filename and err.lineno:
         # The line that does not parse is no frame of the traceback: name it last.
         path = Path(err.filename)
-        if any(path.is_relative_to(r) for r in roots) and "site-packages" not in path.parts:
+        if _program_file(path, ctx):
             where = os.path.relpath(path, ctx.repo_root or ctx.project_dir)
             code = f": {err.text.strip()}" if err.text else ""
             lines.append(f"  at {where}:{err.lineno}{code}\n")
@@ -1256,17 +1263,13 @@ def refuse_network(ctx: RunContext) -> None:
 
 
 def _program_line(ctx: RunContext) -> str:
-    """`` at FILE:LINE`` of the innermost frame of the program's own code, or nothing."""
-    roots = [p for p in (ctx.project_dir, ctx.repo_root) if p is not None]
-    own = Path(__file__).parent.parent
+    """`` at FILE:LINE`` of the innermost frame of the program's own code, or nothing.
+    FILE is relative to the project, as source positions are (_display_path); the lines
+    of _user_frames are relative to the repository root."""
     frame: Any = sys._getframe(2)
     while frame is not None:
         path = Path(frame.f_code.co_filename)
-        if (
-            any(path.is_relative_to(r) for r in roots)
-            and "site-packages" not in path.parts
-            and not path.is_relative_to(own)
-        ):
+        if _program_file(path, ctx):
             return f" at {_display_path(path, ctx)}:{frame.f_lineno}"
         frame = frame.f_back
     return ""

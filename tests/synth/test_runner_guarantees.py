@@ -539,6 +539,22 @@ def test_stackflows_own_frames_never_show_even_when_it_lives_in_the_repository(
     assert "_runner.py" not in caught.value.detail
 
 
+def test_a_syntax_error_in_stackflows_own_files_is_not_shown_as_the_programs_line(
+    tmp_path: Path,
+) -> None:
+    """The line that does not parse is named by the same test as every frame: stackflow's
+    own files are no program's, even inside the repository that vendors it."""
+    root = Path(__file__).resolve().parents[2]
+    inside = root / "stackflow" / "generated.py"
+    program = f"exec(compile('x = = 1', {str(inside)!r}, 'exec'))\n"
+    project = write(tmp_path, "vendored", program)
+    with pytest.raises(SynthError) as caught:
+        synth(load_project(project), "dev", repo_root=root, digest_key=TEST_KEY)
+    assert caught.value.detail.startswith("SyntaxError: invalid syntax\n  at ")
+    assert "__main__.py:1 in <module>" in caught.value.detail
+    assert "generated.py:1" not in caught.value.detail
+
+
 def test_the_programs_own_packages_come_before_any_other_on_the_path(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -687,18 +703,37 @@ def test_secret_lookup_arguments_are_unwrapped_as_an_older_sdk_sends_them() -> N
     assert _plain(args) == {"keyId": "alias/k", "grants": ["a"], "n": 1.0, "x": None}
 
 
-def test_a_need_is_found_in_the_exception_the_error_was_raised_while_handling(
-    tmp_path: Path,
+@pytest.mark.parametrize(
+    ("name", "program", "line"),
+    [
+        # found in the exception the error was raised while handling; the line named is
+        # the one the program stopped on (the raise), not the read
+        (
+            "handled",
+            "try:\n"
+            "    open('deploy-key.pub')\n"
+            "except OSError:\n"
+            "    raise RuntimeError('no deploy key')\n",
+            4,
+        ),
+        # met in an apply callback: still a need, naming the callback's line
+        (
+            "callback",
+            "import pulumi\n"
+            "pulumi.export('key', pulumi.Output.from_input('x').apply(\n"
+            "    lambda _: open('deploy-key.pub').read()))\n",
+            3,
+        ),
+    ],
+    ids=["handled", "callback"],
+)
+def test_a_file_need_is_found_where_the_program_meets_it(
+    tmp_path: Path, name: str, program: str, line: int
 ) -> None:
-    program = (
-        "try:\n"
-        "    open('deploy-key.pub')\n"
-        "except OSError:\n"
-        "    raise RuntimeError('no deploy key')\n"
-    )
     with pytest.raises(ProgramNeedsError) as caught:
-        synth_dev(tmp_path, "handled", program)
+        synth_dev(tmp_path, name, program)
     assert caught.value.need == "file"
+    assert str(caught.value).endswith(f"(at {name}/__main__.py:{line})")
 
 
 def test_a_child_named_apart_from_its_aliased_parent_keeps_its_name_in_the_inherited_alias(
@@ -745,20 +780,6 @@ def test_a_loopback_address_with_a_zone_is_this_machine(tmp_path: Path) -> None:
     manifest = synth_dev(tmp_path, "zone", program)
     assert manifest.outputs["looked_up"] == "yes"
     assert not any("network" in note for note in manifest.notes)
-
-
-def test_a_need_met_in_an_apply_callback_is_still_a_need_naming_the_callbacks_line(
-    tmp_path: Path,
-) -> None:
-    program = (
-        "import pulumi\n"
-        "pulumi.export('key', pulumi.Output.from_input('x').apply(\n"
-        "    lambda _: open('deploy-key.pub').read()))\n"
-    )
-    with pytest.raises(ProgramNeedsError) as caught:
-        synth_dev(tmp_path, "callback", program)
-    assert caught.value.need == "file"
-    assert str(caught.value).endswith("(at callback/__main__.py:3)")
 
 
 def test_a_network_need_lists_its_calls_once_and_no_line_after_them(tmp_path: Path) -> None:
