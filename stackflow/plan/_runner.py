@@ -1102,10 +1102,10 @@ def _failure(err: BaseException, ctx: RunContext) -> dict[str, Any] | None:
         return {"kind": "run", "message": str(err)}
     need = _needs(err, ctx)
     if need is not None:
-        what, message = need
-        frames = [
+        what, message, cause = need
+        frames = [  # where the program met the need: the read, not a later raise
             line.strip().split(" in ", 1)[0]
-            for line in _user_frames(err, ctx).splitlines()
+            for line in _user_frames(cause, ctx).splitlines()
             if line.startswith("  at ")
         ]
         if frames and what != "network":
@@ -1129,36 +1129,49 @@ def _chain(err: BaseException) -> list[BaseException]:
     return seen
 
 
-def _needs(err: BaseException, ctx: RunContext) -> tuple[str, str] | None:
+def _needs(err: BaseException, ctx: RunContext) -> tuple[str, str, BaseException] | None:
     """The one line saying what to add where, when the program stopped on something of
-    the machine it runs on: the network, a local file, an environment variable."""
+    the machine it runs on (the network, a local file, an environment variable), and the
+    exception of ``err``'s chain that met it."""
     if ctx.network:
         calls = ", ".join(dict.fromkeys(ctx.network))
-        return "network", (
-            f"the program calls the network at synth time: {calls}; the offline plan has "
-            "no network: give the program that value as stack config, or plan this stack "
-            "with the engine (stackflow preview)"
+        return (
+            "network",
+            (
+                f"the program calls the network at synth time: {calls}; the offline plan has "
+                "no network: give the program that value as stack config, or plan this stack "
+                "with the engine (stackflow preview)"
+            ),
+            err,
         )
     for cause in _chain(err):
         if isinstance(cause, AttributeError):
             missing = _missing_sdk_attribute(cause)
             if missing is not None:
-                return "sdk", missing
+                return "sdk", missing, cause
         if isinstance(cause, FileNotFoundError) and cause.filename:
-            return "file", _missing_file(str(cause.filename), ctx)
+            return "file", _missing_file(str(cause.filename), ctx), cause
         if isinstance(cause, KeyError) and _from_environ(cause) and cause.args:
             name = str(cause.args[0])
             from stackflow.plan.synth import SYNTH_ENV_ALLOWED
 
             if name in SYNTH_ENV_ALLOWED:
-                return "environment", (
-                    f"the program reads environment variable {name}, which is not set; set "
-                    f"{name} in the environment stackflow plan runs in"
+                return (
+                    "environment",
+                    (
+                        f"the program reads environment variable {name}, which is not set; set "
+                        f"{name} in the environment stackflow plan runs in"
+                    ),
+                    cause,
                 )
-            return "environment", (
-                f"the program reads environment variable {name}, which the offline plan "
-                f"does not pass on (it passes only {', '.join(sorted(SYNTH_ENV_ALLOWED))}: "
-                "never credentials); give the program that value as stack config"
+            return (
+                "environment",
+                (
+                    f"the program reads environment variable {name}, which the offline plan "
+                    f"does not pass on (it passes only {', '.join(sorted(SYNTH_ENV_ALLOWED))}: "
+                    "never credentials); give the program that value as stack config"
+                ),
+                cause,
             )
     return None
 

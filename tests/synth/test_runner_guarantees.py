@@ -707,14 +707,14 @@ def test_secret_lookup_arguments_are_unwrapped_as_an_older_sdk_sends_them() -> N
     ("name", "program", "line"),
     [
         # found in the exception the error was raised while handling; the line named is
-        # the one the program stopped on (the raise), not the read
+        # where the file is read (what to fix), not the raise the program stopped on
         (
             "handled",
             "try:\n"
             "    open('deploy-key.pub')\n"
             "except OSError:\n"
             "    raise RuntimeError('no deploy key')\n",
-            4,
+            2,
         ),
         # met in an apply callback: still a need, naming the callback's line
         (
