@@ -146,6 +146,8 @@ TARGETS: dict[str, Target] = {
             "tests/engine/test_deploy_stage.py",
             "tests/engine/test_deploylog.py",
             "tests/engine/test_confirm.py",
+            "tests/engine/test_deploy_guarantees.py",
+            "tests/engine/test_deploylog_guarantees.py",
         ),
     ),
     # The synth runner: its tests (and the real programs' ones) run it in subprocesses,

@@ -484,7 +484,10 @@ def deploy(
                 elif first[item].verdict is Verdict.DEPLOY:
                     outcomes.append(_outcome(item, DeployStatus.SKIPPED, stop))
             continue
+        # failed: failed, or not run as a stack they read is in failed (they skip their
+        # readers); broke: failed (what the stages after this one are told).
         failed: set[str] = set()
+        broke: list[str] = []
         for wave in waves[name]:
             ready = []
             for key in wave:
@@ -508,8 +511,9 @@ def deploy(
                 outcomes.append(outcome)
                 if outcome.status is DeployStatus.FAILED:
                     failed.add(f"{outcome.project}/{outcome.stack}")
-        if failed:
-            stop = f"not run: {sorted(failed)[0]} failed"
+                    broke.append(f"{outcome.project}/{outcome.stack}")
+        if broke:
+            stop = f"not run: {', '.join(sorted(broke))} failed"
     return DeployResult(outcomes=tuple(outcomes), commit=commit, pull_request=pull_request)
 
 
