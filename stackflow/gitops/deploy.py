@@ -283,7 +283,7 @@ class Decision:
     since: str | None
     """The commit the stack runs (from the log), or the fallback base; None: nothing."""
     reason: str
-    deployed: bool = False
+    deployed: bool
     """``since`` is the commit the log says the stack runs (not a fallback)."""
 
 
@@ -306,20 +306,22 @@ def decide(
     if last is not None:
         since, origin = last.commit, f"deployed commit {last.commit[:12]}"
         if since == head:
-            return Decision(Verdict.CURRENT, since, f"{head[:12]} is already deployed")
+            return Decision(Verdict.CURRENT, since, f"{head[:12]} is already deployed", True)
         if not history.is_ancestor(since, head):
             return Decision(
                 Verdict.SUPERSEDED,
                 since,
                 f"superseded: it runs {since[:12]}, which {head[:12]} does not descend "
                 "from (a newer merge was deployed first); not deployed",
+                True,
             )
     else:
         since = None if base in (None, NO_COMMIT) else base
         origin = f"base {since[:12]}" if since else "no earlier deploy"
+    known = last is not None
     if item in history.affected(since, head):
-        return Decision(Verdict.DEPLOY, since, f"changed since {origin}", last is not None)
-    return Decision(Verdict.CURRENT, since, f"nothing it runs changed since {origin}")
+        return Decision(Verdict.DEPLOY, since, f"changed since {origin}", known)
+    return Decision(Verdict.CURRENT, since, f"nothing it runs changed since {origin}", known)
 
 
 class GitHistory:
