@@ -27,12 +27,15 @@ from stackflow.gitops.deploy import (
     DEFAULT_WORKERS,
     GitHistory,
     Verdict,
+    blocked,
     cancellable,
     decide,
     deploy,
+    replan_offline,
 )
 from stackflow.gitops.deploylog import DeploymentLog
 from stackflow.graph import StackGraph
+from stackflow.impact import stack_impact
 from stackflow.plan.model import Level, PolicyFinding, Source, StackPlan
 from stackflow.plan.reports import DeployStatus
 from stackflow.repoconfig import RepoConfig
@@ -41,6 +44,7 @@ from .test_deploy import (
     C1,
     C2,
     C3,
+    Git,
     InMemoryEngine,
     Linear,
     affected,
@@ -327,3 +331,29 @@ def test_a_decision_says_whether_the_log_knows_the_commit_the_stack_runs(
     )
     assert (fallback.verdict, fallback.deployed) == (Verdict.DEPLOY, False)
     assert (nothing.verdict, nothing.since, nothing.deployed) == (Verdict.DEPLOY, None, False)
+
+
+# ------------------------------------------------------------- the offline re-plan
+
+
+@pytest.mark.slow
+def test_the_offline_replan_plans_every_stack_it_is_asked_for(
+    repo: RepoConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A merge changed dev's stack file only. Path rules would plan dev alone, but the
+    deploy asks for prod too (its deployed commit is older): prod gets its plan, which is
+    empty, so the deploy can skip it as unchanged rather than deploy it unplanned. The
+    progress names the base by its 12-character commit."""
+    (repo.root / "stacks" / "__main__.py").write_text("import pulumi\n\npulumi.export('x', 1)\n")
+    (repo.root / "policies" / "PulumiPolicy.yaml").unlink()  # a pack with no rules to load
+    git = Git(repo.root)
+    base = git.commit("the program")
+    git.commit("dev only", **{"stacks__Pulumi.dev.yaml": "config:\n  demo:size: big\n"})
+    monkeypatch.chdir(repo.root)
+    dev, prod = affected("dev", "prod")
+    told: list[str] = []
+    plans = replan_offline(repo, [dev, prod], {dev: base, prod: base}, progress=told.append)
+    assert sorted(i.stack for i in plans) == ["dev", "prod"]
+    assert stack_impact(plans[prod], policy_changed=False) is None
+    assert not blocked(plans[prod])
+    assert told[0] == f"re-planning offline since {base[:12]}: demo/dev, demo/prod ..."
