@@ -50,6 +50,7 @@ from .test_deploy import (
     affected,
     blocked_plan,
     clock,
+    deploy_linear,
     deployed,
 )
 from .test_deploy_graph import Engine
@@ -166,14 +167,11 @@ def test_a_lone_stack_is_deployed_where_a_cancellation_reaches_it(
     cancelling the run interrupts its ``up`` and the log says ``cancelled``."""
     engine = Terminating(terminate={"dev"})
     with pytest.raises(KeyboardInterrupt), cancellable():
-        deploy(
-            engine,  # type: ignore[arg-type]
+        deploy_linear(
+            engine,
             repo,
-            affected("dev"),
-            log=log,
-            history=Linear(),
-            commit=C2,
-            actor="alice",
+            log,
+            "dev",
         )
     assert [(r.stack, r.result) for r in log.records()] == [("dev", "cancelled")]
 
@@ -224,14 +222,11 @@ def test_a_stacks_duration_is_its_monotonic_time_to_the_millisecond(
             return super().up(target)
 
     monkeypatch.setattr(deploy_module, "time", SimpleNamespace(monotonic=lambda: now[0]))
-    result = deploy(
-        Slow(),  # type: ignore[arg-type]
+    result = deploy_linear(
+        Slow(),
         repo,
-        affected("dev"),
-        log=log,
-        history=Linear(),
-        commit=C2,
-        actor="alice",
+        log,
+        "dev",
         clock=clock(),  # type: ignore[arg-type]
     )
     [dev] = result.outcomes
@@ -253,14 +248,11 @@ def test_a_deployed_stack_whose_replan_has_only_findings_is_not_deployed(
     stack is skipped, and the message names the 12-character commit it runs."""
     deployed(log, "dev", C1)
     engine = InMemoryEngine()
-    result = deploy(
-        engine,  # type: ignore[arg-type]
+    result = deploy_linear(
+        engine,
         repo,
-        affected("dev"),
-        log=log,
-        history=Linear(),
-        commit=C2,
-        actor="alice",
+        log,
+        "dev",
         replan=lambda todo, since: {i: findings_only(i.stack) for i in todo},
     )
     assert engine.ran == []
@@ -284,14 +276,12 @@ def test_two_deploys_that_did_the_same_thing_have_equal_results(
         return {i: blocked_plan(i.stack, mandatory=True) for i in todo if i.stack == "dev"}
 
     def again() -> Any:
-        return deploy(
-            InMemoryEngine(),  # type: ignore[arg-type]
+        return deploy_linear(
+            InMemoryEngine(),
             repo,
-            affected("dev", "staging"),
-            log=log,
-            history=Linear(),
-            commit=C2,
-            actor="alice",
+            log,
+            "dev",
+            "staging",
             replan=replan,
         )
 
