@@ -68,27 +68,52 @@ class Engine:
         )
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> RepoConfig:
-    root = tmp_path / "repo"
-    for name in PROJECTS:
+def committed_projects(
+    root: Path, projects: tuple[str, ...], promotion: tuple[str, ...]
+) -> RepoConfig:
+    """``projects`` with one stack per stage of ``promotion`` each, committed on main."""
+    for name in projects:
         (root / name).mkdir(parents=True)
         (root / name / "Pulumi.yaml").write_text(f"name: {name}\nruntime: python\n")
-        (root / name / "Pulumi.dev.yaml").write_text("config: {}\n")
+        for stack in promotion:
+            (root / name / f"Pulumi.{stack}.yaml").write_text("config: {}\n")
     (root / "stackflow.yaml").write_text(
-        f"projects: [{', '.join(PROJECTS)}]\npromotion: [dev]\nbackend: file://.pulumi-state\n"
+        f"projects: [{', '.join(projects)}]\npromotion: [{', '.join(promotion)}]\n"
+        "backend: file://.pulumi-state\n"
     )
     (root / ".gitignore").write_text(".pulumi-state/\n.stackflow/\n")
-
-    def git(*args: str) -> None:
+    for args in (
+        ("init", "-q", "-b", "main"),
+        ("config", "user.email", "t@example.com"),
+        ("config", "user.name", "t"),
+        ("add", "-A"),
+        ("commit", "-q", "-m", f"{len(projects)} projects"),
+    ):
         subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
-
-    git("init", "-q", "-b", "main")
-    git("config", "user.email", "t@example.com")
-    git("config", "user.name", "t")
-    git("add", "-A")
-    git("commit", "-q", "-m", "three projects")
     return RepoConfig.load(root)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> RepoConfig:
+    return committed_projects(tmp_path / "repo", PROJECTS, ("dev",))
+
+
+def changing(changed: Any) -> Any:
+    """A re-plan whose offline plan of a stack has one update when ``changed(project)``."""
+
+    def replan(todo: Any, since: Any) -> dict[AffectedStack, StackPlan]:
+        change = Change(urn="urn:x", type="t", name="n", op=Op.UPDATE)
+        return {
+            i: StackPlan.build(
+                project=i.project,
+                stack=i.stack,
+                source=Source.OFFLINE,
+                changes=[change] if changed(i.project) else [],
+            )
+            for i in todo
+        }
+
+    return replan
 
 
 APP_READS_NETWORK = StackGraph(reads={"app/dev": ("network/dev",), "network/dev": ()})
@@ -179,18 +204,7 @@ def test_the_graph_is_asked_about_the_stacks_to_deploy_only(
 ) -> None:
     asked: list[list[str]] = []
 
-    def replan(todo: Any, since: Any) -> dict[AffectedStack, StackPlan]:
-        change = Change(urn="urn:x", type="t", name="n", op=Op.UPDATE)
-        return {
-            i: StackPlan.build(
-                project=i.project,
-                stack=i.stack,
-                source=Source.OFFLINE,
-                changes=[change] if i.project != "search" else [],
-            )
-            for i in todo
-        }
-
+    replan = changing(lambda project: project != "search")
     log = DeploymentLog(FileStore(tmp_path / "records"))
     history = GitHistory(repo.root)
     deploy(Engine(), repo, history.every(), log=log, history=history, commit=head(repo), actor="a")  # type: ignore[arg-type]
@@ -265,18 +279,7 @@ def test_a_stack_with_nothing_to_do_does_not_end_its_wave(
     log.append(DeployRecord("app", "dev", C1, "succeeded", "2026-11-22T09:00:00Z", None, "b"))
     stacks = GitHistory(repo.root).every()
 
-    def replan(todo: Any, since: Any) -> dict[AffectedStack, StackPlan]:
-        change = Change(urn="urn:x", type="t", name="n", op=Op.UPDATE)
-        return {
-            i: StackPlan.build(
-                project=i.project,
-                stack=i.stack,
-                source=Source.OFFLINE,
-                changes=[] if i.project == "app" else [change],
-            )
-            for i in todo
-        }
-
+    replan = changing(lambda project: project != "app")
     engine = Engine()
     result = deploy(
         engine,  # type: ignore[arg-type]

@@ -11,7 +11,6 @@ test_deploy_graph.py, whose helpers are reused); the log is a real one in a fold
 from __future__ import annotations
 
 import signal
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -25,12 +24,10 @@ from stackflow.engine.api import EngineTarget, UpResult
 from stackflow.gitops import deploy as deploy_module
 from stackflow.gitops.deploy import (
     DEFAULT_WORKERS,
-    GitHistory,
     Verdict,
     blocked,
     cancellable,
     decide,
-    deploy,
     replan_offline,
 )
 from stackflow.gitops.deploylog import DeploymentLog
@@ -52,8 +49,9 @@ from .test_deploy import (
     clock,
     deploy_linear,
     deployed,
+    run_deploy,
 )
-from .test_deploy_graph import Engine
+from .test_deploy_graph import Engine, committed_projects, head
 
 PROJECTS = ("app", "db", "network", "search")
 
@@ -66,46 +64,14 @@ def log(tmp_path: Path) -> DeploymentLog:
 @pytest.fixture
 def projects(tmp_path: Path) -> RepoConfig:
     """Four projects with a dev and a prod stack each, promoted dev then prod, committed."""
-    root = tmp_path / "projects"
-    for name in PROJECTS:
-        (root / name).mkdir(parents=True)
-        (root / name / "Pulumi.yaml").write_text(f"name: {name}\nruntime: python\n")
-        for stack in ("dev", "prod"):
-            (root / name / f"Pulumi.{stack}.yaml").write_text("config: {}\n")
-    (root / "stackflow.yaml").write_text(
-        f"projects: [{', '.join(PROJECTS)}]\npromotion: [dev, prod]\n"
-        "backend: file://.pulumi-state\n"
-    )
-    (root / ".gitignore").write_text(".pulumi-state/\n.stackflow/\n")
-    for args in (
-        ("init", "-q", "-b", "main"),
-        ("config", "user.email", "t@example.com"),
-        ("config", "user.name", "t"),
-        ("add", "-A"),
-        ("commit", "-q", "-m", "four projects"),
-    ):
-        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
-    return RepoConfig.load(root)
+    return committed_projects(tmp_path / "projects", PROJECTS, ("dev", "prod"))
 
 
 def deploy_projects(
     engine: Any, repo: RepoConfig, log: DeploymentLog, graph: StackGraph | None = None, **kw: Any
 ) -> Any:
-    history = GitHistory(repo.root)
-    head = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=repo.root, check=True, capture_output=True, text=True
-    ).stdout.strip()
-    return deploy(
-        engine,
-        repo,
-        history.every(),
-        log=log,
-        history=history,
-        commit=head,
-        actor="alice",
-        graph=(lambda todo: graph) if graph is not None else None,
-        **kw,
-    )
+    given = (lambda todo: graph) if graph is not None else None
+    return run_deploy(engine, repo, log, head(repo), graph=given, **kw)
 
 
 def said(result: Any) -> list[tuple[str, DeployStatus, str | None]]:
