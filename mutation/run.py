@@ -486,12 +486,11 @@ def statement_lines(source: str, line: int, col: int) -> tuple[range, bool]:
     return lines, in_body
 
 
-def select(tests: dict[str, list[str]], source: str, start: tuple[int, int]) -> list[str] | None:
-    """The tests that execute the mutated statement, as pytest ids (a parametrized test is
-    run whole); None for all of the module's tests (import-time code, or a statement run
-    outside any test, as by a test module's import); an empty list when no test executes
-    it, so none can notice the mutant."""
-    lines, in_body = statement_lines(source, *start)
+def select(tests: dict[str, list[str]], lines: range, in_body: bool) -> list[str] | None:
+    """The tests that execute the mutated statement (``lines``, from ``statement_lines``),
+    as pytest ids (a parametrized test is run whole); None for all of the module's tests
+    (import-time code, or a statement run outside any test, as by a test module's import);
+    an empty list when no test executes it, so none can notice the mutant."""
     if not in_body:
         return None
     found = {test for line in lines for test in tests.get(str(line), [])}
@@ -601,11 +600,8 @@ def jobs_of(
                 continue
             if code is None:
                 continue
-            chosen = (
-                None
-                if every_test
-                else select(data["lines"][path], source, tuple(mutation.start_pos))
-            )
+            lines, in_body = statement_lines(source, *mutation.start_pos)
+            chosen = None if every_test else select(data["lines"][path], lines, in_body)
             diff = "\n".join(_make_diff(source, code, path))
             key = f"{path} {mutation.operator_name} {mutation.occurrence}"
             if key in argued and argued[key][0] == removed(diff):  # nothing to run
@@ -634,7 +630,6 @@ def jobs_of(
                 tests = list(target.tests)
             else:  # all the module's test functions when import-time code is mutated
                 tests = by_cost(chosen or sorted(_functions(data["durations"])), data["durations"])
-            lines, _ = statement_lines(source, *mutation.start_pos)
             jobs.append(
                 Job(
                     name,
